@@ -1,0 +1,137 @@
+"""Per-image configuration from an optional `<folder>/image.yaml`, validated strictly."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from kfimages.errors import UserError
+
+CONFIG_FILE = "image.yaml"
+
+_TOP_KEYS = {"paths", "build_args", "variants", "size_budget_mb", "smoke", "artifacts"}
+_VARIANT_KEYS = {"build_args", "size_budget_mb", "smoke", "artifacts"}
+_ARTIFACT_KEYS = {"name", "url", "build_arg"}
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A file downloaded during the build; when its URL cannot be reached the image is blocked."""
+
+    name: str
+    url: str
+    build_arg: str | None = None
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    """What a Dockerfile cannot say about an image (one variant of a folder)."""
+
+    extra_paths: tuple[str, ...] = ()
+    build_args: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    size_budget_mb: int | None = None
+    smoke: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    artifacts: tuple[Artifact, ...] = ()
+
+
+def _fail(path: Path, problem: str) -> UserError:
+    return UserError(f"{path}: {problem} (see README, 'Configuration')")
+
+
+def _check_keys(path: Path, where: str, data: Mapping[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise _fail(path, f"unknown key(s) {unknown} in {where}; allowed: {sorted(allowed)}")
+
+
+def _mapping(path: Path, where: str, value: Any) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise _fail(path, f"{where} must be a mapping with string keys")
+    return value
+
+
+def _build_args(path: Path, where: str, value: Any) -> dict[str, str]:
+    args = _mapping(path, where, value)
+    for key, val in args.items():
+        if not isinstance(val, str | int | float) or isinstance(val, bool):
+            raise _fail(path, f"{where}.{key} must be a string or number")
+    return {k: str(v) for k, v in args.items()}
+
+
+def _budget(path: Path, where: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise _fail(path, f"{where} must be a positive whole number of megabytes")
+    return value
+
+
+def _artifacts(path: Path, where: str, value: Any) -> tuple[Artifact, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise _fail(path, f"{where} must be a list of {{name, url, build_arg}} mappings")
+    out = []
+    for i, item in enumerate(value):
+        entry = _mapping(path, f"{where}[{i}]", item)
+        _check_keys(path, f"{where}[{i}]", entry, _ARTIFACT_KEYS)
+        name, url, arg = entry.get("name"), entry.get("url"), entry.get("build_arg")
+        if not isinstance(name, str) or not isinstance(url, str) or not url:
+            raise _fail(path, f"{where}[{i}] needs string 'name' and 'url'")
+        if arg is not None and not isinstance(arg, str):
+            raise _fail(path, f"{where}[{i}].build_arg must be a string")
+        out.append(Artifact(name=name, url=url, build_arg=arg))
+    return tuple(out)
+
+
+def load_folder_config(folder: Path) -> dict[str | None, ImageConfig]:
+    """Read `folder/image.yaml`: the config of the folder (key None) and of each variant.
+
+    Variant entries inherit the folder's settings and override them key by key
+    (build_args are merged).
+    """
+    path = folder / CONFIG_FILE
+    if not path.is_file():
+        return {None: ImageConfig()}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise _fail(path, f"is not valid YAML{where}") from exc
+    top = _mapping(path, "the file", data)
+    _check_keys(path, "the file", top, _TOP_KEYS)
+    paths = top.get("paths") or []
+    if not isinstance(paths, list) or not all(isinstance(p, str) and p for p in paths):
+        raise _fail(path, "paths must be a list of repository-relative paths or globs")
+    base = ImageConfig(
+        extra_paths=tuple(paths),
+        build_args=MappingProxyType(_build_args(path, "build_args", top.get("build_args"))),
+        size_budget_mb=_budget(path, "size_budget_mb", top.get("size_budget_mb")),
+        smoke=MappingProxyType(dict(_mapping(path, "smoke", top.get("smoke")))),
+        artifacts=_artifacts(path, "artifacts", top.get("artifacts")),
+    )
+    configs: dict[str | None, ImageConfig] = {None: base}
+    for variant, raw in _mapping(path, "variants", top.get("variants")).items():
+        where = f"variants.{variant}"
+        entry = _mapping(path, where, raw)
+        _check_keys(path, where, entry, _VARIANT_KEYS)
+        args = {**base.build_args, **_build_args(path, f"{where}.build_args", entry.get("build_args"))}
+        budget = _budget(path, f"{where}.size_budget_mb", entry.get("size_budget_mb"))
+        smoke = {**base.smoke, **_mapping(path, f"{where}.smoke", entry.get("smoke"))}
+        artifacts = _artifacts(path, f"{where}.artifacts", entry.get("artifacts"))
+        configs[variant] = ImageConfig(
+            extra_paths=base.extra_paths,
+            build_args=MappingProxyType(args),
+            size_budget_mb=budget if budget is not None else base.size_budget_mb,
+            smoke=MappingProxyType(smoke),
+            artifacts=artifacts or base.artifacts,
+        )
+    return configs
