@@ -123,7 +123,10 @@ def load_folder_config(folder: Path) -> dict[str | None, ImageConfig]:
         where = f"variants.{variant}"
         entry = _mapping(path, where, raw)
         _check_keys(path, where, entry, _VARIANT_KEYS)
-        args = {**base.build_args, **_build_args(path, f"{where}.build_args", entry.get("build_args"))}
+        args = {
+            **base.build_args,
+            **_build_args(path, f"{where}.build_args", entry.get("build_args")),
+        }
         budget = _budget(path, f"{where}.size_budget_mb", entry.get("size_budget_mb"))
         smoke = {**base.smoke, **_mapping(path, f"{where}.smoke", entry.get("smoke"))}
         artifacts = _artifacts(path, f"{where}.artifacts", entry.get("artifacts"))
