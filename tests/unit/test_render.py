@@ -1,0 +1,177 @@
+"""Output of list, graph and affected (kfimages.render)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kfimages.changes import select
+from kfimages.errors import UserError
+from kfimages.render import (
+    affected_json,
+    affected_text,
+    list_json,
+    list_rows,
+    render_graph,
+    render_list_text,
+)
+from tests.unit.conftest import Repo
+
+LIST_KEYS = {"name", "folder", "variant", "dockerfile", "parent", "parent_in_repo", "ref"}
+
+
+def test_list_rows(chain: Repo) -> None:
+    rows = list_rows(chain.graph(), registry="reg.example/ns", tag="sha-abc")
+    assert [r["name"] for r in rows] == [
+        "base",
+        "codeserver",
+        "jupyter",
+        "pytorch.cpu",
+        "pytorch.cuda",
+    ]
+    by_name = {r["name"]: r for r in rows}
+    assert set(by_name["base"]) >= LIST_KEYS
+    assert by_name["base"]["parent"] == "debian:trixie-slim"
+    assert by_name["base"]["parent_in_repo"] is False
+    assert by_name["base"]["parent_ref"] == "debian:trixie-slim"
+    cuda = by_name["pytorch.cuda"]
+    assert cuda["folder"] == "pytorch"
+    assert cuda["variant"] == "cuda"
+    assert cuda["dockerfile"] == "pytorch/cuda.Dockerfile"
+    assert cuda["ref"] == "reg.example/ns/pytorch-cuda:sha-abc"
+    assert cuda["parent"] == "jupyter"
+    assert cuda["parent_in_repo"] is True
+    assert cuda["parent_ref"] == "reg.example/ns/jupyter:sha-abc"
+    assert cuda["depth"] == 2
+
+
+def test_list_json_is_the_rows(chain: Repo) -> None:
+    graph = chain.graph()
+    data = json.loads(list_json(graph, registry="kfnb", tag="latest"))
+    assert data == list_rows(graph, registry="kfnb", tag="latest")
+
+
+def test_list_text(chain: Repo) -> None:
+    text = render_list_text(chain.graph(), registry="kfnb", tag="latest")
+    lines = text.splitlines()
+    assert lines[0].split() == ["NAME", "PARENT", "REF", "DOCKERFILE"]
+    assert lines[2].split() == [
+        "base",
+        "debian:trixie-slim",
+        "(external)",
+        "kfnb/base:latest",
+        "base/Dockerfile",
+    ]
+    assert "pytorch.cuda  jupyter" in text
+    assert len(lines) == 2 + 5
+
+
+def test_list_text_without_images(repo: Repo) -> None:
+    assert "no images found" in render_list_text(repo.graph(), registry="kfnb", tag="latest")
+
+
+def test_graph_text_tree(chain: Repo) -> None:
+    assert render_graph(chain.graph(), fmt="text") == (
+        "debian:trixie-slim (external)\n"
+        "└── base\n"
+        "    ├── codeserver\n"
+        "    └── jupyter\n"
+        "        ├── pytorch.cpu\n"
+        "        └── pytorch.cuda"
+    )
+
+
+def test_graph_text_with_two_external_roots(repo: Repo) -> None:
+    repo.image("a", "debian:trixie-slim")
+    repo.image("b", "ubuntu:24.04")
+    text = render_graph(repo.graph(), fmt="text")
+    assert text.splitlines() == [
+        "debian:trixie-slim (external)",
+        "└── a",
+        "ubuntu:24.04 (external)",
+        "└── b",
+    ]
+
+
+def test_graph_mermaid(chain: Repo) -> None:
+    text = render_graph(chain.graph(), fmt="mermaid")
+    lines = [line.strip() for line in text.splitlines()]
+    assert lines[0] == "graph TD"
+    ids = {}
+    for line in lines[1:]:
+        if "[" in line:
+            node, label = line.split("[", 1)
+            ids[label.strip('[]()"')] = node
+    assert set(ids) == {
+        "debian:trixie-slim",
+        "base",
+        "codeserver",
+        "jupyter",
+        "pytorch.cpu",
+        "pytorch.cuda",
+    }
+    for parent, child in [
+        ("debian:trixie-slim", "base"),
+        ("jupyter", "pytorch.cuda"),
+        ("base", "codeserver"),
+    ]:
+        assert f"{ids[parent]} --> {ids[child]}" in lines
+    assert sum("-->" in line for line in lines) == 5
+
+
+def test_graph_dot(chain: Repo) -> None:
+    text = render_graph(chain.graph(), fmt="dot")
+    assert text.startswith("digraph images {")
+    assert text.rstrip().endswith("}")
+    assert '"debian:trixie-slim" -> "base";' in text
+    assert '"jupyter" -> "pytorch.cpu";' in text
+    assert '"debian:trixie-slim" [style=dashed];' in text
+    assert text.count("->") == 5
+
+
+def test_unknown_graph_format(chain: Repo) -> None:
+    with pytest.raises(
+        UserError, match="unknown graph format 'svg'; choose one of: text, mermaid, dot"
+    ):
+        render_graph(chain.graph(), fmt="svg")
+
+
+def test_affected_json_is_a_ci_matrix(chain: Repo) -> None:
+    sel = select(chain.graph(), paths=["jupyter/Dockerfile", "codeserver/x"])
+    data = json.loads(affected_json(sel.images, registry="kfnb", tag="t", reasons=sel.reasons))
+    assert data["names"] == ["codeserver", "jupyter", "pytorch.cpu", "pytorch.cuda"]
+    assert data["count"] == 4
+    assert data["stages"] == [["codeserver", "jupyter"], ["pytorch.cpu", "pytorch.cuda"]]
+    entry = data["include"][2]
+    assert entry == {
+        "name": "pytorch.cpu",
+        "folder": "pytorch",
+        "variant": "cpu",
+        "repository": "pytorch-cpu",
+        "dockerfile": "pytorch/cpu.Dockerfile",
+        "ref": "kfnb/pytorch-cpu:t",
+        "parent": "jupyter",
+        "parent_in_selection": True,
+        "depth": 1,
+        "reason": "descendant of jupyter",
+    }
+    jupyter = data["include"][1]
+    assert (jupyter["depth"], jupyter["parent_in_selection"]) == (0, False)
+    assert jupyter["reason"] == "changed: jupyter/Dockerfile"
+
+
+def test_affected_json_empty_and_without_reasons(chain: Repo) -> None:
+    data = json.loads(affected_json([], registry="kfnb", tag="t"))
+    assert data == {"include": [], "names": [], "stages": [], "count": 0}
+    graph = chain.graph()
+    data = json.loads(affected_json(graph.build_order(["base"]), registry="kfnb", tag="t"))
+    assert "reason" not in data["include"][0]
+
+
+def test_affected_text(chain: Repo) -> None:
+    sel = select(chain.graph(), paths=["pytorch/cuda.Dockerfile"])
+    text = affected_text(sel.images, registry="kfnb", tag="t", reasons=sel.reasons)
+    assert text.splitlines()[0].split() == ["NAME", "REF", "REASON"]
+    assert "pytorch.cuda  kfnb/pytorch-cuda:t  changed: pytorch/cuda.Dockerfile" in text
+    assert affected_text([], registry="kfnb", tag="t") == "no image affected"
