@@ -1,0 +1,94 @@
+"""The local Docker Engine as the build uses it: prerequisite checks and image queries (CLI)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+from typing import Any
+
+from kfimages.errors import UserError
+
+log = logging.getLogger(__name__)
+
+INSTALL_HINT = "run: bash scripts/install-docker.sh (installs the engine and starts dockerd)"
+
+
+def _run(args: list[str], *, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def check_docker() -> None:
+    """Fail with a one-line error when the docker CLI, the daemon or buildx is missing."""
+    if shutil.which("docker") is None:
+        raise UserError(f"the docker CLI is not installed; {INSTALL_HINT}")
+    try:
+        info = _run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=20)
+    except subprocess.TimeoutExpired:
+        raise UserError(f"the Docker daemon does not answer; {INSTALL_HINT}") from None
+    if info.returncode != 0 or not info.stdout.strip():
+        raise UserError(f"the Docker daemon is not running; {INSTALL_HINT}")
+    buildx = _run(["docker", "buildx", "version"], timeout=20)
+    if buildx.returncode != 0:
+        raise UserError(
+            "docker buildx is missing (BuildKit builds need it); "
+            "apt-get install docker-buildx, or run: bash scripts/install-docker.sh"
+        )
+    log.debug("docker engine %s, %s", info.stdout.strip(), buildx.stdout.strip())
+
+
+def inspect_image(ref: str) -> dict[str, Any] | None:
+    """`docker image inspect` of a local image, or None when it does not exist locally."""
+    done = _run(["docker", "image", "inspect", ref])
+    if done.returncode != 0:
+        return None
+    data = json.loads(done.stdout)
+    return data[0] if data else None
+
+
+def image_labels(ref: str) -> dict[str, str] | None:
+    """The labels of a local image ({} if it has none), or None when it does not exist."""
+    data = inspect_image(ref)
+    if data is None:
+        return None
+    return dict((data.get("Config") or {}).get("Labels") or {})
+
+
+def find_by_label(*, repository: str, label: str, value: str) -> list[str]:
+    """Local refs of `repository` whose image carries `label=value`, newest first."""
+    done = _run(
+        [
+            "docker", "image", "ls",
+            "--filter", f"reference={repository}",
+            "--filter", f"label={label}={value}",
+            "--format", "{{.Repository}}:{{.Tag}}",
+        ]
+    )  # fmt: skip
+    if done.returncode != 0:
+        return []
+    return [line for line in done.stdout.split() if not line.endswith(":<none>")]
+
+
+def tag(source: str, target: str) -> None:
+    """Add the ref `target` to the local image `source`."""
+    done = _run(["docker", "tag", source, target])
+    if done.returncode != 0:
+        raise UserError(f"docker tag {source} {target} failed: {done.stderr.strip()}")
+
+
+def pull(ref: str, *, timeout: float) -> tuple[bool, str]:
+    """Try `docker pull`; (success, last line of its output)."""
+    try:
+        done = _run(["docker", "pull", "--quiet", ref], timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return False, f"no answer within {timeout:.0f}s"
+    lines = (done.stderr or done.stdout).strip().splitlines()
+    return done.returncode == 0, lines[-1] if lines else ""
+
+
+def push(ref: str) -> tuple[bool, str]:
+    """`docker push` of one ref; (success, last line of its output)."""
+    done = _run(["docker", "push", ref], timeout=3600)
+    output = (done.stdout + done.stderr).strip().splitlines()
+    return done.returncode == 0, output[-1] if output else ""

@@ -1,0 +1,202 @@
+"""invoke tasks of the image repository: list, graph, affected, build, bootstrap.
+
+Thin layer: every task parses its arguments and calls a plain function of `kfimages`.
+A `kfimages.errors.UserError` becomes `error: <message>` on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+from invoke.collection import Collection
+from invoke.context import Context
+from invoke.exceptions import Exit
+from invoke.tasks import task
+
+from kfimages import bootstrap as boot
+from kfimages import build as builder
+from kfimages import changes, docker_env, render
+from kfimages.ca import collect_ca_files
+from kfimages.errors import UserError
+from kfimages.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, load_graph
+
+ROOT = Path(__file__).resolve().parent
+EXIT_USAGE = 2
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _setup_logging() -> None:
+    level = os.environ.get("KFIMAGES_LOG_LEVEL", "INFO").upper()
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+
+
+def _user_errors(func: F) -> F:
+    """Turn a UserError into a one-line `error: ...` and exit code 2."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _setup_logging()
+        try:
+            return func(*args, **kwargs)
+        except UserError as exc:
+            raise Exit(f"error: {exc}", code=EXIT_USAGE) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _graph() -> Graph:
+    return load_graph(ROOT)
+
+
+@task(
+    help={
+        "json": "print JSON (name, folder, dockerfile, parent, ref) instead of a table",
+        "registry": f"registry/namespace prefix of the refs (default {DEFAULT_REGISTRY})",
+        "tag": f"tag of the refs (default {DEFAULT_TAG})",
+    }
+)
+@_user_errors
+def list_(
+    c: Context, json: bool = False, registry: str = DEFAULT_REGISTRY, tag: str = DEFAULT_TAG
+) -> None:
+    """List every image of the repository with its parent and ref."""
+    graph = _graph()
+    if json:
+        print(render.list_json(graph, registry=registry, tag=tag))
+    else:
+        print(render.render_list_text(graph, registry=registry, tag=tag))
+
+
+@task(help={"format": "output format: text, mermaid or dot (default text)"})
+@_user_errors
+def graph(c: Context, format: str = "text") -> None:
+    """Print the image tree (parents above children)."""
+    print(render.render_graph(_graph(), fmt=format))
+
+
+@task(
+    help={
+        "base": "git ref to compare with (merge-base with it .. working tree), e.g. origin/main",
+        "json": "print a JSON document usable as a CI matrix",
+        "registry": f"registry/namespace prefix of the refs (default {DEFAULT_REGISTRY})",
+        "tag": f"tag of the refs (default {DEFAULT_TAG})",
+    }
+)
+@_user_errors
+def affected(
+    c: Context,
+    base: str = "",
+    json: bool = False,
+    registry: str = DEFAULT_REGISTRY,
+    tag: str = DEFAULT_TAG,
+) -> None:
+    """Images whose build inputs changed since BASE, plus their descendants, parents first."""
+    if not base:
+        raise UserError("--base REF is required (e.g. --base origin/main)")
+    selection = changes.explain(_graph(), base_ref=base)
+    fmt = render.affected_json if json else render.affected_text
+    print(fmt(selection.images, registry=registry, tag=tag, reasons=selection.reasons))
+
+
+@task(
+    iterable=["tag", "ca_cert"],
+    positional=["names"],
+    auto_shortflags=False,
+    help={
+        "names": "image(s) to build, comma-separated (ancestors are added); see `invoke list`",
+        "affected": "also build the images affected by changes since --base",
+        "base": "git ref for --affected (e.g. origin/main)",
+        "jobs": "how many independent images build at once (default 1)",
+        "no_cache": "rebuild even when inputs are unchanged, and pass --no-cache to buildx",
+        "registry": f"registry/namespace prefix (default {DEFAULT_REGISTRY}: local only)",
+        "tag": "tag to apply (repeatable; default sha-<12 hex>[-dirty] and latest)",
+        "push": "push every tag after ALL images of the plan were built (needs --registry)",
+        "ca_cert": "extra CA certificate file or directory of *.crt (repeatable; "
+        "default $KFIMAGES_CA_CERT)",
+        "no_bootstrap": "fail instead of creating a missing OS image with debootstrap",
+    },
+)
+@_user_errors
+def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
+    c: Context,
+    names: str | None = None,
+    affected: bool = False,
+    base: str = "",
+    jobs: int = 1,
+    no_cache: bool = False,
+    registry: str = DEFAULT_REGISTRY,
+    tag: list[str] | None = None,
+    push: bool = False,
+    ca_cert: list[str] | None = None,
+    no_bootstrap: bool = False,
+) -> None:
+    """Build images with docker buildx (parents first, reuse, parallel); summary at the end."""
+    graph = _graph()
+    wanted = [n for n in (names or "").replace(",", " ").split() if n]
+    if affected:
+        if not base:
+            raise UserError("--affected needs --base REF (e.g. --base origin/main)")
+        picked = [i.name for i in changes.affected(graph, base_ref=base)]
+        logging.getLogger("tasks").info(
+            "affected since %s: %s", base, ", ".join(picked) or "no image"
+        )
+        wanted += picked
+    elif base:
+        raise UserError("--base is only meaningful with --affected")
+    if not wanted and not affected:
+        raise UserError("name at least one image (see `invoke list`) or use --affected --base REF")
+    options = builder.BuildOptions(
+        registry=registry,
+        tags=tuple(tag or ()),
+        jobs=jobs,
+        no_cache=no_cache,
+        push=push,
+        ca_files=tuple(collect_ca_files(ca_cert or [])),
+        bootstrap=not no_bootstrap,
+    )
+    report = builder.build_images(graph, wanted, options)
+    if report.exit_code != builder.EXIT_OK:
+        raise Exit(code=report.exit_code)
+
+
+@task(
+    help={
+        "os_image": "ref of the OS image to create (default: the root image's parent)",
+        "suite": "Debian suite for debootstrap (default: from the tag, trixie-slim -> trixie)",
+        "force": "re-create the image even when it exists locally",
+    }
+)
+@_user_errors
+def bootstrap(c: Context, os_image: str = "", suite: str = "", force: bool = False) -> None:
+    """Make the OS image available: local, else pulled, else debootstrap + docker import."""
+    docker_env.check_docker()
+    if not os_image:
+        roots = sorted({i.parent for i in _graph().roots()}) or [boot.DEFAULT_OS_IMAGE]
+        if len(roots) > 1:
+            raise UserError(f"several OS images in use ({', '.join(roots)}); pass --os-image")
+        os_image = roots[0]
+    if force:
+        result = boot.bootstrap_os_image(ref=os_image, suite=suite or None)
+    else:
+        result = boot.ensure_os_image(os_image, suite=suite or None)
+    print(f"{result.ref}: {result.origin} ({result.image_id[:19]})")
+
+
+ns = Collection()
+ns.add_task(list_, name="list")
+ns.add_task(graph)
+ns.add_task(affected)
+ns.add_task(build)
+ns.add_task(bootstrap)
