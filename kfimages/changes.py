@@ -210,8 +210,13 @@ def _is_dockerfile_name(filename: str) -> bool:
     return base == DOCKERFILE or base.endswith(VARIANT_SUFFIX)
 
 
-def images_for_path(graph: Graph, path: str) -> set[str]:
-    """Names of the images that a change of `path` affects directly (no descendants)."""
+def images_for_path(
+    graph: Graph, path: str, *, folders: Mapping[str, list[Image]] | None = None
+) -> set[str]:
+    """Names of the images that a change of `path` affects directly (no descendants).
+
+    `folders` (image folder -> its images) may be passed to save recomputing it per path.
+    """
     hit = {
         image.name
         for image in graph.images.values()
@@ -220,7 +225,8 @@ def images_for_path(graph: Graph, path: str) -> set[str]:
     if _is_doc(path):
         return hit
     parts = path.split("/")
-    folders = _folder_images(graph)
+    if folders is None:
+        folders = _folder_images(graph)
     if len(parts) >= 2 and parts[0] in folders:
         members = folders[parts[0]]
         if len(parts) == 2 and _is_dockerfile_name(parts[1]):
@@ -286,8 +292,9 @@ def select(graph: Graph, *, paths: Iterable[str]) -> Selection:
     """Apply the rules of this module to a set of changed paths (no git involved)."""
     all_paths = frozenset(paths)
     triggers: dict[str, list[str]] = {}
+    folders = _folder_images(graph)
     for path in sorted(all_paths):
-        for name in images_for_path(graph, path):
+        for name in images_for_path(graph, path, folders=folders):
             triggers.setdefault(name, []).append(path)
     closure = graph.descendants(triggers)
     via: dict[str, str] = {}
