@@ -18,7 +18,9 @@
 `depth` is the level within the selection: 0 when the parent is not selected
 (it is reused as already built), n+1 below a selected image of depth n. A CI
 runs `stages` one after the other (each stage's images in parallel), or uses
-`include` as `strategy.matrix` with a single build step that gets `names`.
+`include` as the `include` list of a matrix (GitHub Actions:
+`matrix: {include: ${{ fromJSON(...).include }}}`), or gives `names` to a
+single build step.
 `reason` is present when reasons are passed.
 """
 
