@@ -68,6 +68,8 @@ def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
             ["git", "-C", str(root), *args],
             capture_output=True,
             text=True,
+            encoding="utf-8",
+            errors="surrogateescape",
             check=False,
             env=env,
         )

@@ -40,7 +40,7 @@ class ImageConfig:
 
 
 def _fail(path: Path, problem: str) -> UserError:
-    return UserError(f"{path}: {problem} (see README, 'Configuration')")
+    return UserError(f"{path}: {problem} (see docs/build-system.md, 'image.yaml')")
 
 
 def _check_keys(path: Path, where: str, data: Mapping[str, Any], allowed: set[str]) -> None:

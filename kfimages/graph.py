@@ -209,7 +209,14 @@ def _check_unique(images: list[Image]) -> None:
             seen[key] = image
 
 
+def _ref_repository(ref: str) -> str:
+    """The last path component of a reference, without tag or digest: `a/b:c@d` -> `b`."""
+    last = ref.split("@", 1)[0].rsplit("/", 1)[-1]
+    return last.split(":", 1)[0]
+
+
 def _check_parents(images: Mapping[str, Image]) -> None:
+    repositories = {i.repository: i.name for i in images.values()}
     for image in images.values():
         if image.parent in images:
             continue
@@ -218,6 +225,13 @@ def _check_parents(images: Mapping[str, Image]) -> None:
                 f"{image.dockerfile}: parent '{image.parent}' is neither an image of this "
                 f"repository ({', '.join(sorted(images))}) nor an external reference such as "
                 "'debian:trixie-slim'"
+            )
+        own = repositories.get(_ref_repository(image.parent))
+        if own is not None:
+            raise UserError(
+                f"{image.dockerfile}: parent '{image.parent}' is a ref of the repository image "
+                f"'{own}'; write `ARG {PARENT_ARG}={own}` so that it is built first and its "
+                "exact ref is passed in"
             )
 
 

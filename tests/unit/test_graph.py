@@ -175,6 +175,22 @@ def test_parent_neither_repo_image_nor_external(chain: Repo, parent: str) -> Non
     assert "\n" not in message
 
 
+@pytest.mark.parametrize(
+    "parent", ["kfnb/jupyter:latest", "localhost:5000/x/base:sha-1", "base@sha256:00"]
+)
+def test_parent_given_as_ref_of_a_repo_image(chain: Repo, parent: str) -> None:
+    chain.image("rstudio", parent)
+    with pytest.raises(
+        UserError, match=r"is a ref of the repository image '(jupyter|base)'; write"
+    ):
+        chain.graph()
+
+
+def test_external_parent_with_other_name_is_fine(chain: Repo) -> None:
+    chain.image("rstudio", "docker.io/rocker/r-ver:4.5")
+    assert chain.graph().parent_of("rstudio") is None
+
+
 def test_same_repository_from_two_folders(repo: Repo) -> None:
     repo.image("a-b", "debian:trixie-slim")
     repo.image("a", "debian:trixie-slim", variant="b")
