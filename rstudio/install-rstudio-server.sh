@@ -1,0 +1,64 @@
+#!/bin/bash
+# Install RStudio Server from a .deb whose SHA-256 is pinned (run by the
+# Dockerfile as root; see README.md, "Building").
+#
+#   install-rstudio-server.sh URL SHA256 LOCAL_DIR
+#
+# URL is http(s):// (Posit's server or a mirror) or file:///.../NAME.deb; a
+# file:// URL is read from LOCAL_DIR/NAME.deb, the named build context
+# `artifact-rstudio-server` (`--build-context artifact-rstudio-server=<folder holding NAME.deb>`).
+set -euo pipefail
+
+url="$1"
+sha256="$2"
+local_dir="$3"
+deb=/tmp/rstudio-server.deb
+
+fail() {
+  echo "install-rstudio-server: $*" >&2
+  exit 1
+}
+
+case "${url}" in
+  file://*)
+    name="$(basename "${url#file://}")"
+    [[ -f "${local_dir}/${name}" ]] \
+      || fail "RSTUDIO_URL is ${url}, but ${name} is not in the build context artifact-rstudio-server; build with --build-context artifact-rstudio-server=<folder holding ${name}>"
+    cp "${local_dir}/${name}" "${deb}"
+    ;;
+  http://* | https://*)
+    echo "install-rstudio-server: downloading ${url}"
+    curl -fsSL --retry 3 --connect-timeout 20 -o "${deb}" "${url}" \
+      || fail "cannot download ${url}; give a mirror or a local file as RSTUDIO_URL (README.md, 'Air-gapped builds')"
+    ;;
+  *)
+    fail "RSTUDIO_URL must be http(s):// or file://, not ${url}"
+    ;;
+esac
+
+actual="$(sha256sum "${deb}" | cut -d' ' -f1)"
+if [[ -z "${sha256}" ]]; then
+  fail "RSTUDIO_SHA256 is not set: refusing to install an unverified package. The file from ${url} has SHA-256 ${actual}; compare it with the sum on Posit's download page (https://posit.co/download/rstudio-server/) and pin it (README.md, 'Pinned version and checksum')."
+fi
+if [[ "${actual}" != "${sha256,,}" ]]; then
+  fail "SHA-256 mismatch for ${url}: expected ${sha256}, got ${actual}"
+fi
+echo "install-rstudio-server: SHA-256 ${actual} verified"
+echo "install-rstudio-server: package $(dpkg-deb -f "${deb}" Package) $(dpkg-deb -f "${deb}" Version)"
+
+# apt resolves the package's remaining dependencies from Debian; keep the
+# configuration files of this image (/etc/rstudio/*) over the package's defaults.
+apt-get update
+apt-get install -y --no-install-recommends -o Dpkg::Options::=--force-confold "${deb}"
+rm -rf /var/lib/apt/lists/* "${deb}"
+
+# A cookie key baked into the image would be shared by every container.
+rm -f /var/lib/rstudio-server/secure-cookie-key
+
+# Let jovyan, and any uid in group 0, use what the package created.
+for path in /etc/rstudio /var/lib/rstudio-server /var/log/rstudio /run/rstudio-server*; do
+  if [[ -e "${path}" ]]; then
+    chown -R 1000:0 "${path}"
+    chmod -R g=u "${path}"
+  fi
+done
