@@ -76,6 +76,8 @@ def git_isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    # never find an enclosing repository above tmp_path (e.g. with --basetemp in a clone)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
     for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
         monkeypatch.delenv(var, raising=False)
 
