@@ -46,6 +46,19 @@ def test_variant_dockerfile_change_includes_its_descendants(chain: Repo) -> None
     assert names(chain) == ["pytorch.cuda", "extra"]
 
 
+def test_dockerignore_files(chain: Repo) -> None:
+    chain.write("pytorch/cpu.Dockerfile.dockerignore", "*.log\n")
+    assert names(chain) == ["pytorch.cpu"]
+    chain.write("pytorch/.dockerignore", "*.log\n")
+    assert names(chain) == ["pytorch.cpu", "pytorch.cuda"]
+
+
+def test_dockerfile_of_no_image_affects_nothing(chain: Repo) -> None:
+    chain.write("pytorch/.Dockerfile", "not an image: no variant name\n")
+    chain.write("pytorch/old.Dockerfile.dockerignore", "*\n")
+    assert names(chain) == []
+
+
 def test_shared_file_of_multi_variant_folder_affects_all_variants(chain: Repo) -> None:
     chain.append("pytorch/requirements.txt")
     chain.commit()
