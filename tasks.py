@@ -115,8 +115,9 @@ def affected(
     positional=["names"],
     auto_shortflags=False,
     help={
-        "names": "image(s) to build, comma-separated (ancestors are added); see `invoke list`",
-        "affected": "also build the images affected by changes since --base",
+        "names": "image(s) to build, comma-separated (ancestors are added; see `invoke list`); "
+        "`all` = every image, `affected` = the images affected since --base",
+        "affected": "also build the images affected by changes since --base (like NAMES=affected)",
         "base": "git ref for --affected (e.g. origin/main)",
         "jobs": "how many independent images build at once (default 1)",
         "no_cache": "rebuild even when inputs are unchanged, and pass --no-cache to buildx",
@@ -144,19 +145,10 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
 ) -> None:
     """Build images with docker buildx (parents first, reuse, parallel); summary at the end."""
     graph = _graph()
-    wanted = [n for n in (names or "").replace(",", " ").split() if n]
+    words = (names or "").replace(",", " ").split()
     if affected:
-        if not base:
-            raise UserError("--affected needs --base REF (e.g. --base origin/main)")
-        picked = [i.name for i in changes.affected(graph, base_ref=base)]
-        logging.getLogger("tasks").info(
-            "affected since %s: %s", base, ", ".join(picked) or "no image"
-        )
-        wanted += picked
-    elif base:
-        raise UserError("--base is only meaningful with --affected")
-    if not wanted and not affected:
-        raise UserError("name at least one image (see `invoke list`) or use --affected --base REF")
+        words.append(builder.AFFECTED)
+    wanted = builder.expand_names(graph, words, base_ref=base or None)
     options = builder.BuildOptions(
         registry=registry,
         tags=tuple(tag or ()),

@@ -30,10 +30,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from kfimages import artifacts, docker_env
+from kfimages import artifacts, changes, docker_env
 from kfimages.bootstrap import OsImage, ensure_os_image
 from kfimages.ca import ca_digest, fill_ca_dir
-from kfimages.changes import path_matches
 from kfimages.config import Artifact
 from kfimages.errors import UserError
 from kfimages.gitinfo import GitInfo, read_git_info
@@ -110,6 +109,12 @@ class Result:
     duration: float = 0.0
     reason: str = ""
     pushed: list[str] = field(default_factory=list)
+    started: float = 0.0
+    """Wall-clock start (time.time()); 0 for a skipped image."""
+
+    @property
+    def finished(self) -> float:
+        return self.started + self.duration
 
 
 @dataclass
@@ -256,7 +261,37 @@ def repository_files(root: Path) -> list[str]:
 def extra_files(image: Image, *, files: Sequence[str]) -> list[str]:
     """The repository files matched by the image's image.yaml `paths` (they trigger rebuilds)."""
     patterns = image.config.extra_paths
-    return [f for f in files if any(path_matches(p, f) for p in patterns)]
+    return [f for f in files if any(changes.path_matches(p, f) for p in patterns)]
+
+
+ALL = "all"
+"""Pseudo-name: every image of the repository."""
+AFFECTED = "affected"
+"""Pseudo-name: the images affected by the changes since the base ref (kfimages.changes)."""
+
+
+def expand_names(graph: Graph, words: Sequence[str], *, base_ref: str | None) -> list[str]:
+    """Image names from the command line, with `all` and `affected` expanded (order kept)."""
+    for word in (ALL, AFFECTED):
+        if word in graph.images and word in words:
+            raise UserError(f"an image is called '{word}', which is also a pseudo-name; rename it")
+    if AFFECTED in words and not base_ref:
+        raise UserError("`affected` / --affected needs --base REF (e.g. --base origin/main)")
+    if base_ref and AFFECTED not in words:
+        raise UserError("--base is only meaningful with --affected (or the name `affected`)")
+    if not words:
+        raise UserError("name at least one image (see `invoke list`), `all`, or `affected`")
+    out: list[str] = []
+    for word in words:
+        if word == ALL:
+            picked = sorted(graph.images)
+        elif word == AFFECTED:
+            picked = [i.name for i in changes.affected(graph, base_ref=str(base_ref))]
+            log.info("affected since %s: %s", base_ref, ", ".join(picked) or "no image")
+        else:
+            picked = [graph.get(word).name]
+        out += [name for name in picked if name not in out]
+    return out
 
 
 def plan_names(graph: Graph, names: Iterable[str]) -> list[Image]:
@@ -427,7 +462,7 @@ def _run_buildx(step: Step, ctx: Context) -> tuple[bool, str]:
 def run_step(step: Step, ctx: Context) -> Result:
     """Reuse, block or build one image."""
     started = time.monotonic()
-    result = Result(name=step.image.name, ref=step.refs[0], status=BUILT)
+    result = Result(name=step.image.name, ref=step.refs[0], status=BUILT, started=time.time())
     try:
         source = None if ctx.options.no_cache else find_reusable(step)
         if source is not None:

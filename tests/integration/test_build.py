@@ -1,0 +1,307 @@
+"""`invoke build` against the real Docker Engine with tiny throwaway images."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from kfimages.build import (
+    BLOCKED,
+    BUILT,
+    EXIT_BLOCKED,
+    EXIT_FAILED,
+    EXIT_OK,
+    FAILED,
+    INPUTS_LABEL,
+    REUSED,
+    SKIPPED,
+    BuildReport,
+    format_summary,
+)
+from tests.integration.conftest import Registry, Repo, docker, free_port, git, remove_images
+
+
+def statuses(report: BuildReport) -> dict[str, str]:
+    return {r.name: r.status for r in report.results}
+
+
+def run_in(ref: str, command: str) -> str:
+    return docker("run", "--rm", "--network", "none", ref, "sh", "-c", command).stdout
+
+
+def labels(ref: str) -> dict[str, str]:
+    data = json.loads(docker("image", "inspect", ref).stdout)[0]
+    return dict(data["Config"]["Labels"] or {})
+
+
+def test_parents_first_with_exact_parent_ref_and_labels(chain: Repo) -> None:
+    report = chain.build("b", "c")
+    assert report.exit_code == EXIT_OK
+    assert [r.name for r in report.results] == ["a", "b", "c"]
+    assert statuses(report) == {"a": BUILT, "b": BUILT, "c": BUILT}
+    a, b, c = report.results
+    assert b.started >= a.finished
+    assert c.started >= a.finished
+    # BASE_IMG is the parent's exact ref; the root gets the OS image ref.
+    assert run_in(chain.ref("b"), "cat /b.base").strip() == chain.ref("a")
+    assert run_in(chain.ref("a"), "cat /a.txt").strip() == "a from debian:trixie-slim"
+    found = labels(chain.ref("b"))
+    head = git(chain.path, "rev-parse", "HEAD")
+    assert found["org.opencontainers.image.revision"] == head
+    assert found["org.opencontainers.image.version"] == "t1"
+    assert found["org.opencontainers.image.title"] == "b"
+    assert found["org.opencontainers.image.source"] == str(chain.path.resolve())
+    assert found["org.opencontainers.image.created"].startswith(time.strftime("%Y-"))
+    assert len(found[INPUTS_LABEL]) == 64
+
+
+def test_second_run_reuses_and_changes_rebuild_only_what_changed(chain: Repo) -> None:
+    assert chain.build("b", "c").exit_code == EXIT_OK
+    started = time.monotonic()
+    again = chain.build("b", "c")
+    print(f"no-op rebuild of 3 images: {time.monotonic() - started:.2f}s")
+    assert statuses(again) == {"a": REUSED, "b": REUSED, "c": REUSED}
+    # Another tag, same inputs: reused and tagged, not rebuilt.
+    retag = chain.build("b", tags=("t2", "latest"))
+    assert statuses(retag) == {"a": REUSED, "b": REUSED}
+    assert "same inputs as" in retag.results[1].reason
+    assert docker("image", "inspect", chain.ref("b", "latest")).returncode == 0
+    # An uncommitted change of b's files rebuilds b only.
+    chain.write("b/payload.txt", "b changed\n")
+    changed = chain.build("b", "c")
+    assert statuses(changed) == {"a": REUSED, "b": BUILT, "c": REUSED}
+    assert run_in(chain.ref("b"), "cat /b.txt").strip() == "b changed"
+    # --no-cache forces a rebuild of the whole plan.
+    forced = chain.build("c", no_cache=True)
+    assert statuses(forced) == {"a": BUILT, "c": BUILT}
+
+
+def test_independent_images_build_in_parallel(chain: Repo) -> None:
+    report = chain.build("b", "c", jobs=2)
+    assert statuses(report) == {"a": BUILT, "b": BUILT, "c": BUILT}
+    _, b, c = report.results
+    print(f"b: {b.started:.1f}..{b.finished:.1f}  c: {c.started:.1f}..{c.finished:.1f}")
+    assert b.started < c.finished
+    assert c.started < b.finished
+
+
+def test_failed_branch_leaves_the_other_built(repo: Repo, os_image: str) -> None:
+    repo.image("a", os_image, "RUN echo a > /a.txt")
+    repo.image("good", "a", "RUN echo good > /good.txt")
+    repo.image("bad", "a", "RUN echo about to fail && exit 7")
+    repo.image("badchild", "bad", "RUN echo never")
+    repo.image("badgrandchild", "badchild", "RUN echo never")
+    repo.commit()
+    report = repo.build("good", "badgrandchild", jobs=2)
+    assert report.exit_code == EXIT_FAILED
+    got = statuses(report)
+    assert got == {
+        "a": BUILT,
+        "bad": FAILED,
+        "good": BUILT,
+        "badchild": SKIPPED,
+        "badgrandchild": SKIPPED,
+    }
+    by_name = {r.name: r for r in report.results}
+    assert by_name["badchild"].reason == "parent bad failed"
+    assert by_name["badgrandchild"].reason == "parent bad failed"
+    assert "exit code: 7" in by_name["bad"].reason
+    summary = format_summary(report)
+    print(summary)
+    assert "parent bad failed" in summary
+    assert "1 failed" in summary
+    assert docker("image", "inspect", repo.ref("good")).returncode == 0
+    assert docker("image", "inspect", repo.ref("badchild"), check=False).returncode != 0
+
+
+def test_blocked_artifact_blocks_descendants_and_a_mirror_unblocks(
+    repo: Repo, os_image: str, tmp_path: Path
+) -> None:
+    closed = free_port()
+    repo.image("a", os_image, "RUN echo a > /a.txt")
+    repo.write(
+        "tool/Dockerfile",
+        """
+        ARG BASE_IMG=a
+        FROM scratch AS artifact-tool
+        FROM $BASE_IMG
+        ARG TOOL_URL=unset
+        COPY --from=artifact-tool . /opt/artifact/
+        RUN echo "$TOOL_URL" > /opt/url
+        """,
+    )
+    repo.write(
+        "tool/image.yaml",
+        f"""
+        artifacts:
+          - name: tool
+            url: http://127.0.0.1:{closed}/tool.tar.gz
+            build_arg: TOOL_URL
+        """,
+    )
+    repo.image("toolchild", "tool", "RUN echo child")
+    repo.image("other", "a", "RUN echo other")
+    repo.commit()
+    result = repo.invoke(
+        "build", "toolchild,other", "--registry", repo.registry, "--tag", "t1", "--jobs", "2"
+    )
+    print(result.stdout[-2000:], result.stderr[-2000:])
+    assert result.returncode == EXIT_BLOCKED
+    summary = result.stdout[result.stdout.index("IMAGE  ") :]
+    rows = {line.split()[0]: line for line in summary.splitlines()[1:-1]}
+    assert f"{BLOCKED}" in rows["tool"]
+    assert f"127.0.0.1:{closed}/tool.tar.gz" in rows["tool"]
+    assert SKIPPED in rows["toolchild"]
+    assert (
+        f"parent tool blocked: artifact tool: cannot reach http://127.0.0.1:{closed}"
+        in (rows["toolchild"])
+    )
+    assert BUILT in rows["other"]
+    # A mirror given through the environment (here a local file) unblocks it.
+    mirror = tmp_path / "tool.tar.gz"
+    mirror.write_text("mirrored tool\n", encoding="utf-8")
+    report = repo.build(
+        "toolchild",
+        environ={"KFIMAGES_BUILD_ARG_TOOL_URL": mirror.as_uri()},
+    )
+    assert statuses(report) == {"a": REUSED, "tool": BUILT, "toolchild": BUILT}
+    assert run_in(repo.ref("tool"), "cat /opt/artifact/tool.tar.gz") == "mirrored tool\n"
+    assert run_in(repo.ref("tool"), "cat /opt/url").strip() == mirror.as_uri()
+
+
+def test_push_every_tag_to_a_real_registry(chain: Repo, registry: Registry) -> None:
+    prefix = f"{registry.host}/{chain.registry}"
+    report = chain.build("b", "c", registry=prefix, tags=("t1", "latest"), push=True)
+    print(format_summary(report))
+    assert report.exit_code == EXIT_OK
+    for name in ("a", "b", "c"):
+        assert registry.tags(f"{chain.registry}/{name}") == ["latest", "t1"]
+    assert all(len(r.pushed) == 2 for r in report.results)
+
+
+def test_nothing_pushed_when_one_image_fails(repo: Repo, os_image: str, registry: Registry) -> None:
+    repo.image("a", os_image, "RUN echo a")
+    repo.image("good", "a", "RUN echo good")
+    repo.image("bad", "a", "RUN false")
+    repo.commit()
+    prefix = f"{registry.host}/{repo.registry}"
+    report = repo.build("good", "bad", registry=prefix, push=True)
+    assert report.exit_code == EXIT_FAILED
+    assert statuses(report)["good"] == BUILT
+    assert registry.catalog() == []
+    assert all(not r.pushed for r in report.results)
+
+
+def _make_ca(tmp_path: Path) -> Path:
+    key, crt = tmp_path / "test-ca.key", tmp_path / "test-ca.crt"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=kfimages integration test CA", "-keyout", str(key), "-out", str(crt)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return crt
+
+
+def test_ca_cert_goes_into_the_image_and_nothing_without_it(
+    repo: Repo, os_image: str, tmp_path: Path
+) -> None:
+    ca = _make_ca(tmp_path)
+    repo.write(
+        "a/Dockerfile",
+        f"""
+        ARG BASE_IMG={os_image}
+        FROM scratch AS ca-certs
+        FROM $BASE_IMG
+        COPY --from=ca-certs . /usr/local/share/ca-certificates/
+        """,
+    )
+    repo.commit()
+    with_ca = repo.build("a", ca_files=(ca,))
+    assert statuses(with_ca) == {"a": BUILT}
+    listing = run_in(repo.ref("a"), "ls /usr/local/share/ca-certificates/").split()
+    assert listing == ["00-test-ca.crt"]
+    copied = run_in(repo.ref("a"), "cat /usr/local/share/ca-certificates/00-test-ca.crt")
+    assert copied == ca.read_text(encoding="utf-8")
+    without = repo.build("a", tags=("t2",))
+    assert statuses(without) == {"a": BUILT}, "the CA is part of the inputs: no reuse"
+    assert run_in(repo.ref("a", "t2"), "ls -A /usr/local/share/ca-certificates/").strip() == ""
+
+
+def test_missing_os_image_is_bootstrapped_and_logged(
+    repo: Repo, caplog: pytest.LogCaptureFixture
+) -> None:
+    os_ref = f"kfit-os-{uuid.uuid4().hex[:8]}:trixie"
+    repo.image("root", os_ref, "RUN . /etc/os-release && echo $VERSION_CODENAME > /suite")
+    repo.commit()
+    try:
+        with caplog.at_level(logging.INFO, logger="kfimages"):
+            started = time.monotonic()
+            report = repo.build("root")
+            print(f"bootstrap + build: {time.monotonic() - started:.0f}s")
+        assert statuses(report) == {"root": BUILT}
+        text = caplog.text
+        assert f"OS image {os_ref} is neither local nor pullable" in text
+        assert f"OS image {os_ref}: bootstrapped with debootstrap trixie" in text
+        assert run_in(repo.ref("root"), "cat /suite").strip() == "trixie"
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="kfimages"):
+            assert statuses(repo.build("root")) == {"root": REUSED}
+        assert f"OS image {os_ref}: local" in caplog.text
+    finally:
+        remove_images(os_ref.split(":", maxsplit=1)[0])
+
+
+def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, result.stderr
+    assert lines, result.stderr
+    assert lines[-1].startswith("error: "), result.stderr
+    return lines[-1]
+
+
+def test_cli_builds_and_reports_errors_in_one_line(chain: Repo) -> None:
+    ok = chain.invoke("build", "b", "--registry", chain.registry, "--tag", "t1")
+    assert ok.returncode == 0, ok.stderr
+    assert "IMAGE" in ok.stdout
+    assert "1 built" not in ok.stdout  # a and b built
+    assert "2 built" in ok.stdout
+    error = _one_line_error(chain.invoke("build", "nope"))
+    assert error == "error: unknown image 'nope'; valid names: a, b, c"
+    error = _one_line_error(chain.invoke("build", "affected", "--base", "no-such-ref"))
+    assert "no-such-ref" in error
+    error = _one_line_error(
+        chain.invoke("build", "b", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    )
+    assert "Docker daemon is not running" in error
+    assert "scripts/install-docker.sh" in error
+
+
+def _plugin_dir() -> Path | None:
+    info = json.loads(docker("info", "--format", "{{json .ClientInfo.Plugins}}").stdout)
+    for plugin in info or []:
+        if plugin.get("Name") == "buildx":
+            return Path(plugin["Path"]).parent
+    return None
+
+
+def test_cli_says_when_buildx_is_missing(chain: Repo, tmp_path: Path) -> None:
+    plugins = _plugin_dir()
+    if os.geteuid() != 0 or shutil.which("unshare") is None or plugins is None:
+        pytest.skip("needs root and unshare to hide the buildx plugin in a mount namespace")
+    empty = tmp_path / "no-plugins"
+    empty.mkdir()
+    hide = (
+        "unshare", "--mount", "sh", "-c",
+        f'mount --bind "{empty}" "{plugins}" && exec "$@"', "hide-buildx",
+    )  # fmt: skip
+    error = _one_line_error(chain.invoke("build", "b", prefix=hide))
+    assert "buildx is missing" in error
