@@ -18,6 +18,7 @@ have_engine() { command -v dockerd >/dev/null 2>&1 && docker buildx version >/de
 
 install_packages() {
   local codename
+  # shellcheck source=/dev/null
   codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-}")"
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends debootstrap ca-certificates iptables >/dev/null
