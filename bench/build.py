@@ -1,0 +1,168 @@
+"""Benchmark of `invoke build`: plan time, no-op rebuild, and --jobs 1 versus --jobs 2.
+
+By default it builds a small THROWAWAY chain in a temporary git repository (a root
+image FROM the local OS image plus N independent children, each doing a few
+seconds of CPU work), so it finishes in a minute or two; the repository's own
+images are only planned, not built. With `--repo NAMES` it also times a no-op
+rebuild of those repository images (run it after building them, e.g.
+`invoke build all`: otherwise that row includes the real builds).
+
+    .venv/bin/python bench/build.py [--children 4] [--work-mb 400] [--repo all]
+
+Every image it creates is removed at the end (unique `kfbench-<hex>` prefix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from kfimages import build as builder  # noqa: E402
+from kfimages.bootstrap import DEFAULT_OS_IMAGE, ensure_os_image  # noqa: E402
+from kfimages.ca import ca_digest, collect_ca_files  # noqa: E402
+from kfimages.graph import load_graph  # noqa: E402
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.email=b@example.org", "-c", "user.name=b", *args],
+        check=True,
+        capture_output=True,
+    )
+
+
+def make_chain(repo: Path, *, children: int, work_mb: int) -> list[str]:
+    """root FROM the OS image, and `children` independent images FROM root."""
+    _git(repo, "init", "-q")
+    (repo / "root").mkdir()
+    (repo / "root" / "Dockerfile").write_text(
+        f"ARG BASE_IMG={DEFAULT_OS_IMAGE}\nFROM $BASE_IMG\nRUN echo root > /root.txt\n"
+    )
+    names = []
+    for index in range(children):
+        name = f"child{index}"
+        (repo / name).mkdir()
+        (repo / name / "Dockerfile").write_text(
+            "ARG BASE_IMG=root\nFROM $BASE_IMG\n"
+            f"RUN head -c {work_mb}M /dev/urandom | sha256sum > /{name}.sum\n"
+        )
+        names.append(name)
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "bench chain")
+    return names
+
+
+def timed(action: Callable[[], builder.BuildReport]) -> tuple[float, builder.BuildReport]:
+    started = time.monotonic()
+    report = action()
+    return time.monotonic() - started, report
+
+
+def statuses(report: builder.BuildReport) -> str:
+    counts: dict[str, int] = {}
+    for result in report.results:
+        counts[result.status] = counts.get(result.status, 0) + 1
+    return ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+
+
+def cleanup(prefix: str) -> None:
+    listed = subprocess.run(
+        ["docker", "image", "ls", "--filter", f"reference={prefix}/*",
+         "--format", "{{.Repository}}:{{.Tag}}"],
+        capture_output=True, text=True, check=False,
+    ).stdout.split()  # fmt: skip
+    if listed:
+        subprocess.run(["docker", "image", "rm", "-f", *listed], capture_output=True, check=False)
+
+
+def plan_repository() -> tuple[float, int]:
+    """Time to load the repository graph and compute every image's step (input digests)."""
+    started = time.monotonic()
+    graph = load_graph(ROOT)
+    images = builder.plan_names(graph, sorted(graph.images))
+    os_images = builder.prepare_os_images(images, graph, bootstrap=False)
+    builder.make_steps(
+        graph,
+        images,
+        registry="kfnb",
+        tags=("latest",),
+        ca=ca_digest(collect_ca_files([])),
+        os_images=os_images,
+        overrides={},
+    )
+    return time.monotonic() - started, len(images)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--children", type=int, default=4, help="independent images (default 4)")
+    parser.add_argument("--work-mb", type=int, default=200, help="MB hashed per child (CPU work)")
+    parser.add_argument("--repo", default="", help="repository images for a no-op rebuild row")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    sink = io.StringIO()
+    ensure_os_image(DEFAULT_OS_IMAGE)
+    rows: list[tuple[str, str, str]] = []
+
+    seconds, count = plan_repository()
+    rows.append((f"plan + input digests, repository graph ({count} images)", f"{seconds:.3f}", ""))
+
+    prefix = f"kfbench-{uuid.uuid4().hex[:8]}"
+    try:
+        with tempfile.TemporaryDirectory(prefix="kfbench-") as tmp:
+            repo = Path(tmp)
+            names = make_chain(repo, children=args.children, work_mb=args.work_mb)
+            graph = load_graph(repo)
+
+            def run(tag: str, **kw: object) -> builder.BuildReport:
+                opts = builder.BuildOptions(registry=prefix, tags=(tag,), **kw)  # type: ignore[arg-type]
+                return builder.build_images(graph, names, opts, stream=sink)
+
+            total = len(names) + 1
+            seconds, report = timed(lambda: run("first"))
+            rows.append((f"first build, throwaway graph ({total} images)", f"{seconds:.1f}",
+                         statuses(report)))  # fmt: skip
+            seconds, report = timed(lambda: run("first"))
+            rows.append((f"no-op rebuild, throwaway graph ({total} images)", f"{seconds:.2f}",
+                         statuses(report)))  # fmt: skip
+            for jobs in (1, 2):
+                seconds, report = timed(lambda j=jobs: run(f"j{j}", jobs=j, no_cache=True))  # type: ignore[misc]
+                rows.append((f"build {total} images (--no-cache), --jobs {jobs}", f"{seconds:.1f}",
+                             statuses(report)))  # fmt: skip
+    finally:
+        cleanup(prefix)
+
+    if args.repo:
+        graph = load_graph(ROOT)
+        wanted = builder.expand_names(graph, args.repo.replace(",", " ").split(), base_ref=None)
+        opts = builder.BuildOptions(tags=("latest",), ca_files=tuple(collect_ca_files([])))
+        seconds, report = timed(lambda: builder.build_images(graph, wanted, opts, stream=sink))
+        rows.append((f"rebuild of repository images: {args.repo}", f"{seconds:.2f}",
+                     statuses(report)))  # fmt: skip
+
+    print(
+        f"bench/build.py: throwaway chain = 1 root + {args.children} independent children "
+        f"(each hashes {args.work_mb} MB of /dev/urandom) in a temporary git repo, "
+        f"FROM {DEFAULT_OS_IMAGE}; the repository's images are planned, not built."
+    )
+    width = max(len(r[0]) for r in rows)
+    print(f"| {'measurement'.ljust(width)} | wall time (s) | statuses")
+    print(f"|-{'-' * width}-|---------------|---------")
+    for label, value, detail in rows:
+        print(f"| {label.ljust(width)} | {value.rjust(13)} | {detail}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
