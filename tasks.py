@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
-from invoke.tasks import task
+from invoke.parser.argument import Argument
+from invoke.tasks import Task, task
 
 from kfimages import bootstrap as boot
 from kfimages import build as builder
@@ -54,6 +55,34 @@ def _user_errors(func: F) -> F:
             raise Exit(f"error: {exc}", code=EXIT_USAGE) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+class _NamesArgument(Argument):
+    """`build`'s positional NAMES, optional when --affected is given (invoke requires
+    positional arguments otherwise). Names go before the flags."""
+
+    affected: Argument
+
+    @property
+    def value(self) -> Any:
+        value = super().value
+        if value is None and self.affected.value:
+            return ""
+        return value
+
+    @value.setter
+    def value(self, arg: str) -> None:
+        self.set_value(arg, cast=True)
+
+
+class _BuildTask(Task[Any]):
+    def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
+        args: list[Argument] = super().get_arguments(ignore_unknown_help)
+        by_name = {arg.name: arg for arg in args}
+        names = by_name["names"]
+        names.__class__ = _NamesArgument
+        setattr(names, "affected", by_name["affected"])  # noqa: B010 (mypy: base class has none)
+        return args
 
 
 def _graph() -> Graph:
@@ -111,6 +140,7 @@ def affected(
 
 
 @task(
+    klass=_BuildTask,
     iterable=["tag", "ca_cert"],
     positional=["names"],
     auto_shortflags=False,
