@@ -67,6 +67,7 @@ BUILT, REUSED, FAILED, BLOCKED, SKIPPED = "built", "reused", "failed", "blocked"
 OK_STATUSES = (BUILT, REUSED)
 
 _TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_PROCESS_RE = re.compile(r'process "(.*)" did not complete successfully: (exit code: \d+)')
 _ARG_DECL_RE = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
 
 
@@ -454,9 +455,19 @@ def _run_buildx(step: Step, ctx: Context) -> tuple[bool, str]:
         code = proc.wait()
     if code == 0:
         return True, ""
-    errors = [line for line in tail if "ERROR" in line or "error:" in line.lower()]
-    reason = (errors or list(tail) or [f"exit {code}"])[-1]
-    return False, reason.split("] ", 1)[-1][:200]
+    return False, failure_reason(list(tail), code=code)
+
+
+def failure_reason(lines: Sequence[str], *, code: int) -> str:
+    """One short line from the end of BuildKit's output: which step failed and how."""
+    errors = [line for line in lines if "ERROR" in line or "error:" in line.lower()]
+    reason = (errors or list(lines) or [f"buildx exited with {code}"])[-1]
+    if match := _PROCESS_RE.search(reason):
+        command = match.group(1).replace('\\"', '"')
+        command = command.removeprefix("/bin/bash -o pipefail -c ").removeprefix("/bin/sh -c ")
+        short = command if len(command) <= 70 else command[:67] + "..."
+        return f"RUN {short} failed ({match.group(2)})"
+    return reason.split("] ", 1)[-1].removeprefix("ERROR: ")[:200]
 
 
 def run_step(step: Step, ctx: Context) -> Result:

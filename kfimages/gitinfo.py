@@ -45,14 +45,17 @@ def _git(root: Path, *args: str) -> str:
 
 
 def read_git_info(root: Path) -> GitInfo:
-    """HEAD's sha, whether the tree differs from it (untracked, non-ignored files count)."""
+    """HEAD's sha, whether the tree differs from it (untracked, non-ignored files count),
+    and the source: the URL of the `origin` remote (else the first remote, else the path)."""
     try:
         sha = _git(root, "rev-parse", "--verify", "HEAD")
     except UserError as exc:
         raise UserError(f"{root} has no commit yet; commit first ({exc})") from exc
     status = _git(root, "status", "--porcelain", "--untracked-files=normal")
-    try:
-        source = _git(root, "remote", "get-url", "origin")
-    except UserError:
+    remotes = _git(root, "remote").split()
+    if remotes:
+        remote = "origin" if "origin" in remotes else remotes[0]
+        source = _git(root, "remote", "get-url", remote)
+    else:
         source = str(root.resolve())
     return GitInfo(sha=sha, dirty=bool(status), source=source)
