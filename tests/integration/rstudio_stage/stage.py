@@ -10,6 +10,7 @@ integration session (`pytest tests/integration`) and, re-exported, with
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -107,7 +108,9 @@ def build_r_stage(registry: str, tag: str) -> StageImage:
     """rstudio/Dockerfile `--target r-stage` FROM the base image."""
     base = ensure_base(registry, tag)
     ref = f"{TEST_REPOSITORY}/rstudio-r-stage:{tag}"
-    seconds = buildx(folder="rstudio", ref=ref, build_args={"BASE_IMG": base}, target=R_STAGE_TARGET)
+    seconds = buildx(
+        folder="rstudio", ref=ref, build_args={"BASE_IMG": base}, target=R_STAGE_TARGET
+    )
     stage = StageImage(ref=ref, seconds=seconds, size_mb=_image_size_mb(ref))
     print(f"\nr-stage {ref} FROM {base}: built in {seconds:.1f}s, {stage.size_mb:.0f} MB")
     return stage
@@ -120,7 +123,10 @@ def build_tidyverse_layer(registry: str, tag: str) -> StageImage:
     ref = f"{TEST_REPOSITORY}/rstudio-tidyverse-layer:{tag}"
     seconds = buildx(folder="rstudio-tidyverse", ref=ref, build_args={"BASE_IMG": r_stage.ref})
     stage = StageImage(ref=ref, seconds=seconds, size_mb=_image_size_mb(ref))
-    print(f"\ntidyverse layer {ref} FROM {r_stage.ref}: built in {seconds:.1f}s, {stage.size_mb:.0f} MB")
+    print(
+        f"\ntidyverse layer {ref} FROM {r_stage.ref}: "
+        f"built in {seconds:.1f}s, {stage.size_mb:.0f} MB"
+    )
     return stage
 
 
@@ -131,7 +137,9 @@ class Runner:
         self.client = docker.from_env()
         self.containers: list[Any] = []
 
-    def run(self, image: str, command: list[str], *, timeout: int = 180, **kwargs: Any) -> tuple[int, str]:
+    def run(
+        self, image: str, command: list[str], *, timeout: int = 180, **kwargs: Any
+    ) -> tuple[int, str]:
         """(exit code, combined log) of `command` run by the image's /init."""
         container = self.client.containers.run(image, command, detach=True, **kwargs)
         self.containers.append(container)
@@ -144,10 +152,8 @@ class Runner:
 
     def close(self) -> None:
         for container in self.containers:
-            try:
+            with contextlib.suppress(docker.errors.NotFound):
                 container.remove(force=True, v=True)
-            except docker.errors.NotFound:
-                pass
         self.client.close()
 
 
