@@ -1,0 +1,83 @@
+"""`invoke build rstudio-tidyverse` where RStudio Server cannot be fetched.
+
+The build system checks rstudio's artifact URL (rstudio/image.yaml) before building:
+rstudio is reported `blocked` with the URL, rstudio-tidyverse `skipped`, base is still
+built (or reused), no rstudio image appears, and the exit code is EXIT_BLOCKED.
+Where Posit's server is reachable, the URL is overridden with an unreachable loopback
+one (KFIMAGES_BUILD_ARG_RSTUDIO_URL), so the test means the same everywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import uuid
+
+import docker
+import docker.errors
+
+from kfimages import artifacts
+from kfimages.build import BUILD_ARG_ENV_PREFIX, EXIT_BLOCKED
+from kfimages.graph import load_graph
+from tests.integration.rstudio_stage.stage import REPO_ROOT, rstudio_artifact
+
+UNREACHABLE = "http://127.0.0.1:9/rstudio-server-unreachable.deb"
+
+
+def _refs(client: docker.DockerClient, repository: str) -> set[str]:
+    return {tag for image in client.images.list(name=repository) for tag in image.tags}
+
+
+def _summary(output: str) -> dict[str, str]:
+    """Rows of the build summary table, by image name."""
+    lines = output.splitlines()
+    start = max(i for i, line in enumerate(lines) if line.startswith("IMAGE "))
+    rows = {}
+    for line in lines[start + 1 :]:
+        if not line.strip() or "exit code" in line:
+            break
+        rows[line.split()[0]] = line
+    return rows
+
+
+def test_invoke_build_reports_rstudio_blocked_and_tidyverse_skipped() -> None:
+    artifact, url = rstudio_artifact(load_graph(REPO_ROOT).get("rstudio"))
+    env = dict(os.environ)
+    if artifacts.check_url(url) is None:  # Posit reachable: make the artifact unreachable
+        url = UNREACHABLE
+        env[f"{BUILD_ARG_ENV_PREFIX}{artifact.build_arg}"] = url
+    tag = f"blocked-test-{uuid.uuid4().hex[:8]}"
+    client = docker.from_env()
+    before = {repo: _refs(client, f"kfnb/{repo}") for repo in ("rstudio", "rstudio-tidyverse")}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "invoke", "build", "rstudio-tidyverse", "--tag", tag],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=1800,
+        )
+        output = done.stdout + done.stderr
+        summary = _summary(done.stdout)
+        print(f"\n{chr(10).join(summary.values())}\nexit code {done.returncode}")
+        assert done.returncode == EXIT_BLOCKED, output[-3000:]
+        assert set(summary) == {"base", "rstudio", "rstudio-tidyverse"}, output[-3000:]
+        assert summary["base"].split()[2] in ("built", "reused"), summary["base"]
+        assert summary["rstudio"].split()[2] == "blocked", summary["rstudio"]
+        assert url in summary["rstudio"], f"the URL is not reported: {summary['rstudio']}"
+        tidyverse = summary["rstudio-tidyverse"]
+        assert tidyverse.split()[2] == "skipped", tidyverse
+        assert "parent rstudio blocked" in tidyverse, tidyverse
+        # Nothing half-built: no rstudio image of this run, and no new rstudio image at all.
+        for repo in ("rstudio", "rstudio-tidyverse"):
+            assert f"kfnb/{repo}:{tag}" not in _refs(client, f"kfnb/{repo}")
+            assert _refs(client, f"kfnb/{repo}") == before[repo], f"kfnb/{repo} changed"
+    finally:
+        # Only the tag this run gave base (the image keeps its other tags).
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            client.images.remove(f"kfnb/base:{tag}", noprune=True)
+        client.close()
