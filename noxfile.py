@@ -122,14 +122,16 @@ def _smoke_selection(session: nox.Session) -> list[str]:
         return names
     if not base:
         session.skip(f"no images: name them, or pass --base REF, or set ${BASE_REF_ENV}")
-    out = subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "invoke", "affected", "--base", base, "--json"],
         cwd=ROOT,
-        check=True,
+        check=False,
         capture_output=True,
         text=True,
-    ).stdout
-    picked: list[str] = json.loads(out)["names"]
+    )
+    if done.returncode != 0:
+        session.error(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "affected")
+    picked: list[str] = json.loads(done.stdout)["names"]
     session.log(f"affected since {base}: {', '.join(picked) or 'no image'}")
     return picked
 
@@ -139,7 +141,9 @@ def smoke(session: nox.Session) -> None:
     """Build each selected image, then run its smoke tests (`pytest tests/images --image NAME`).
 
     Selection: image names in posargs, else `--base REF` or $KFIMAGES_BASE_REF (the
-    affected set). Images blocked by an unreachable artifact (and their descendants)
+    affected set). Builds tag `latest` (what the smoke tests use), with
+    $KFIMAGES_JOBS parallel builds (default 1) and the CA of $KFIMAGES_CA_CERT.
+    Images blocked by an unreachable artifact (and their descendants)
     are reported and not tested. pytest's exit code 5 (no tests collected) is a
     failure: every image inherits base's contract tests, so an empty run means the
     harness lost the image's tests.
