@@ -538,7 +538,16 @@ def execute(graph: Graph, steps: Sequence[Step], ctx: Context) -> list[Result]:
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     step = running.pop(future)
-                    results[step.image.name] = future.result()
+                    try:
+                        results[step.image.name] = future.result()
+                    except Exception as exc:  # a bug must not hide the other images' results
+                        log.exception("%s: internal error", step.image.name)
+                        results[step.image.name] = Result(
+                            name=step.image.name,
+                            ref=step.refs[0],
+                            status=FAILED,
+                            reason=f"internal error: {exc}",
+                        )
     return [results[s.image.name] for s in steps]
 
 
