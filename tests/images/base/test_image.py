@@ -158,3 +158,13 @@ def test_user_files_in_home_are_not_overwritten(containers: Any, home_volume: st
     assert bashrc.strip() == "my own bashrc"
     _, notes = exec_in(c, 'cat "$HOME/work/notes.txt"')
     assert notes.strip() == "keep"
+
+
+def test_init_as_root_and_s6_setuidgid(containers: Any) -> None:
+    """Images may run the init as root (--user 0) and drop to jovyan with s6-setuidgid."""
+    out = _run(
+        containers,
+        'id -u; s6-setuidgid "$NB_USER" id -u; stat -c %u "$HOME/.bashrc"',
+        user="0",
+    )
+    assert out.split() == ["0", "1000", "1000"]
