@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import os
 import shlex
 import shutil
+import socket
+import struct
 import subprocess
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 T = TypeVar("T")
 
@@ -141,3 +148,175 @@ def browse(url: str, *, screenshot: Path, budget_ms: int = 15000) -> str:
             text=True,
         )
     return dom.stdout
+
+
+class _DevToolsSocket:
+    """A minimal WebSocket client (RFC 6455, text frames) for the Chrome DevTools Protocol."""
+
+    def __init__(self, url: str, *, timeout: float) -> None:
+
+        parts = urlsplit(url)
+        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
+        key = base64.b64encode(os.urandom(16)).decode()
+        request = (
+            f"GET {parts.path} HTTP/1.1\r\nHost: {parts.hostname}:{parts.port}\r\n"
+            f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        )
+        self.sock.sendall(request.encode())
+        response = b""
+        while b"\r\n\r\n" not in response:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise AssertionError("DevTools closed the connection during the handshake")
+            response += chunk
+        head, _, self.buffer = response.partition(b"\r\n\r\n")
+        if b" 101 " not in head.split(b"\r\n", 1)[0]:
+            raise AssertionError(f"DevTools refused the WebSocket: {head[:200]!r}")
+        self.next_id = 0
+
+    def _read(self, size: int) -> bytes:
+        while len(self.buffer) < size:
+            chunk = self.sock.recv(1 << 16)
+            if not chunk:
+                raise AssertionError("DevTools closed the connection")
+            self.buffer += chunk
+        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        return data
+
+    def _send_text(self, text: str) -> None:
+
+        payload = text.encode()
+        mask = os.urandom(4)
+        length = len(payload)
+        if length < 126:
+            header = struct.pack("!BB", 0x81, 0x80 | length)
+        elif length < 1 << 16:
+            header = struct.pack("!BBH", 0x81, 0x80 | 126, length)
+        else:
+            header = struct.pack("!BBQ", 0x81, 0x80 | 127, length)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(header + mask + masked)
+
+    def _receive_text(self) -> str:
+
+        message = b""
+        while True:
+            first, second = self._read(2)
+            length = second & 0x7F
+            if length == 126:
+                (length,) = struct.unpack("!H", self._read(2))
+            elif length == 127:
+                (length,) = struct.unpack("!Q", self._read(8))
+            payload = self._read(length)
+            opcode = first & 0x0F
+            if opcode == 0x8:
+                raise AssertionError("DevTools closed the WebSocket")
+            if opcode in (0x0, 0x1):
+                message += payload
+                if first & 0x80:
+                    return message.decode("utf-8", "replace")
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        """Send one DevTools command and return its result (events in between are skipped)."""
+
+        self.next_id += 1
+        self._send_text(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            reply = json.loads(self._receive_text())
+            if reply.get("id") == self.next_id:
+                if "error" in reply:
+                    raise AssertionError(f"DevTools {method} failed: {reply['error']}")
+                result: dict[str, Any] = reply.get("result", {})
+                return result
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def browse_until(
+    url: str,
+    *,
+    ready_js: str,
+    screenshot: Path,
+    timeout: float = 90,
+) -> str:
+    """Open `url` (on 127.0.0.1) in headless Chromium, in real time, until the JavaScript
+    expression `ready_js` is true in the page; save a screenshot, return the rendered DOM.
+
+    For apps that keep a WebSocket to their server (e.g. VS Code): `browse`'s virtual time
+    budget fires their keep-alive timeouts before the page renders. This drives Chromium
+    through the DevTools Protocol instead. On timeout the screenshot is still saved and the
+    AssertionError carries the end of the DOM.
+    """
+
+    binary = chromium_binary()
+    if binary is None:
+        raise AssertionError("chromium is not installed: apt-get install chromium (see .ci/run)")
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as profile:
+        process = subprocess.Popen(
+            [
+                binary,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--window-size=1280,800",
+                "--remote-debugging-address=127.0.0.1",
+                "--remote-debugging-port=0",
+                f"--user-data-dir={profile}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            port_file = Path(profile) / "DevToolsActivePort"
+            port = wait_until(
+                lambda: port_file.read_text().split()[0] if port_file.is_file() else None,
+                timeout=60,
+                message="chromium's DevTools port",
+            )
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
+                targets = json.load(r)
+            page = next(t for t in targets if t.get("type") == "page")
+            devtools = _DevToolsSocket(page["webSocketDebuggerUrl"], timeout=30)
+            try:
+                devtools.call("Page.navigate", url=url)
+
+                def ready() -> bool:
+                    result = devtools.call(
+                        "Runtime.evaluate", expression=f"Boolean({ready_js})", returnByValue=True
+                    )
+                    return bool(result.get("result", {}).get("value"))
+
+                failure: AssertionError | None = None
+                try:
+                    wait_until(ready, timeout=timeout, interval=0.5, message=ready_js)
+                except AssertionError as exc:
+                    failure = exc
+                shot = devtools.call("Page.captureScreenshot", format="png")
+                screenshot.write_bytes(base64.b64decode(shot["data"]))
+                dom = devtools.call(
+                    "Runtime.evaluate",
+                    expression="document.documentElement.outerHTML",
+                    returnByValue=True,
+                )
+                html = str(dom.get("result", {}).get("value", ""))
+                if failure is not None:
+                    raise AssertionError(f"{failure}\nDOM (end): {html[-2000:]}") from failure
+                return html
+            finally:
+                devtools.close()
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=20)
