@@ -1,0 +1,305 @@
+"""code-server smoke tests: server, workbench, terminal, real browser, extensions of derived images.
+
+Every server here runs as a random uid with gid 0 and an empty home volume, as on
+OpenShift-like clusters with a fresh PVC.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import uuid
+import zipfile
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import pytest
+
+from tests.images.conftest import ImageUnderTest
+from tests.images.helpers import browse_until, exec_in, http_get, wait_for_http, wait_until
+
+PORT = 8888
+HOME = "/home/jovyan"
+RANDOM_UID = "54321"
+RANDOM_USER = f"{RANDOM_UID}:0"
+NODE_PTY = "/opt/code-server/lib/node_modules/code-server/lib/vscode/node_modules/node-pty"
+EXTENSION_ID = "kfnb-smoke.kfnb-hello"
+EXTENSION_VERSION = "0.0.1"
+
+
+@pytest.fixture
+def home_volume(docker_client: Any) -> Iterator[str]:
+    """An empty named volume for /home/jovyan (a fresh PVC)."""
+    volume = docker_client.volumes.create(name=f"kfnb-smoke-cs-home-{uuid.uuid4().hex[:12]}")
+    try:
+        yield str(volume.name)
+    finally:
+        for container in docker_client.containers.list(all=True, filters={"volume": volume.name}):
+            container.remove(force=True, v=True)
+        volume.remove(force=True)
+
+
+def _prepare_home(containers: Any, volume: str, *, marker: str) -> None:
+    """Make the empty volume writable by gid 0 (as a PVC's fsGroup would) and put a file in it."""
+    script = (
+        f"chown 1000:0 /mnt/home && chmod 2775 /mnt/home && echo hello > /mnt/home/{marker} "
+        f"&& chown 1000:0 /mnt/home/{marker}"
+    )
+    code, logs = containers.run_to_exit(
+        ["-c", script],
+        entrypoint=["bash"],
+        user="0",
+        volumes={volume: {"bind": "/mnt/home", "mode": "rw"}},
+    )
+    assert code == 0, logs
+
+
+def _start(containers: Any, volume: str, **kwargs: Any) -> Any:
+    c = containers.run(user=RANDOM_USER, volumes={volume: {"bind": HOME, "mode": "rw"}}, **kwargs)
+    wait_for_http(c, f"http://127.0.0.1:{PORT}/healthz", timeout=120)
+    return c
+
+
+class _ScriptSources(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sources: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        src = dict(attrs).get("src")
+        if tag == "script" and src:
+            self.sources.append(src)
+
+
+def test_healthz_workbench_and_main_script(containers: Any, home_volume: str) -> None:
+    c = _start(containers, home_volume)
+    code, body = http_get(c, f"http://127.0.0.1:{PORT}/healthz")
+    assert code == 200, body
+    assert json.loads(body)["status"] in ("alive", "expired"), body
+
+    # No login page: the root redirects straight to the workbench on $HOME.
+    _, out = exec_in(
+        c, f"curl -s -o /dev/null -w '%{{http_code}} %{{redirect_url}}' http://127.0.0.1:{PORT}/"
+    )
+    status, _, location = out.strip().partition(" ")
+    assert status == "302", out
+    assert f"folder={HOME}" in location, out
+
+    page_url = f"http://127.0.0.1:{PORT}/?folder={HOME}"
+    code, html = http_get(c, page_url)
+    assert code == 200, html[:500]
+    parser = _ScriptSources()
+    parser.feed(html)
+    main = [s for s in parser.sources if s.endswith("/workbench/workbench.js")]
+    assert main, f"no workbench script in {parser.sources}"
+    script_url = urljoin(page_url, main[0])
+    code, script = http_get(c, script_url, timeout=60)
+    print(f"workbench script {script_url}: {len(script)} characters")
+    assert code == 200, script[:300]
+    assert len(script) > 100_000, script[:300]
+
+
+def test_listens_on_all_interfaces_without_auth_for_any_origin(
+    containers: Any, home_volume: str
+) -> None:
+    c = _start(containers, home_volume)
+    # LISTEN (0A) on 0.0.0.0:8888 (22B8).
+    _, tcp = exec_in(c, "cat /proc/net/tcp /proc/net/tcp6")
+    listening = [line.split()[1] for line in tcp.splitlines()[1:] if line.split()[3:4] == ["0A"]]
+    assert any(
+        addr.endswith(f":{PORT:04X}") and set(addr.split(":")[0]) == {"0"} for addr in listening
+    ), listening
+    # The dashboard embeds the app from another origin: the WebSocket must be accepted.
+    _, out = exec_in(
+        c,
+        "curl -s -i --max-time 5 -H 'Connection: Upgrade' -H 'Upgrade: websocket' "
+        "-H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "
+        "-H 'Origin: https://kubeflow.example.com' "
+        f"'http://127.0.0.1:{PORT}/?reconnectionToken={uuid.uuid4()}&reconnection=false"
+        "&skipWebSocketFrames=false' | head -n1",
+    )
+    assert " 101 " in out, out
+
+
+def test_terminal_pty_spawns_a_shell(containers: Any, home_volume: str) -> None:
+    c = _start(containers, home_volume)
+    script = (
+        f"const pty = require({json.dumps(NODE_PTY)});"
+        "const p = pty.spawn('bash', ['-c', 'echo pty-ok $(id -u) $(tty)'],"
+        " {name: 'xterm-256color', cols: 80, rows: 24, cwd: process.env.HOME, env: process.env});"
+        "let out = ''; p.onData((d) => { out += d; });"
+        "p.onExit((e) => { console.log(JSON.stringify({out, code: e.exitCode})); });"
+    )
+    code, out = exec_in(c, ["node", "-e", script], timeout=60)
+    assert code == 0, out
+    result = json.loads(out.strip().splitlines()[-1])
+    print(f"pty: {result}")
+    assert result["code"] == 0
+    words = result["out"].split()
+    assert words[:2] == ["pty-ok", RANDOM_UID], result
+    assert words[2].startswith("/dev/pts/"), result
+
+
+def _port_free() -> bool:
+    with socket.socket() as s:
+        s.settimeout(2)
+        return s.connect_ex(("127.0.0.1", PORT)) != 0
+
+
+def test_browser_opens_workbench_and_explorer_shows_home(
+    containers: Any, home_volume: str, artifacts_dir: Path
+) -> None:
+    marker = f"kfnb-smoke-{uuid.uuid4().hex[:8]}.txt"
+    _prepare_home(containers, home_volume, marker=marker)
+    # Host port 8888 may be taken by another smoke test's browser check: wait for it.
+    wait_until(_port_free, timeout=900, interval=2, message=f"host port {PORT} to be free")
+    c = _start(containers, home_volume, network_mode="host")
+    screenshot = artifacts_dir / "workbench.png"
+    dom = browse_until(
+        f"http://127.0.0.1:{PORT}/?folder={HOME}",
+        ready_js=(
+            "[...document.querySelectorAll('.explorer-folders-view .monaco-list-row')]"
+            f".some((row) => row.textContent.includes({json.dumps(marker)}))"
+        ),
+        screenshot=screenshot,
+        timeout=120,
+    )
+    print(f"screenshot: {screenshot}")
+    assert 'aria-label="Explorer Section: jovyan"' in dom
+    assert f'aria-label="~/{marker}"' in dom  # this container's home, not another server's
+    assert "monaco-workbench" in dom
+    logs = c.logs().decode("utf-8", "replace")
+    assert "EADDRINUSE" not in logs, logs[-2000:]
+
+    # Nothing of code-server's state landed on the home volume: only the skeleton and our file.
+    _, home = exec_in(c, f'ls -A {HOME}; echo ---; ls -A "$HOME_TMP"')
+    listed, _, skeleton = home.partition("---")
+    extra = set(listed.split()) - set(skeleton.split()) - {marker}
+    assert not extra, f"code-server wrote into the home volume: {sorted(extra)}"
+    code, out = exec_in(c, "test -d /tmp/code-server/data/User && ls /tmp/code-server")
+    assert code == 0, out
+
+
+# --- extensions in a derived image -------------------------------------------------------
+
+_VSIX_MANIFEST = """<?xml version="1.0" encoding="utf-8"?>
+<PackageManifest Version="2.0.0" xmlns="http://schemas.microsoft.com/developer/vsx-schema/2011">
+  <Metadata>
+    <Identity Language="en-US" Id="{name}" Version="{version}" Publisher="{publisher}" />
+    <DisplayName>kfnb smoke extension</DisplayName>
+    <Description xml:space="preserve">Built by the codeserver smoke tests.</Description>
+    <Categories>Other</Categories>
+    <Properties>
+      <Property Id="Microsoft.VisualStudio.Code.Engine" Value="^1.80.0" />
+    </Properties>
+  </Metadata>
+  <Installation>
+    <InstallationTarget Id="Microsoft.VisualStudio.Code" />
+  </Installation>
+  <Dependencies />
+  <Assets>
+    <Asset Type="Microsoft.VisualStudio.Code.Manifest" Path="extension/package.json"
+           Addressable="true" />
+  </Assets>
+</PackageManifest>
+"""
+
+_CONTENT_TYPES = """<?xml version="1.0" encoding="utf-8"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">
+  <Default Extension=".json" ContentType="application/json" />
+  <Default Extension=".vsixmanifest" ContentType="text/xml" />
+</Types>
+"""
+
+# The recipe of codeserver/README.md, "Extensions in a derived image".
+_DERIVED_DOCKERFILE = """ARG BASE_IMG
+FROM $BASE_IMG
+RUN --mount=type=bind,source=kfnb-hello.vsix,target=/tmp/kfnb-hello.vsix \\
+    code-server --extensions-dir "$CODE_SERVER_IMAGE_EXTENSIONS_DIR" \\
+      --install-extension /tmp/kfnb-hello.vsix \\
+ && rm -rf /tmp/code-server
+"""
+
+
+def _write_vsix(path: Path) -> None:
+    """A minimal valid VS Code extension package: a zip with a manifest and package.json."""
+    publisher, name = EXTENSION_ID.split(".")
+    package = {
+        "name": name,
+        "displayName": "kfnb smoke extension",
+        "publisher": publisher,
+        "version": EXTENSION_VERSION,
+        "engines": {"vscode": "^1.80.0"},
+        "categories": ["Other"],
+        "contributes": {"commands": [{"command": "kfnbHello.hi", "title": "kfnb: hello"}]},
+    }
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        manifest = _VSIX_MANIFEST.format(name=name, version=EXTENSION_VERSION, publisher=publisher)
+        z.writestr("extension.vsixmanifest", manifest)
+        z.writestr("extension/package.json", json.dumps(package, indent=2))
+        z.writestr("extension/README.md", "# kfnb smoke extension\n")
+
+
+@pytest.fixture(scope="module")
+def image_with_extension(
+    image_under_test: ImageUnderTest,
+    image_ref_under_test: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """An image FROM the image under test that installs an extension from a local .vsix."""
+    workdir = tmp_path_factory.mktemp("codeserver-extension")
+    _write_vsix(workdir / "kfnb-hello.vsix")
+    (workdir / "Dockerfile").write_text(_DERIVED_DOCKERFILE, encoding="utf-8")
+    tag = f"kfnb-smoke/{image_under_test.image.repository}-ext:{uuid.uuid4().hex[:12]}"
+    result = subprocess.run(
+        [
+            *("docker", "buildx", "build", "--load", "--network", "none"),
+            *("--build-arg", f"BASE_IMG={image_ref_under_test}", "-t", tag, str(workdir)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    try:
+        yield tag
+    finally:
+        subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True, check=False)
+
+
+def test_derived_image_extension_is_listed_for_a_random_uid(
+    containers: Any, image_with_extension: str
+) -> None:
+    code, logs = containers.run_to_exit(
+        ["code-server", "--list-extensions", "--show-versions"],
+        image=image_with_extension,
+        user=RANDOM_USER,
+    )
+    assert code == 0, logs
+    assert f"{EXTENSION_ID}@{EXTENSION_VERSION}" in logs.split(), logs[-2000:]
+
+
+def test_derived_image_extension_is_linked_into_the_runtime_extensions_dir(
+    containers: Any, image_with_extension: str, home_volume: str
+) -> None:
+    c = containers.run(
+        image=image_with_extension,
+        user=RANDOM_USER,
+        volumes={home_volume: {"bind": HOME, "mode": "rw"}},
+    )
+    wait_for_http(c, f"http://127.0.0.1:{PORT}/healthz", timeout=120)
+    # The server scans /tmp/code-server/extensions: the image's extension must be found there.
+    code, out = exec_in(
+        c,
+        "readlink -f /tmp/code-server/extensions/*kfnb-hello*/package.json && "
+        "grep -o kfnb-hello /tmp/code-server/extensions/extensions.json | head -n1",
+    )
+    assert code == 0, out
+    assert out.startswith("/opt/code-server/extensions/"), out
+    assert "kfnb-hello" in out, out
