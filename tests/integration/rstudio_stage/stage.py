@@ -52,7 +52,7 @@ class StageImage:
     size_mb: float
 
 
-def _options(config: pytest.Config) -> tuple[str, str]:
+def stage_options(config: pytest.Config) -> tuple[str, str]:
     """(registry, tag) of the images under test: --registry/--tag where the harness has them."""
     try:
         registry = config.getoption("--registry")
@@ -174,14 +174,14 @@ def hardened(uid: int = RANDOM_UID) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def r_stage(pytestconfig: pytest.Config) -> StageImage:
     """The rstudio image's R stage, built FROM base for this session."""
-    registry, tag = _options(pytestconfig)
+    registry, tag = stage_options(pytestconfig)
     return build_r_stage(registry, tag)
 
 
 @pytest.fixture(scope="session")
 def tidyverse_layer(pytestconfig: pytest.Config) -> StageImage:
     """rstudio-tidyverse's layer built on the R stage."""
-    registry, tag = _options(pytestconfig)
+    registry, tag = stage_options(pytestconfig)
     return build_tidyverse_layer(registry, tag)
 
 
