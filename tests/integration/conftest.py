@@ -89,7 +89,7 @@ class Repo:
         return git(self.path, "rev-parse", "HEAD")
 
     def build(self, *names: str, **options: object) -> BuildReport:
-        opts = {"registry": self.registry, "tags": ("t1",), **options}
+        opts = {"registry": self.registry, "tags": ("t1",), "environ": {}, **options}
         return build_images(
             load_graph(self.path),
             list(names),
@@ -104,7 +104,9 @@ class Repo:
         self, *args: str, env: Mapping[str, str] | None = None, prefix: tuple[str, ...] = ()
     ) -> subprocess.CompletedProcess[str]:
         """Run `invoke` on this repo's copy of tasks.py (kfimages from the project)."""
-        full_env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})}
+        # Hermetic: no CA or build-arg overrides of the caller's environment (e.g. .ci/run's).
+        outer = {k: v for k, v in os.environ.items() if not k.startswith("KFIMAGES_")}
+        full_env = {**outer, "PYTHONPATH": str(REPO_ROOT), **(env or {})}
         return subprocess.run(
             [*prefix, sys.executable, "-m", "invoke", "-r", str(self.path), *args],
             capture_output=True,
