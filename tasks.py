@@ -173,7 +173,11 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     ca_cert: list[str] | None = None,
     no_bootstrap: bool = False,
 ) -> None:
-    """Build images with docker buildx (parents first, reuse, parallel); summary at the end."""
+    """Build images with docker buildx (parents first, reuse, parallel); summary at the end.
+
+    invoke build NAME[,NAME...] | all | affected --base REF   (or --affected --base REF)
+    Exit codes: 0 built/reused, 1 a failure, 2 bad input, 3 only blocked/skipped.
+    """
     graph = _graph()
     words = (names or "").replace(",", " ").split()
     if affected:
