@@ -137,6 +137,7 @@ def test_rstudio_configuration(r_stage: StageImage, runner: Runner) -> None:
     assert rserver["server-daemonize"] == "0"
     assert rserver["server-data-dir"].startswith("/tmp/")
     assert rserver["server-pid-file"].startswith("/tmp/")
+    assert rserver["secure-cookie-key-file"].startswith("/tmp/")
     assert rserver["rsession-which-r"] == "/usr/bin/R"
     database = _conf(_read(runner, r_stage.ref, rserver["database-config-file"]))
     assert database == {"provider": "sqlite", "directory": "/tmp/rstudio-server/db"}
