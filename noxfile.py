@@ -28,12 +28,13 @@ nox.options.sessions = ["lint", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 
-def _dockerfiles() -> list[str]:
-    """Every Dockerfile of the image graph (discovery errors fail the lint)."""
+def _image_files() -> tuple[list[str], list[str]]:
+    """Every Dockerfile of the image graph and every image folder (discovery errors fail)."""
     sys.path.insert(0, str(ROOT))
     from kfimages.graph import load_graph  # noqa: PLC0415 (needs ROOT on sys.path)
 
-    return sorted({img.dockerfile for img in load_graph(ROOT).images.values()})
+    images = load_graph(ROOT).images.values()
+    return sorted({i.dockerfile for i in images}), sorted({i.folder for i in images})
 
 
 def _shell_of(path: Path) -> str | None:
@@ -52,12 +53,13 @@ def _shell_of(path: Path) -> str | None:
     return None
 
 
-def _shell_scripts() -> dict[str, list[str]]:
-    """Scripts under */s6/, scripts/ and .ci/, grouped by shell (execline files are skipped)."""
-    candidates = [p for d in SHELL_DIRS for p in (ROOT / d).rglob("*") if p.is_file()]
-    candidates += [p for p in ROOT.glob("*/s6/**/*") if p.is_file()]
+def _shell_scripts(folders: list[str]) -> dict[str, list[str]]:
+    """Shell scripts (by shebang) under scripts/, .ci/ and every image folder (so every
+    s6 script), grouped by shell; execline and other files are skipped."""
+    dirs = [ROOT / d for d in (*SHELL_DIRS, *folders)]
+    candidates = {p for d in dirs for p in d.rglob("*") if p.is_file() and not p.is_symlink()}
     scripts: dict[str, list[str]] = {}
-    for path in sorted(set(candidates)):
+    for path in sorted(candidates):
         shell = _shell_of(path)
         if shell is not None:
             scripts.setdefault(shell, []).append(str(path.relative_to(ROOT)))
@@ -66,13 +68,13 @@ def _shell_scripts() -> dict[str, list[str]]:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """hadolint every Dockerfile, shellcheck every script, ruff check + format, mypy."""
+    """hadolint every Dockerfile, shellcheck every shell script, ruff check + format, mypy."""
     session.install("-r", REQUIREMENTS)
-    dockerfiles = _dockerfiles()
+    dockerfiles, folders = _image_files()
     session.log(f"hadolint: {len(dockerfiles)} Dockerfile(s)")
     if dockerfiles:
         session.run("hadolint", "--config", ".hadolint.yaml", *dockerfiles)
-    for shell, scripts in _shell_scripts().items():
+    for shell, scripts in _shell_scripts(folders).items():
         session.log(f"shellcheck ({shell}): {len(scripts)} script(s)")
         session.run("shellcheck", "--shell", shell, "--external-sources", *scripts)
     session.run("ruff", "check", *session.posargs, ".")
