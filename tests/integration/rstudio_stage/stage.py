@@ -72,15 +72,25 @@ def _image_size_mb(ref: str) -> float:
 
 @cache
 def ensure_base(registry: str, tag: str) -> str:
-    """The ref of the repository's base image, built (or reused) through the build system."""
+    """The ref of the repository's base image: the local one if it exists (never replaced:
+    others build FROM it), else built through the build system (with $KFIMAGES_CA_CERT)."""
     graph = load_graph(REPO_ROOT)
     base = graph.get("base")
+    ref = image_ref(base, registry=registry, tag=tag)
+    client = docker.from_env()
+    try:
+        client.images.get(ref)
+        return ref
+    except docker.errors.ImageNotFound:
+        log.info("%s is missing: building it", ref)
+    finally:
+        client.close()
     options = BuildOptions(registry=registry, tags=(tag,), ca_files=tuple(collect_ca_files([])))
     report = build_images(graph, ["base"], options)
     result = next(r for r in report.results if r.name == base.name)
     if result.status not in OK_STATUSES:
         pytest.fail(f"base could not be built ({result.status}: {result.reason})", pytrace=False)
-    return image_ref(base, registry=registry, tag=tag)
+    return ref
 
 
 def buildx(
