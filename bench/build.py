@@ -7,7 +7,7 @@ images are only planned, not built. With `--repo NAMES` it also times a no-op
 rebuild of those repository images (run it after building them, e.g.
 `invoke build all`: otherwise that row includes the real builds).
 
-    .venv/bin/python bench/build.py [--children 4] [--work-mb 400] [--repo all]
+    .venv/bin/python bench/build.py [--children 4] [--work-mb 1200] [--repo all]
 
 Every image it creates is removed at the end (unique `kfbench-<hex>` prefix).
 """
@@ -107,7 +107,7 @@ def plan_repository() -> tuple[float, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--children", type=int, default=4, help="independent images (default 4)")
-    parser.add_argument("--work-mb", type=int, default=200, help="MB hashed per child (CPU work)")
+    parser.add_argument("--work-mb", type=int, default=1200, help="MB hashed per child (CPU work)")
     parser.add_argument("--repo", default="", help="repository images for a no-op rebuild row")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
