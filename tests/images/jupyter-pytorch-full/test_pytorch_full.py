@@ -1,0 +1,129 @@
+"""jupyter-pytorch-full smoke tests (cpu and cuda variants): PyTorch trains in a notebook,
+the variant's torch build, and every package of the "full" set imports.
+
+The jupyter tests (server, browser, pip) run against these images as well.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from tests.images.conftest import REPO_ROOT, ImageUnderTest
+from tests.images.helpers import exec_in
+from tests.images.jupyter.lab import execute_notebook, start_lab
+
+FOLDER = REPO_ROOT / "jupyter-pytorch-full"
+
+TRAIN_CELLS = [
+    "import json, torch\n"
+    "torch.manual_seed(0)\n"
+    "x = torch.randn(256, 4)\n"
+    "y = x @ torch.tensor([[1.5], [-2.0], [0.5], [3.0]]) + 0.1 * torch.randn(256, 1)\n"
+    "model = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1))\n"
+    "optimizer = torch.optim.Adam(model.parameters(), lr=0.05)\n",
+    "losses = []\n"
+    "for step in range(30):\n"
+    "    optimizer.zero_grad()\n"
+    "    loss = torch.nn.functional.mse_loss(model(x), y)\n"
+    "    loss.backward()\n"
+    "    optimizer.step()\n"
+    "    losses.append(loss.item())\n"
+    "print(json.dumps(losses))",
+    "print(json.dumps({'torch': torch.__version__, 'cuda': torch.version.cuda,"
+    " 'cuda_available': torch.cuda.is_available(), 'device': str(x.device)}))",
+]
+
+
+def _pins(name: str) -> dict[str, str]:
+    """Distribution name -> pinned version, from a requirements file of the folder."""
+    pins = {}
+    for raw in (FOLDER / name).read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line:
+            dist, _, version = line.partition("==")
+            pins[dist.strip()] = version.strip()
+    return pins
+
+
+def test_notebook_trains_a_tiny_model(containers: Any, image_under_test: ImageUnderTest) -> None:
+    c = start_lab(containers)
+    outputs = execute_notebook(c, TRAIN_CELLS, name="train")
+    losses = json.loads(outputs[1])
+    info = json.loads(outputs[2])
+    print(f"{image_under_test.name}: {info}; loss {losses[0]:.3f} -> {losses[-1]:.3f}")
+    assert len(losses) == 30
+    assert losses[-1] < 0.5 * losses[0], losses
+    assert info["device"] == "cpu"
+
+
+def test_torch_build_of_the_variant(containers: Any, image_under_test: ImageUnderTest) -> None:
+    script = (
+        "import json, os, torch, torchvision, torchaudio\n"
+        "print(json.dumps({'torch': torch.__version__, 'torchvision': torchvision.__version__,"
+        " 'torchaudio': torchaudio.__version__, 'cuda': torch.version.cuda,"
+        " 'cuda_available': torch.cuda.is_available(),"
+        " 'nvidia': {k: v for k, v in os.environ.items() if k.startswith('NVIDIA_')}}))"
+    )
+    code, out = containers.run_to_exit(["python", "-c", script], timeout=180)
+    assert code == 0, out[-3000:]
+    info = json.loads(out.strip().splitlines()[-1])
+    print(f"{image_under_test.name}: {info}")
+    pins = _pins("requirements-torch.txt")
+    for dist in ("torch", "torchvision", "torchaudio"):
+        assert info[dist].split("+")[0] == pins[dist], (dist, info[dist], pins[dist])
+    if image_under_test.image.variant == "cuda":
+        assert info["cuda"], "the cuda variant's torch must be a CUDA build"
+        assert info["nvidia"] == {
+            "NVIDIA_VISIBLE_DEVICES": "all",
+            "NVIDIA_DRIVER_CAPABILITIES": "compute,utility",
+        }, info["nvidia"]
+    # No GPU on this machine: both variants must run on the CPU (checked by the notebook too).
+    code, gpus = containers.run_to_exit(["bash", "-c", "ls /dev/nvidia* 2>/dev/null | wc -l"])
+    if gpus.strip().splitlines()[-1] == "0":
+        assert info["cuda_available"] is False
+
+
+def test_every_package_of_the_full_set_imports(containers: Any) -> None:
+    """Each distribution of requirements-full.txt: pinned version installed, its modules import.
+
+    Import names come from the installed distributions' files (importlib.metadata), so
+    scikit-learn -> sklearn, scikit-image -> skimage, jupyterlab-git -> jupyterlab_git.
+    """
+    pins = _pins("requirements-full.txt")
+    script = (
+        "import importlib, importlib.metadata as md, json, sys\n"
+        f"pins = {json.dumps(pins)}\n"
+        "modules = {}\n"
+        "for module, dists in md.packages_distributions().items():\n"
+        "    for dist in dists:\n"
+        "        modules.setdefault(dist.lower().replace('_', '-'), set()).add(module)\n"
+        "result = {}\n"
+        "for dist, pin in pins.items():\n"
+        "    key = dist.lower().replace('_', '-')\n"
+        "    names = sorted(m for m in modules.get(key, ()) if m.isidentifier()"
+        " and not m.startswith('_'))\n"
+        "    for name in names:\n"
+        "        importlib.import_module(name)\n"
+        "    result[dist] = {'version': md.version(dist), 'modules': names}\n"
+        "print(json.dumps(result))\n"
+    )
+    c = containers.run(["sleep", "infinity"], environment={"MPLBACKEND": "Agg"})
+    code, out = exec_in(c, ["python", "-c", script], timeout=300)
+    assert code == 0, out[-3000:]
+    result = json.loads(out.strip().splitlines()[-1])
+    for dist, pin in pins.items():
+        print(f"{dist}=={result[dist]['version']}: import {', '.join(result[dist]['modules'])}")
+        assert result[dist]["version"] == pin, (dist, result[dist])
+        assert result[dist]["modules"], f"{dist}: no importable module found"
+
+
+def test_jupyterlab_git_and_ipympl_are_enabled(containers: Any) -> None:
+    c = containers.run(["sleep", "infinity"])
+    code, out = exec_in(c, "jupyter server extension list 2>&1; jupyter labextension list 2>&1")
+    assert code == 0, out
+    text = re.sub(r"\x1b\[[0-9;]*m", "", out)
+    assert re.search(r"jupyterlab_git\s+enabled", text), text
+    assert re.search(r"@jupyterlab/git\s+v\S+\s+enabled", text), text
+    assert re.search(r"jupyter-matplotlib\s+v\S+\s+enabled", text), text

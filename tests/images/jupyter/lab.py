@@ -1,0 +1,94 @@
+"""Shared by the jupyter smoke tests and those of the images built FROM jupyter.
+
+Start JupyterLab under a Kubeflow-style prefix and execute notebooks in the container.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import time
+from typing import Any
+
+from tests.images.helpers import exec_in, wait_for_http
+
+PORT = 8888
+PREFIX = "/notebook/ns/nb"
+BASE = f"http://127.0.0.1:{PORT}{PREFIX}"
+VENV = "/opt/venv"
+RANDOM_USER = "54321:0"
+
+
+def start_lab(containers: Any, *, timeout: float = 120, **kwargs: Any) -> Any:
+    """Start the image (init + jupyterlab service) with NB_PREFIX; wait for /api/status."""
+    environment = {"NB_PREFIX": PREFIX, **kwargs.pop("environment", {})}
+    container = containers.run(environment=environment, **kwargs)
+    started = time.monotonic()
+    wait_for_http(container, f"{BASE}/api/status", timeout=timeout)
+    print(f"{PREFIX}/api/status answered 200 {time.monotonic() - started:.1f} s after docker run")
+    return container
+
+
+def put_file(container: Any, path: str, data: bytes, *, uid: int = 1000, gid: int = 0) -> None:
+    """Write `data` to `path` in the container (owned uid:gid, mode 0664)."""
+    directory, _, name = path.rpartition("/")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo(name)
+        info.size, info.mode, info.uid, info.gid = len(data), 0o664, uid, gid
+        tar.addfile(info, io.BytesIO(data))
+    assert container.put_archive(directory or "/", buffer.getvalue()), path
+
+
+def notebook(cells: list[str]) -> bytes:
+    """A minimal nbformat 4 notebook of code cells, with the python3 kernel."""
+    document = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+        "cells": [
+            {
+                "cell_type": "code",
+                "id": f"cell-{i}",
+                "metadata": {},
+                "execution_count": None,
+                "outputs": [],
+                "source": source,
+            }
+            for i, source in enumerate(cells)
+        ],
+    }
+    return json.dumps(document).encode()
+
+
+def execute_notebook(
+    container: Any, cells: list[str], *, name: str = "smoke", timeout: int = 300
+) -> list[str]:
+    """Execute a notebook with a real kernel (nbconvert) in the container; each cell's stdout."""
+    source = f"/tmp/{name}.ipynb"
+    put_file(container, source, notebook(cells))
+    code, out = exec_in(
+        container,
+        f"jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout={timeout} "
+        f"--output {name}.out.ipynb --output-dir /tmp {source}",
+        timeout=timeout + 60,
+    )
+    assert code == 0, out[-3000:]
+    code, out = exec_in(container, ["cat", f"/tmp/{name}.out.ipynb"])
+    assert code == 0, out
+    executed = json.loads(out)
+    stdout: list[str] = []
+    for cell in executed["cells"]:
+        errors = [o for o in cell["outputs"] if o["output_type"] == "error"]
+        assert not errors, errors
+        stdout.append(
+            "".join(
+                "".join(o["text"]) if isinstance(o["text"], list) else o["text"]
+                for o in cell["outputs"]
+                if o["output_type"] == "stream" and o["name"] == "stdout"
+            )
+        )
+    return stdout

@@ -1,0 +1,229 @@
+"""JupyterLab smoke tests: the Kubeflow contract (prefix, no auth, culler API, runtime dirs),
+a notebook run by a real kernel, the group-writable venv, and a real browser.
+
+They also run against every image built FROM jupyter (jupyter-pytorch-full).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import socket
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from tests.images.helpers import browse, exec_in, http_get, wait_until
+from tests.images.jupyter.lab import (
+    BASE,
+    PORT,
+    PREFIX,
+    RANDOM_USER,
+    VENV,
+    execute_notebook,
+    put_file,
+    start_lab,
+)
+
+ANNOUNCEMENTS = "@jupyterlab/apputils-extension:announcements"
+
+
+def test_prefix_serves_api_and_lab_without_token(containers: Any) -> None:
+    c = start_lab(containers)
+    code, body = http_get(c, f"{BASE}/api/status")
+    assert code == 200, body
+    assert "started" in json.loads(body), body
+    code, body = http_get(c, f"{BASE}/api/kernels")
+    assert code == 200, body
+    assert json.loads(body) == [], body
+
+    code, page = http_get(c, f"{BASE}/lab")
+    assert code == 200, page[:500]
+    assert "<title>JupyterLab</title>" in page
+    config = json.loads(
+        page.split('id="jupyter-config-data" type="application/json">', 1)[1].split("</script>", 1)[
+            0
+        ]
+    )
+    assert config["baseUrl"] == f"{PREFIX}/", config["baseUrl"]
+    assert config["appVersion"].startswith("4."), config["appVersion"]
+    # The announcements (news fetched from the internet) are off.
+    assert ANNOUNCEMENTS in config["disabledExtensions"], config["disabledExtensions"]
+
+    # Outside the prefix there is no Lab.
+    for path in ("/", "/lab", "/api/status"):
+        code, body = http_get(c, f"http://127.0.0.1:{PORT}{path}")
+        assert code != 200, (path, code, body[:300])
+        assert "jupyter-config-data" not in body, (path, body[:300])
+
+
+def test_listens_on_all_interfaces_any_origin_open_metrics(containers: Any) -> None:
+    c = start_lab(containers)
+    # LISTEN (0A) on 0.0.0.0:8888 (22B8) or [::]:8888.
+    _, tcp = exec_in(c, "cat /proc/net/tcp /proc/net/tcp6")
+    listening = [line.split()[1] for line in tcp.splitlines()[1:] if line.split()[3:4] == ["0A"]]
+    assert any(
+        addr.endswith(f":{PORT:04X}") and set(addr.split(":")[0]) == {"0"} for addr in listening
+    ), listening
+    # The dashboard (another origin) may call the API.
+    _, headers = exec_in(
+        c, f"curl -s -D - -o /dev/null -H 'Origin: https://kubeflow.example.com' {BASE}/api/status"
+    )
+    assert "access-control-allow-origin: *" in headers.lower(), headers
+    # Prometheus scrapes /metrics without a token.
+    code, metrics = http_get(c, f"{BASE}/metrics")
+    assert code == 200, metrics[:300]
+    assert "jupyter" in metrics or "http_request_duration_seconds" in metrics, metrics[:300]
+
+
+def test_culler_sees_kernel_state_and_activity(containers: Any) -> None:
+    """The idle culler GETs <prefix>/api/kernels and reads execution_state and last_activity."""
+    c = start_lab(containers)
+    # Start a kernel as the Lab page does: with the _xsrf cookie it sets, echoed in a header.
+    _, out = exec_in(
+        c,
+        f"curl -s -o /dev/null -c /tmp/jar {BASE}/lab && "
+        "xsrf=$(awk '$6 == \"_xsrf\" {print $7}' /tmp/jar) && "
+        "curl -s -w '\\n%{http_code}' -b /tmp/jar -H \"X-XSRFToken: $xsrf\" "
+        f"-X POST -H 'Content-Type: application/json' -d '{{\"name\": \"python3\"}}' "
+        f"{BASE}/api/kernels",
+    )
+    body, _, status = out.rpartition("\n")
+    assert status.strip() == "201", out
+    kernel_id = json.loads(body)["id"]
+
+    def listed() -> dict[str, Any] | None:
+        code, listing = http_get(c, f"{BASE}/api/kernels")
+        assert code == 200, listing
+        for kernel in json.loads(listing):
+            if kernel["id"] == kernel_id and kernel["execution_state"] in ("idle", "busy"):
+                return dict(kernel)
+        return None
+
+    kernel = wait_until(listed, timeout=60, message="the kernel in <prefix>/api/kernels")
+    print(f"kernel as the culler sees it: {kernel}")
+    assert kernel["name"] == "python3"
+    assert kernel["last_activity"].startswith("20"), kernel  # ISO 8601 timestamp
+    # Kernel connection files are runtime state: under /tmp, not on the home PVC.
+    code, out = exec_in(c, f"ls /tmp/jupyter-runtime/kernel-{kernel_id}.json")
+    assert code == 0, out
+
+
+def test_runtime_dirs_in_tmp_not_in_home(containers: Any) -> None:
+    c = start_lab(containers)
+    code, out = exec_in(c, "jupyter --runtime-dir; echo $XDG_RUNTIME_DIR; ls /tmp/jupyter-runtime")
+    assert code == 0, out
+    lines = out.split()
+    assert lines[0] == "/tmp/jupyter-runtime", out
+    assert lines[1] == "/tmp/runtime", out
+    assert any(name.startswith("jpserver-") for name in lines[2:]), out
+    code, out = exec_in(c, "test ! -e ~/.local/share/jupyter/runtime && echo no-runtime-in-home")
+    assert code == 0, out
+    assert "no-runtime-in-home" in out, out
+
+
+def test_notebook_executes_with_the_venv_kernel(containers: Any) -> None:
+    c = start_lab(containers)
+    outputs = execute_notebook(
+        c,
+        [
+            "import sys, os\nprint(sys.executable)\nprint(os.getcwd())",
+            "values = [n * n for n in range(10)]\nprint(sum(values))",
+        ],
+    )
+    print(f"notebook outputs: {outputs}")
+    assert outputs[0].split("\n")[0] == f"{VENV}/bin/python", outputs
+    assert outputs[1].strip() == "285", outputs
+
+
+def _wheel(name: str, version: str) -> bytes:
+    """A minimal pure-Python wheel, built here, so the pip test needs no network."""
+    module = f"{name}.py"
+    files = {
+        module: b"ANSWER = 42\n",
+        f"{name}-{version}.dist-info/METADATA": (
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+        ),
+        f"{name}-{version}.dist-info/WHEEL": (
+            b"Wheel-Version: 1.0\nGenerator: kfnb-smoke\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
+    }
+    record_lines = []
+    for path, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record_lines.append(f"{path},sha256={digest},{len(data)}")
+    record_path = f"{name}-{version}.dist-info/RECORD"
+    record_lines.append(f"{record_path},,")
+    files[record_path] = ("\n".join(record_lines) + "\n").encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path, data in files.items():
+            archive.writestr(path, data)
+    return buffer.getvalue()
+
+
+def test_pip_install_as_random_uid_and_user_installs_refused(containers: Any) -> None:
+    """Plain pip works for any uid with gid 0; `--user` (the home PVC) is refused by pip."""
+    c = start_lab(containers, user=RANDOM_USER)
+    wheel = "/tmp/kfnb_smoke_pkg-1.0-py3-none-any.whl"
+    put_file(c, wheel, _wheel("kfnb_smoke_pkg", "1.0"), uid=54321)
+
+    code, out = exec_in(c, f"pip install --user --no-index {wheel}", user=RANDOM_USER)
+    print(f"pip install --user: exit {code}: {out.strip()}")
+    assert code != 0, out
+    assert "Can not perform a '--user' install" in out, out
+    code, out = exec_in(c, "test ! -e ~/.local/lib && echo clean", user=RANDOM_USER)
+    assert out.strip() == "clean", f"--user left files in the home: {out}"
+
+    code, out = exec_in(c, f"pip install --no-index {wheel}", user=RANDOM_USER)
+    assert code == 0, out
+    code, out = exec_in(
+        c,
+        "python -c 'import kfnb_smoke_pkg as m; print(m.ANSWER, m.__file__)'",
+        user=RANDOM_USER,
+    )
+    assert code == 0, out
+    answer, path = out.split()
+    assert answer == "42", out
+    assert path.startswith(f"{VENV}/lib/"), out
+    # jovyan (uid 1000, same group 0) can remove what the other uid installed.
+    code, out = exec_in(c, "pip uninstall -y kfnb_smoke_pkg", user="1000:0")
+    assert code == 0, out
+    # Everything in the venv is group-writable with group 0.
+    code, out = exec_in(
+        c, f"find {VENV} ! -type l \\( ! -perm -g=w -o ! -group 0 \\) -print | head -5"
+    )
+    assert code == 0, out
+    assert not out.strip(), out
+
+
+def _port_free() -> bool:
+    with socket.socket() as s:
+        s.settimeout(2)
+        return s.connect_ex(("127.0.0.1", PORT)) != 0
+
+
+def test_browser_shows_the_launcher(containers: Any, artifacts_dir: Path) -> None:
+    # Host port 8888 may be taken by another smoke test's browser check: wait for it.
+    wait_until(_port_free, timeout=900, interval=2, message=f"host port {PORT} to be free")
+    c = start_lab(containers, network_mode="host")
+    screenshot = artifacts_dir / "jupyterlab-launcher.png"
+    url = f"http://127.0.0.1:{PORT}{PREFIX}/lab"
+
+    def launcher() -> str | None:
+        dom = browse(url, screenshot=screenshot)
+        return dom if "jp-LauncherCard" in dom else None
+
+    dom = wait_until(
+        launcher,
+        timeout=240,
+        interval=1,
+        message=f"the JupyterLab launcher at {url}",
+    )
+    print(f"screenshot: {screenshot}")
+    assert "jp-LauncherCard" in dom
+    assert 'title="Python 3 (ipykernel)"' in dom or "Python 3 (ipykernel)" in dom
+    logs = c.logs().decode("utf-8", "replace")
+    assert "Address already in use" not in logs, logs[-2000:]
