@@ -189,3 +189,10 @@ def test_runs_restricted(containers: Any, derived_image: str, options: dict[str,
     print(f"services up: {services}")
     _, uid = exec_in(c, f"stat -c %u /proc/{_service_pid(c)}")
     assert uid.strip() == options.get("user", "1000").split(":")[0]
+
+
+def test_quick_commands_never_hang(containers: Any) -> None:
+    """A command that ends at once must not race the start of s6-svscan (a hang seen once)."""
+    for _ in range(8):
+        code, logs = containers.run_to_exit(["true"], timeout=60)
+        assert code == 0, logs[-2000:]
