@@ -154,7 +154,6 @@ class _DevToolsSocket:
     """A minimal WebSocket client (RFC 6455, text frames) for the Chrome DevTools Protocol."""
 
     def __init__(self, url: str, *, timeout: float) -> None:
-
         parts = urlsplit(url)
         self.sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
         key = base64.b64encode(os.urandom(16)).decode()
@@ -234,28 +233,28 @@ class _DevToolsSocket:
         self.sock.close()
 
 
-def browse_until(
-    url: str,
-    *,
-    ready_js: str,
-    screenshot: Path,
-    timeout: float = 90,
-) -> str:
-    """Open `url` (on 127.0.0.1) in headless Chromium, in real time, until the JavaScript
-    expression `ready_js` is true in the page; save a screenshot, return the rendered DOM.
+class ChromiumPage:
+    """A headless Chromium tab driven in real time through the DevTools Protocol.
 
-    For apps that keep a WebSocket to their server (e.g. VS Code): `browse`'s virtual time
-    budget fires their keep-alive timeouts before the page renders. This drives Chromium
-    through the DevTools Protocol instead. On timeout the screenshot is still saved and the
-    AssertionError carries the end of the DOM.
+    Use as a context manager (`with ChromiumPage() as page:`); then `goto`, `wait_for`,
+    `evaluate`, `press`, `type_text`, `screenshot`, `dom`. Only for pages on 127.0.0.1.
     """
 
-    binary = chromium_binary()
-    if binary is None:
-        raise AssertionError("chromium is not installed: apt-get install chromium (see .ci/run)")
-    screenshot.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as profile:
-        process = subprocess.Popen(
+    def __init__(self, *, window: str = "1280,800") -> None:
+        self.window = window
+        self._profile: tempfile.TemporaryDirectory[str] | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._devtools: _DevToolsSocket | None = None
+
+    def __enter__(self) -> ChromiumPage:
+        binary = chromium_binary()
+        if binary is None:
+            raise AssertionError(
+                "chromium is not installed: apt-get install chromium (see .ci/run)"
+            )
+        self._profile = tempfile.TemporaryDirectory()
+        profile = self._profile.name
+        self._process = subprocess.Popen(
             [
                 binary,
                 "--headless",
@@ -266,7 +265,7 @@ def browse_until(
                 "--disable-background-networking",
                 "--disable-component-update",
                 "--disable-sync",
-                "--window-size=1280,800",
+                f"--window-size={self.window}",
                 "--remote-debugging-address=127.0.0.1",
                 "--remote-debugging-port=0",
                 f"--user-data-dir={profile}",
@@ -285,38 +284,94 @@ def browse_until(
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
                 targets = json.load(r)
             page = next(t for t in targets if t.get("type") == "page")
-            devtools = _DevToolsSocket(page["webSocketDebuggerUrl"], timeout=30)
-            try:
-                devtools.call("Page.navigate", url=url)
+            self._devtools = _DevToolsSocket(page["webSocketDebuggerUrl"], timeout=30)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
 
-                def ready() -> bool:
-                    result = devtools.call(
-                        "Runtime.evaluate", expression=f"Boolean({ready_js})", returnByValue=True
-                    )
-                    return bool(result.get("result", {}).get("value"))
-
-                failure: AssertionError | None = None
-                try:
-                    wait_until(ready, timeout=timeout, interval=0.5, message=ready_js)
-                except AssertionError as exc:
-                    failure = exc
-                shot = devtools.call("Page.captureScreenshot", format="png")
-                screenshot.write_bytes(base64.b64decode(shot["data"]))
-                dom = devtools.call(
-                    "Runtime.evaluate",
-                    expression="document.documentElement.outerHTML",
-                    returnByValue=True,
-                )
-                html = str(dom.get("result", {}).get("value", ""))
-                if failure is not None:
-                    raise AssertionError(f"{failure}\nDOM (end): {html[-2000:]}") from failure
-                return html
-            finally:
-                devtools.close()
-        finally:
-            process.terminate()
+    def __exit__(self, *exc: object) -> None:
+        if self._devtools is not None:
+            self._devtools.close()
+            self._devtools = None
+        if self._process is not None:
+            self._process.terminate()
             try:
-                process.wait(timeout=20)
+                self._process.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=20)
+                self._process.kill()
+                self._process.wait(timeout=20)
+            self._process = None
+        if self._profile is not None:
+            self._profile.cleanup()
+            self._profile = None
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        """One raw DevTools Protocol command."""
+        if self._devtools is None:
+            raise AssertionError("ChromiumPage is not open: use it as a context manager")
+        return self._devtools.call(method, **params)
+
+    def goto(self, url: str) -> None:
+        self.call("Page.navigate", url=url)
+
+    def evaluate(self, expression: str) -> Any:
+        """The value of a JavaScript expression in the page (JSON-serialisable values)."""
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        return result.get("result", {}).get("value")
+
+    def wait_for(self, expression: str, *, timeout: float) -> None:
+        """Wait until the JavaScript expression is truthy in the page."""
+        wait_until(
+            lambda: bool(self.evaluate(f"Boolean({expression})")),
+            timeout=timeout,
+            interval=0.5,
+            message=expression,
+        )
+
+    def press(self, key: str, *, code: str, key_code: int, modifiers: int = 0) -> None:
+        """A key press (keyDown + keyUp); modifiers: 1 Alt, 2 Ctrl, 4 Meta, 8 Shift."""
+        common = {"key": key, "code": code, "windowsVirtualKeyCode": key_code}
+        self.call("Input.dispatchKeyEvent", type="rawKeyDown", modifiers=modifiers, **common)
+        self.call("Input.dispatchKeyEvent", type="keyUp", modifiers=modifiers, **common)
+
+    def type_text(self, text: str) -> None:
+        """Type text into the focused element (no Enter: use press("Enter", ...))."""
+        self.call("Input.insertText", text=text)
+
+    def screenshot(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shot = self.call("Page.captureScreenshot", format="png")
+        path.write_bytes(base64.b64decode(shot["data"]))
+
+    def dom(self) -> str:
+        return str(self.evaluate("document.documentElement.outerHTML") or "")
+
+
+def browse_until(
+    url: str,
+    *,
+    ready_js: str,
+    screenshot: Path,
+    timeout: float = 90,
+) -> str:
+    """Open `url` (on 127.0.0.1) in headless Chromium, in real time, until the JavaScript
+    expression `ready_js` is true in the page; save a screenshot, return the rendered DOM.
+
+    For apps that keep a WebSocket to their server (e.g. VS Code): `browse`'s virtual time
+    budget fires their keep-alive timeouts before the page renders. This drives Chromium
+    through the DevTools Protocol instead (see ChromiumPage). On timeout the screenshot is
+    still saved and the AssertionError carries the end of the DOM.
+    """
+    with ChromiumPage() as page:
+        page.goto(url)
+        failure: AssertionError | None = None
+        try:
+            page.wait_for(ready_js, timeout=timeout)
+        except AssertionError as exc:
+            failure = exc
+        page.screenshot(screenshot)
+        html = page.dom()
+        if failure is not None:
+            raise AssertionError(f"{failure}\nDOM (end): {html[-2000:]}") from failure
+        return html
