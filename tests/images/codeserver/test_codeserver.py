@@ -20,7 +20,7 @@ from urllib.parse import urljoin
 import pytest
 
 from tests.images.conftest import ImageUnderTest
-from tests.images.helpers import browse_until, exec_in, http_get, wait_for_http, wait_until
+from tests.images.helpers import ChromiumPage, exec_in, http_get, wait_for_http, wait_until
 
 PORT = 8888
 HOME = "/home/jovyan"
@@ -150,7 +150,7 @@ def _port_free() -> bool:
         return s.connect_ex(("127.0.0.1", PORT)) != 0
 
 
-def test_browser_opens_workbench_and_explorer_shows_home(
+def test_browser_opens_workbench_explorer_shows_home_and_terminal_runs(
     containers: Any, home_volume: str, artifacts_dir: Path
 ) -> None:
     marker = f"kfnb-smoke-{uuid.uuid4().hex[:8]}.txt"
@@ -159,26 +159,47 @@ def test_browser_opens_workbench_and_explorer_shows_home(
     wait_until(_port_free, timeout=900, interval=2, message=f"host port {PORT} to be free")
     c = _start(containers, home_volume, network_mode="host")
     screenshot = artifacts_dir / "workbench.png"
-    dom = browse_until(
-        f"http://127.0.0.1:{PORT}/?folder={HOME}",
-        ready_js=(
-            "[...document.querySelectorAll('.explorer-folders-view .monaco-list-row')]"
-            f".some((row) => row.textContent.includes({json.dumps(marker)}))"
-        ),
-        screenshot=screenshot,
-        timeout=120,
-    )
-    print(f"screenshot: {screenshot}")
-    assert 'aria-label="Explorer Section: jovyan"' in dom
-    assert f'aria-label="~/{marker}"' in dom  # this container's home, not another server's
-    assert "monaco-workbench" in dom
+    with ChromiumPage() as page:
+        page.goto(f"http://127.0.0.1:{PORT}/?folder={HOME}")
+        try:
+            page.wait_for(
+                "[...document.querySelectorAll('.explorer-folders-view .monaco-list-row')]"
+                f".some((row) => row.textContent.includes({json.dumps(marker)}))",
+                timeout=120,
+            )
+        finally:
+            page.screenshot(screenshot)
+        dom = page.dom()
+        assert 'aria-label="Explorer Section: jovyan"' in dom
+        assert f'aria-label="~/{marker}"' in dom  # this container's home, not another server's
+        assert "monaco-workbench" in dom
+
+        # A terminal in the UI (Ctrl+`): a shell on the server, as the container's uid, with
+        # the XDG variables that the code-server wrapper sets taken away again.
+        page.press("`", code="Backquote", key_code=192, modifiers=2)
+        page.wait_for(
+            "document.activeElement?.classList.contains('xterm-helper-textarea')", timeout=60
+        )
+        page.type_text(
+            'echo "uid=$(id -u) XDG=[${XDG_DATA_HOME:-unset}|${XDG_CACHE_HOME:-unset}]"'
+            " > ~/kfnb-terminal.txt"
+        )
+        page.press("Enter", code="Enter", key_code=13)
+        written = wait_until(
+            lambda: exec_in(c, f"cat {HOME}/kfnb-terminal.txt 2>/dev/null")[1].strip() or None,
+            timeout=60,
+            message="the terminal command's output file",
+        )
+        page.screenshot(screenshot)
+    print(f"screenshot: {screenshot}; terminal wrote: {written}")
+    assert written == f"uid={RANDOM_UID} XDG=[unset|unset]"
     logs = c.logs().decode("utf-8", "replace")
     assert "EADDRINUSE" not in logs, logs[-2000:]
 
-    # Nothing of code-server's state landed on the home volume: only the skeleton and our file.
+    # Nothing of code-server's state landed on the home volume: only the skeleton and our files.
     _, home = exec_in(c, f'ls -A {HOME}; echo ---; ls -A "$HOME_TMP"')
     listed, _, skeleton = home.partition("---")
-    extra = set(listed.split()) - set(skeleton.split()) - {marker}
+    extra = set(listed.split()) - set(skeleton.split()) - {marker, "kfnb-terminal.txt"}
     assert not extra, f"code-server wrote into the home volume: {sorted(extra)}"
     code, out = exec_in(c, "test -d /tmp/code-server/data/User && ls /tmp/code-server")
     assert code == 0, out
