@@ -12,6 +12,7 @@ import io
 import json
 import socket
 import zipfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -94,21 +95,43 @@ def test_culler_sees_kernel_state_and_activity(containers: Any) -> None:
     assert status.strip() == "201", out
     kernel_id = json.loads(body)["id"]
 
-    def listed() -> dict[str, Any] | None:
+    def listed(states: tuple[str, ...]) -> dict[str, Any] | None:
         code, listing = http_get(c, f"{BASE}/api/kernels")
         assert code == 200, listing
         for kernel in json.loads(listing):
-            if kernel["id"] == kernel_id and kernel["execution_state"] in ("idle", "busy"):
+            if kernel["id"] == kernel_id and kernel["execution_state"] in states:
                 return dict(kernel)
         return None
 
-    kernel = wait_until(listed, timeout=60, message="the kernel in <prefix>/api/kernels")
-    print(f"kernel as the culler sees it: {kernel}")
-    assert kernel["name"] == "python3"
-    assert kernel["last_activity"].startswith("20"), kernel  # ISO 8601 timestamp
+    started = wait_until(
+        lambda: listed(("starting", "idle", "busy")), timeout=60, message="the kernel listed"
+    )
+    print(f"kernel as the culler sees it after start: {started}")
+    assert started["name"] == "python3"
+    first = datetime.fromisoformat(started["last_activity"].replace("Z", "+00:00"))
     # Kernel connection files are runtime state: under /tmp, not on the home PVC.
-    code, out = exec_in(c, f"ls /tmp/jupyter-runtime/kernel-{kernel_id}.json")
+    connection = f"/tmp/jupyter-runtime/kernel-{kernel_id}.json"
+    # Run code in that kernel as a client would: the server sees the kernel busy, then idle,
+    # and moves last_activity (what the culler compares with its idle time).
+    client = (
+        "import jupyter_client\n"
+        f"kc = jupyter_client.BlockingKernelClient(connection_file={connection!r})\n"
+        "kc.load_connection_file()\n"
+        "kc.start_channels()\n"
+        "kc.wait_for_ready(timeout=60)\n"
+        "reply = kc.execute_interactive('print(6 * 7)', timeout=60)\n"
+        "print(reply['content']['status'])\n"
+    )
+    code, out = exec_in(c, ["python", "-c", client], timeout=120)
     assert code == 0, out
+    assert out.split()[-2:] == ["42", "ok"], out
+    idle = wait_until(
+        lambda: (k := listed(("idle",))) and k["last_activity"] != started["last_activity"] and k,
+        timeout=60,
+        message="the kernel idle with a new last_activity",
+    )
+    print(f"kernel as the culler sees it after running code: {idle}")
+    assert datetime.fromisoformat(idle["last_activity"].replace("Z", "+00:00")) > first
 
 
 def test_runtime_dirs_in_tmp_not_in_home(containers: Any) -> None:
@@ -177,7 +200,11 @@ def test_pip_install_as_random_uid_and_user_installs_refused(containers: Any) ->
     code, out = exec_in(c, "test ! -e ~/.local/lib && echo clean", user=RANDOM_USER)
     assert out.strip() == "clean", f"--user left files in the home: {out}"
 
-    code, out = exec_in(c, f"pip install --no-index {wheel}", user=RANDOM_USER)
+    # Terminals and kernels inherit the server's umask 0002 (from /init): what pip installs
+    # there is group-writable, so another uid of group 0 can later upgrade or remove it.
+    code, out = exec_in(c, "grep Umask /proc/$(pgrep -x -n jupyter-lab)/status")
+    assert out.split() == ["Umask:", "0002"], out
+    code, out = exec_in(c, f"umask 0002 && pip install --no-index {wheel}", user=RANDOM_USER)
     assert code == 0, out
     code, out = exec_in(
         c,
