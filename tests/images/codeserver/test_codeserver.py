@@ -103,6 +103,22 @@ def test_healthz_workbench_and_main_script(containers: Any, home_volume: str) ->
     assert len(script) > 100_000, script[:300]
 
 
+def test_serves_when_restricted(containers: Any) -> None:
+    """Random uid, no capabilities, read-only root with tmpfs /tmp and /run, no home volume."""
+    c = containers.run(
+        user=RANDOM_USER,
+        cap_drop=["ALL"],
+        read_only=True,
+        tmpfs={"/tmp": "", "/run": ""},
+    )
+    wait_for_http(c, f"http://127.0.0.1:{PORT}/healthz", timeout=120)
+    code, html = http_get(c, f"http://127.0.0.1:{PORT}/?folder={HOME}")
+    assert code == 200, html[:500]
+    assert "workbench.js" in html
+    _, owner = exec_in(c, "stat -c %u /tmp/code-server/data/User/settings.json")
+    assert owner.strip() == RANDOM_UID
+
+
 def test_listens_on_all_interfaces_without_auth_for_any_origin(
     containers: Any, home_volume: str
 ) -> None:
