@@ -66,7 +66,8 @@ def test_torch_build_of_the_variant(containers: Any, image_under_test: ImageUnde
         " 'cuda_available': torch.cuda.is_available(),"
         " 'nvidia': {k: v for k, v in os.environ.items() if k.startswith('NVIDIA_')}}))"
     )
-    code, out = containers.run_to_exit(["python", "-c", script], timeout=180)
+    c = containers.run(["sleep", "infinity"])
+    code, out = exec_in(c, ["python", "-c", script], timeout=180)
     assert code == 0, out[-3000:]
     info = json.loads(out.strip().splitlines()[-1])
     print(f"{image_under_test.name}: {info}")
@@ -80,8 +81,8 @@ def test_torch_build_of_the_variant(containers: Any, image_under_test: ImageUnde
             "NVIDIA_DRIVER_CAPABILITIES": "compute,utility",
         }, info["nvidia"]
     # No GPU on this machine: both variants must run on the CPU (checked by the notebook too).
-    code, gpus = containers.run_to_exit(["bash", "-c", "ls /dev/nvidia* 2>/dev/null | wc -l"])
-    if gpus.strip().splitlines()[-1] == "0":
+    _, gpus = exec_in(c, "ls /dev/nvidia* 2>/dev/null | wc -l")
+    if gpus.strip() == "0":
         assert info["cuda_available"] is False
 
 

@@ -254,3 +254,19 @@ def test_browser_shows_the_launcher(containers: Any, artifacts_dir: Path) -> Non
     assert 'title="Python 3 (ipykernel)"' in dom or "Python 3 (ipykernel)" in dom
     logs = c.logs().decode("utf-8", "replace")
     assert "Address already in use" not in logs, logs[-2000:]
+
+
+def test_user_site_packages_on_the_home_volume_are_ignored(containers: Any) -> None:
+    """Packages an older image left in ~/.local (the PVC) cannot shadow the image's own."""
+    c = containers.run(["sleep", "infinity"])
+    site = "~/.local/lib/python3.13/site-packages"
+    code, out = exec_in(
+        c,
+        f"mkdir -p {site} && echo 'raise SystemExit(\"shadowed\")' > {site}/jupyter_core.py "
+        "&& python -c 'import site, jupyter_core; print(site.ENABLE_USER_SITE, "
+        "jupyter_core.__file__)'",
+    )
+    assert code == 0, out
+    enabled, path = out.split()
+    assert enabled == "False", out
+    assert path.startswith(f"{VENV}/lib/"), out
