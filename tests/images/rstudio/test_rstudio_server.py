@@ -8,6 +8,7 @@ tested by test_r_stage.py, which runs everywhere.
 
 from __future__ import annotations
 
+import socket
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from tests.images.helpers import browse, chromium_binary, exec_in, wait_until
 from tests.integration.rstudio_stage.stage import hardened, skip_unless_rstudio_fetchable
 
 PREFIX = "/notebook/ns/nb/"
+HOST_PORT_WAIT_S = 600
 PORT = 8888
 START_TIMEOUT_S = 120
 RUNS = {
@@ -84,6 +86,13 @@ def _follow_through_proxy(container: Any, headers: dict[str, str]) -> list[tuple
     raise AssertionError(f"too many redirects: {chain}")
 
 
+def _host_port_free() -> bool:
+    """Nothing listens on 127.0.0.1:8888 of the host (another host-network test may)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", PORT)) != 0
+
+
 @pytest.mark.parametrize("run", RUNS.values(), ids=RUNS.keys())
 def test_rserver_answers_on_8888(containers: TrackedContainers, run: dict[str, Any]) -> None:
     container = containers.run(**run)
@@ -107,8 +116,11 @@ def test_r_session_starts_as_jovyan(
     """A browser opens RStudio; rserver starts an R session (rsession) as jovyan."""
     if chromium_binary() is None:
         pytest.fail("chromium is not installed: apt-get install chromium", pytrace=False)
+    wait_until(_host_port_free, timeout=HOST_PORT_WAIT_S, interval=2, message="a free port 8888")
     container = containers.run(network_mode="host")
     _wait_for_rserver(container)
+    _, rserver = exec_in(container, "ps -o user=,args= -C rserver")
+    assert "rserver" in rserver, "port 8888 answers, but not from this container's rserver"
     browse(
         f"http://127.0.0.1:{PORT}/",
         screenshot=artifacts_dir / f"{image_under_test.name}-rstudio.png",
