@@ -191,7 +191,7 @@ def test_pip_install_as_random_uid_and_user_installs_refused(containers: Any) ->
     """Plain pip works for any uid with gid 0; `--user` (the home PVC) is refused by pip."""
     c = start_lab(containers, user=RANDOM_USER)
     wheel = "/tmp/kfnb_smoke_pkg-1.0-py3-none-any.whl"
-    put_file(c, wheel, _wheel("kfnb_smoke_pkg", "1.0"), uid=54321)
+    put_file(c, wheel, _wheel("kfnb_smoke_pkg", "1.0"), user=RANDOM_USER)
 
     code, out = exec_in(c, f"pip install --user --no-index {wheel}", user=RANDOM_USER)
     print(f"pip install --user: exit {code}: {out.strip()}")
@@ -270,3 +270,19 @@ def test_user_site_packages_on_the_home_volume_are_ignored(containers: Any) -> N
     enabled, path = out.split()
     assert enabled == "False", out
     assert path.startswith(f"{VENV}/lib/"), out
+
+
+def test_restricted_mode_serves_and_runs_a_kernel(containers: Any) -> None:
+    """OpenShift-like: random uid with gid 0, no capabilities, read-only root, tmpfs /tmp, /run
+    and an empty home: Lab serves under the prefix and a kernel runs."""
+    c = start_lab(
+        containers,
+        user=RANDOM_USER,
+        cap_drop=["ALL"],
+        read_only=True,
+        tmpfs={"/tmp": "", "/run": "", "/home/jovyan": "uid=54321,gid=0,mode=2775"},
+    )
+    code, body = http_get(c, f"{BASE}/api/kernels")
+    assert code == 200, body
+    outputs = execute_notebook(c, ["import os\nprint(os.getuid(), os.getgid())"], name="ro")
+    assert outputs[0].split() == ["54321", "0"], outputs
