@@ -50,6 +50,7 @@ echo "install-rstudio-server: package $(dpkg-deb -f "${deb}" Package) $(dpkg-deb
 # configuration files of this image (/etc/rstudio/*) over the package's defaults.
 apt-get update
 apt-get install -y --no-install-recommends -o Dpkg::Options::=--force-confold "${deb}"
+apt-get clean
 rm -rf /var/lib/apt/lists/* "${deb}"
 
 # A cookie key baked into the image would be shared by every container.

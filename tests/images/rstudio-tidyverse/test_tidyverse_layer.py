@@ -8,6 +8,7 @@ from tests.integration.rstudio_stage.stage import r_stage, runner, tidyverse_lay
 from tests.integration.rstudio_stage.test_tidyverse_layer import (
     test_dplyr_ggplot2_pipeline_writes_a_png,
     test_tidyverse_layer_builds,
+    test_tidyverse_layer_leaves_no_apt_cache,
 )
 
 __all__ = [
@@ -15,5 +16,6 @@ __all__ = [
     "runner",
     "test_dplyr_ggplot2_pipeline_writes_a_png",
     "test_tidyverse_layer_builds",
+    "test_tidyverse_layer_leaves_no_apt_cache",
     "tidyverse_layer",
 ]

@@ -178,6 +178,18 @@ def hardened(uid: int = RANDOM_UID) -> dict[str, Any]:
     }
 
 
+def apt_leftovers(runner: Runner, ref: str) -> str:
+    """Downloaded packages and package lists left in an image (empty when cleaned)."""
+    code, logs = runner.run(
+        ref,
+        ["-c", "find /var/cache/apt/archives /var/lib/apt/lists -type f ! -name lock ! -size 0"],
+        entrypoint=["bash"],
+        user="0",  # apt's partial/ folder is root's
+    )
+    assert code == 0, logs
+    return logs.strip()
+
+
 # --------------------------------------------------------------------------- fixtures
 
 

@@ -13,7 +13,13 @@ from typing import Any
 import docker
 import pytest
 
-from tests.integration.rstudio_stage.stage import RANDOM_UID, Runner, StageImage, hardened
+from tests.integration.rstudio_stage.stage import (
+    RANDOM_UID,
+    Runner,
+    StageImage,
+    apt_leftovers,
+    hardened,
+)
 
 KUBERNETES_ENV = {
     "KUBERNETES_SERVICE_HOST": "10.96.0.1",
@@ -55,6 +61,10 @@ def test_r_stage_builds(r_stage: StageImage) -> None:
     print(f"\nr-stage: {r_stage.ref}, {r_stage.size_mb:.0f} MB, build {r_stage.seconds:.1f}s")
     assert config["User"] == "1000"
     assert config["Entrypoint"] == ["/init"]
+
+
+def test_r_stage_leaves_no_apt_cache(r_stage: StageImage, runner: Runner) -> None:
+    assert apt_leftovers(runner, r_stage.ref) == ""
 
 
 @pytest.mark.parametrize("run", RUNS.values(), ids=RUNS.keys())

@@ -10,7 +10,13 @@ import struct
 import tempfile
 from pathlib import Path
 
-from tests.integration.rstudio_stage.stage import ARTIFACTS, RANDOM_UID, Runner, StageImage
+from tests.integration.rstudio_stage.stage import (
+    ARTIFACTS,
+    RANDOM_UID,
+    Runner,
+    StageImage,
+    apt_leftovers,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 WIDTH_IN, HEIGHT_IN, DPI = 6, 4, 100
@@ -55,6 +61,10 @@ def test_tidyverse_layer_builds(tidyverse_layer: StageImage, r_stage: StageImage
         f"(+{tidyverse_layer.size_mb - r_stage.size_mb:.0f} MB on the R stage), "
         f"build {tidyverse_layer.seconds:.1f}s"
     )
+
+
+def test_tidyverse_layer_leaves_no_apt_cache(tidyverse_layer: StageImage, runner: Runner) -> None:
+    assert apt_leftovers(runner, tidyverse_layer.ref) == ""
 
 
 def test_dplyr_ggplot2_pipeline_writes_a_png(tidyverse_layer: StageImage, runner: Runner) -> None:
