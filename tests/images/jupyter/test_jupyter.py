@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import socket
+import time
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -79,12 +80,10 @@ def test_listens_on_all_interfaces_any_origin_open_metrics(containers: Any) -> N
     assert "jupyter" in metrics or "http_request_duration_seconds" in metrics, metrics[:300]
 
 
-def test_culler_sees_kernel_state_and_activity(containers: Any) -> None:
-    """The idle culler GETs <prefix>/api/kernels and reads execution_state and last_activity."""
-    c = start_lab(containers)
-    # Start a kernel as the Lab page does: with the _xsrf cookie it sets, echoed in a header.
+def _start_kernel(container: Any) -> str:
+    """Start a python3 kernel through the API as the Lab page does (with its _xsrf cookie)."""
     _, out = exec_in(
-        c,
+        container,
         f"curl -s -o /dev/null -c /tmp/jar {BASE}/lab && "
         "xsrf=$(awk '$6 == \"_xsrf\" {print $7}' /tmp/jar) && "
         "curl -s -w '\\n%{http_code}' -b /tmp/jar -H \"X-XSRFToken: $xsrf\" "
@@ -93,7 +92,13 @@ def test_culler_sees_kernel_state_and_activity(containers: Any) -> None:
     )
     body, _, status = out.rpartition("\n")
     assert status.strip() == "201", out
-    kernel_id = json.loads(body)["id"]
+    return str(json.loads(body)["id"])
+
+
+def test_culler_sees_kernel_state_and_activity(containers: Any) -> None:
+    """The idle culler GETs <prefix>/api/kernels and reads execution_state and last_activity."""
+    c = start_lab(containers)
+    kernel_id = _start_kernel(c)
 
     def listed(states: tuple[str, ...]) -> dict[str, Any] | None:
         code, listing = http_get(c, f"{BASE}/api/kernels")
@@ -286,3 +291,17 @@ def test_restricted_mode_serves_and_runs_a_kernel(containers: Any) -> None:
     assert code == 200, body
     outputs = execute_notebook(c, ["import os\nprint(os.getuid(), os.getgid())"], name="ro")
     assert outputs[0].split() == ["54321", "0"], outputs
+
+
+def test_sigterm_stops_lab_and_its_kernels_cleanly(containers: Any) -> None:
+    """`docker stop` (SIGTERM, as Kubernetes does) with a running kernel: a clean exit 0."""
+    c = start_lab(containers)
+    _start_kernel(c)
+    started = time.monotonic()
+    c.stop(timeout=30)
+    seconds = time.monotonic() - started
+    c.reload()
+    logs = c.logs().decode("utf-8", "replace")
+    print(f"docker stop with a running kernel took {seconds:.2f} s")
+    assert c.attrs["State"]["ExitCode"] == 0, logs[-2000:]
+    assert "Shutting down 1 kernel" in logs, logs[-2000:]
