@@ -305,3 +305,14 @@ def test_sigterm_stops_lab_and_its_kernels_cleanly(containers: Any) -> None:
     print(f"docker stop with a running kernel took {seconds:.2f} s")
     assert c.attrs["State"]["ExitCode"] == 0, logs[-2000:]
     assert "Shutting down 1 kernel" in logs, logs[-2000:]
+
+
+def test_service_belongs_to_jovyan_group_writable(containers: Any) -> None:
+    c = containers.run(["sleep", "infinity"])
+    paths = "/etc/services.d /etc/services.d/jupyterlab /etc/services.d/jupyterlab/run"
+    code, out = exec_in(c, f"stat -c '%n %u:%g %A' {paths}")
+    assert code == 0, out
+    for line in out.strip().splitlines():
+        name, owner, mode = line.split()
+        assert owner == "1000:0", line
+        assert mode[1:4] == mode[4:7], f"{name}: group permissions differ from the owner's: {mode}"
