@@ -316,3 +316,19 @@ def test_service_belongs_to_jovyan_group_writable(containers: Any) -> None:
         name, owner, mode = line.split()
         assert owner == "1000:0", line
         assert mode[1:4] == mode[4:7], f"{name}: group permissions differ from the owner's: {mode}"
+
+
+def test_no_pip_cache_or_build_leftovers_ship(containers: Any) -> None:
+    c = containers.run(["sleep", "infinity"])
+    code, out = exec_in(
+        c,
+        "find / -xdev \\( -path /proc -o -path /sys \\) -prune -o -type d "
+        "\\( -path '*/.cache/pip' -o -path /tmp/pip-cache \\) -print; "
+        "ls -A /tmp /home/jovyan",
+        user="0",
+    )
+    assert code == 0, out
+    lines = out.split()
+    assert not [line for line in lines if "pip" in line], out
+    assert ".ipython" not in lines, out
+    assert ".jupyter" not in lines, out
