@@ -7,6 +7,7 @@ against each child image, and a new sibling folder is tested with no edit here.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -157,10 +158,8 @@ class TrackedContainers:
 
     def remove_all(self) -> None:
         for container in self.containers:
-            try:
+            with contextlib.suppress(docker.errors.NotFound):
                 container.remove(force=True, v=True)
-            except docker.errors.NotFound:
-                pass
         self.containers.clear()
 
 

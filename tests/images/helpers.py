@@ -46,6 +46,10 @@ def exec_in(
     return int(result.exit_code), output
 
 
+class GiveUp(AssertionError):
+    """Raised by a `wait_until` probe to stop waiting at once (e.g. the container died)."""
+
+
 def wait_until(
     probe: Callable[[], T | None],
     *,
@@ -61,10 +65,14 @@ def wait_until(
             value = probe()
             if value:
                 return value
+        except GiveUp:
+            raise
         except Exception as exc:  # the probe may fail until the server is up
             last_error = exc
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}; last error: {last_error}")
+            raise AssertionError(
+                f"timed out after {timeout}s waiting for {message}; last error: {last_error}"
+            )
         time.sleep(interval)
 
 
@@ -78,7 +86,7 @@ def http_get(
     """GET `url` from inside the container with curl; (status code, body). Status 0 = no answer."""
     header_args = " ".join(f"-H {shlex.quote(f'{k}: {v}')}" for k, v in (headers or {}).items())
     body_file = "/tmp/.smoke-http-body"
-    code, out = exec_in(
+    _exit_code, out = exec_in(
         container,
         f"curl -s -o {body_file} -w '%{{http_code}}' --max-time {timeout} {header_args} "
         f"{shlex.quote(url)}; echo; cat {body_file} 2>/dev/null; rm -f {body_file}",
@@ -99,14 +107,11 @@ def wait_for_http(container: Any, url: str, *, timeout: float = 60, status: int 
         container.reload()
         if container.status != "running":
             logs = container.logs().decode("utf-8", "replace")[-3000:]
-            raise AssertionError(f"container stopped while waiting for {url}:\n{logs}")
+            raise GiveUp(f"container stopped while waiting for {url}:\n{logs}")
         code, body = http_get(container, url)
         return body or " " if code == status else None
 
-    try:
-        return wait_until(probe, timeout=timeout, message=f"{url} to answer {status}")
-    except AssertionError:
-        raise
+    return wait_until(probe, timeout=timeout, message=f"{url} to answer {status}")
 
 
 def chromium_binary() -> str | None:
@@ -115,7 +120,7 @@ def chromium_binary() -> str | None:
 
 
 def browse(url: str, *, screenshot: Path, budget_ms: int = 15000) -> str:
-    """Open `url` (on 127.0.0.1) in headless Chromium; save a screenshot, return the rendered DOM."""
+    """Open `url` (127.0.0.1) in headless Chromium; save a screenshot, return the rendered DOM."""
     binary = chromium_binary()
     if binary is None:
         raise AssertionError("chromium is not installed: apt-get install chromium (see .ci/run)")
