@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ import docker
 import docker.errors
 import pytest
 
+from kfimages.artifacts import check_url
+from kfimages.build import effective_artifacts, env_build_args, resolve_build_args
 from kfimages.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, Image, image_ref, load_graph
 
 log = logging.getLogger(__name__)
@@ -114,12 +117,29 @@ def docker_client() -> Iterator[Any]:
     client.close()
 
 
+def _unreachable_artifact(target: ImageUnderTest) -> str | None:
+    """Why the image (or an ancestor) cannot be built here: an artifact it downloads
+    cannot be fetched (the same check and KFIMAGES_BUILD_ARG_* overrides as invoke build)."""
+    overrides = env_build_args(os.environ)
+    graph = target.graph
+    for image in [*graph.ancestors(target.name), target.image]:
+        args = resolve_build_args(image, root=graph.root, overrides=overrides)
+        for artifact, url in effective_artifacts(image, args):
+            problem = check_url(url)
+            if problem is not None:
+                return f"{image.name} downloads {artifact.name}: {problem}"
+    return None
+
+
 @pytest.fixture(scope="session")
 def image_ref_under_test(image_under_test: ImageUnderTest, docker_client: Any) -> str:
     """The ref of the image under test, checked to exist locally."""
     try:
         docker_client.images.get(image_under_test.ref)
     except docker.errors.ImageNotFound:
+        blocked = _unreachable_artifact(image_under_test)
+        if blocked is not None:
+            pytest.skip(f"image {image_under_test.ref} cannot be built here: {blocked}")
         pytest.fail(
             f"image {image_under_test.ref} is not built; run: invoke build {image_under_test.name}",
             pytrace=False,
