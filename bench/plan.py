@@ -2,7 +2,7 @@
 
 Run from the repository root (no Docker needed)::
 
-    /tmp/probe/bin/python bench/plan.py [--runs 20] [--base REF]
+    .venv/bin/python bench/plan.py [--runs 20] [--base REF]
 
 Prints a table with the median, min and max wall time over `--runs` runs of:
 loading the graph (discovery, parent parsing, image.yaml, validation); listing

@@ -6,7 +6,7 @@ until <prefix>/api/status answers 200. The probe runs INSIDE the container (one
 `docker exec` with a curl loop every 50 ms), so no container address is contacted
 from the host. Prints a table: median, min and max over the runs, and the image size.
 
-    /tmp/probe/bin/python bench/startup.py [--runs 5] [--tag latest] [IMAGE ...]
+    .venv/bin/python bench/startup.py [--runs 5] [--tag latest] [IMAGE ...]
 
 IMAGE is an image name of the repository (`invoke list`), e.g. jupyter or
 jupyter-pytorch-full.cpu; the image must be built already.
