@@ -7,7 +7,6 @@ against each child image, and a new sibling folder is tested with no edit here.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ import pytest
 from kfimages.artifacts import check_url
 from kfimages.build import effective_artifacts, env_build_args, resolve_build_args
 from kfimages.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, Image, image_ref, load_graph
+from tests.images.helpers import TrackedContainers
 
 log = logging.getLogger(__name__)
 
@@ -145,42 +145,6 @@ def image_ref_under_test(image_under_test: ImageUnderTest, docker_client: Any) -
             pytrace=False,
         )
     return image_under_test.ref
-
-
-class TrackedContainers:
-    """Starts containers of the image under test and always removes them."""
-
-    def __init__(self, client: Any, ref: str) -> None:
-        self.client = client
-        self.ref = ref
-        self.containers: list[Any] = []
-
-    def run(self, command: str | list[str] | None = None, **kwargs: Any) -> Any:
-        """Start a detached container (docker SDK `containers.run` keyword arguments)."""
-        kwargs.setdefault("detach", True)
-        image = kwargs.pop("image", self.ref)
-        container = self.client.containers.run(image, command, **kwargs)
-        self.containers.append(container)
-        log.info("started %s from %s", container.short_id, image)
-        return container
-
-    def run_to_exit(
-        self, command: str | list[str] | None = None, *, timeout: int = 120, **kwargs: Any
-    ) -> tuple[int, str]:
-        """Run a container until it exits; (exit code, combined log)."""
-        container = self.run(command, **kwargs)
-        try:
-            status = container.wait(timeout=timeout)
-        except Exception as exc:
-            logs = container.logs().decode("utf-8", "replace")[-3000:]
-            raise AssertionError(f"container did not exit within {timeout}s:\n{logs}") from exc
-        return int(status["StatusCode"]), container.logs().decode("utf-8", "replace")
-
-    def remove_all(self) -> None:
-        for container in self.containers:
-            with contextlib.suppress(docker.errors.NotFound):
-                container.remove(force=True, v=True)
-        self.containers.clear()
 
 
 @pytest.fixture

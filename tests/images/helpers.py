@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import logging
 import os
 import shlex
 import shutil
@@ -18,7 +20,47 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import docker.errors
+
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+class TrackedContainers:
+    """Starts containers (of `ref`, unless `image=` says otherwise) and removes them all on
+    `remove_all()`; the `containers` fixture calls it whatever the test did."""
+
+    def __init__(self, client: Any, ref: str) -> None:
+        self.client = client
+        self.ref = ref
+        self.containers: list[Any] = []
+
+    def run(self, command: str | list[str] | None = None, **kwargs: Any) -> Any:
+        """Start a detached container (docker SDK `containers.run` keyword arguments)."""
+        kwargs.setdefault("detach", True)
+        image = kwargs.pop("image", self.ref)
+        container = self.client.containers.run(image, command, **kwargs)
+        self.containers.append(container)
+        log.info("started %s from %s", container.short_id, image)
+        return container
+
+    def run_to_exit(
+        self, command: str | list[str] | None = None, *, timeout: int = 120, **kwargs: Any
+    ) -> tuple[int, str]:
+        """Run a container until it exits; (exit code, combined log)."""
+        container = self.run(command, **kwargs)
+        try:
+            status = container.wait(timeout=timeout)
+        except Exception as exc:
+            logs = container.logs().decode("utf-8", "replace")[-3000:]
+            raise AssertionError(f"container did not exit within {timeout}s:\n{logs}") from exc
+        return int(status["StatusCode"]), container.logs().decode("utf-8", "replace")
+
+    def remove_all(self) -> None:
+        for container in self.containers:
+            with contextlib.suppress(docker.errors.NotFound):
+                container.remove(force=True, v=True)
+        self.containers.clear()
 
 
 def exec_in(
@@ -76,6 +118,15 @@ def wait_until(
         time.sleep(interval)
 
 
+def assert_listens_on_all_interfaces(container: Any, port: int) -> None:
+    """A socket of the container LISTENs (state 0A) on 0.0.0.0:port or [::]:port."""
+    _, tcp = exec_in(container, "cat /proc/net/tcp /proc/net/tcp6")
+    listening = [line.split()[1] for line in tcp.splitlines()[1:] if line.split()[3:4] == ["0A"]]
+    assert any(
+        addr.endswith(f":{port:04X}") and set(addr.split(":")[0]) == {"0"} for addr in listening
+    ), f"nothing listens on all interfaces on port {port}: {listening}"
+
+
 def http_get(
     container: Any,
     url: str,
@@ -114,26 +165,33 @@ def wait_for_http(container: Any, url: str, *, timeout: float = 60, status: int 
     return wait_until(probe, timeout=timeout, message=f"{url} to answer {status}")
 
 
-def chromium_binary() -> str | None:
-    """Path of Debian's chromium, if installed."""
-    return shutil.which("chromium") or shutil.which("chromium-browser")
+# Headless, and quiet on a closed network (no background connections, updates or sync).
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+def chromium_binary() -> str:
+    """Path of Debian's chromium; fails the test with the fix when it is not installed."""
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    if binary is None:
+        raise AssertionError("chromium is not installed: apt-get install chromium (see .ci/run)")
+    return binary
 
 
 def browse(url: str, *, screenshot: Path, budget_ms: int = 15000) -> str:
     """Open `url` (127.0.0.1) in headless Chromium; save a screenshot, return the rendered DOM."""
     binary = chromium_binary()
-    if binary is None:
-        raise AssertionError("chromium is not installed: apt-get install chromium (see .ci/run)")
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        *CHROMIUM_FLAGS,
         "--window-size=1280,800",
         f"--virtual-time-budget={budget_ms}",
     ]
@@ -253,23 +311,12 @@ class ChromiumPage:
 
     def __enter__(self) -> ChromiumPage:
         binary = chromium_binary()
-        if binary is None:
-            raise AssertionError(
-                "chromium is not installed: apt-get install chromium (see .ci/run)"
-            )
         self._profile = tempfile.TemporaryDirectory()
         profile = self._profile.name
         self._process = subprocess.Popen(
             [
                 binary,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
+                *CHROMIUM_FLAGS,
                 f"--window-size={self.window}",
                 "--remote-debugging-address=127.0.0.1",
                 "--remote-debugging-port=0",

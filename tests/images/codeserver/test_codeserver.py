@@ -20,7 +20,14 @@ from urllib.parse import urljoin
 import pytest
 
 from tests.images.conftest import ImageUnderTest
-from tests.images.helpers import ChromiumPage, exec_in, http_get, wait_for_http, wait_until
+from tests.images.helpers import (
+    ChromiumPage,
+    assert_listens_on_all_interfaces,
+    exec_in,
+    http_get,
+    wait_for_http,
+    wait_until,
+)
 
 PORT = 8888
 HOME = "/home/jovyan"
@@ -123,12 +130,7 @@ def test_listens_on_all_interfaces_without_auth_for_any_origin(
     containers: Any, home_volume: str
 ) -> None:
     c = _start(containers, home_volume)
-    # LISTEN (0A) on 0.0.0.0:8888 (22B8).
-    _, tcp = exec_in(c, "cat /proc/net/tcp /proc/net/tcp6")
-    listening = [line.split()[1] for line in tcp.splitlines()[1:] if line.split()[3:4] == ["0A"]]
-    assert any(
-        addr.endswith(f":{PORT:04X}") and set(addr.split(":")[0]) == {"0"} for addr in listening
-    ), listening
+    assert_listens_on_all_interfaces(c, PORT)
     # The dashboard embeds the app from another origin: the WebSocket must be accepted.
     _, out = exec_in(
         c,

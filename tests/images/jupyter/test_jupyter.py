@@ -17,7 +17,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tests.images.helpers import browse, exec_in, http_get, wait_until
+from tests.images.helpers import (
+    assert_listens_on_all_interfaces,
+    browse,
+    exec_in,
+    http_get,
+    wait_until,
+)
 from tests.images.jupyter.lab import (
     BASE,
     PORT,
@@ -63,12 +69,7 @@ def test_prefix_serves_api_and_lab_without_token(containers: Any) -> None:
 
 def test_listens_on_all_interfaces_any_origin_open_metrics(containers: Any) -> None:
     c = start_lab(containers)
-    # LISTEN (0A) on 0.0.0.0:8888 (22B8) or [::]:8888.
-    _, tcp = exec_in(c, "cat /proc/net/tcp /proc/net/tcp6")
-    listening = [line.split()[1] for line in tcp.splitlines()[1:] if line.split()[3:4] == ["0A"]]
-    assert any(
-        addr.endswith(f":{PORT:04X}") and set(addr.split(":")[0]) == {"0"} for addr in listening
-    ), listening
+    assert_listens_on_all_interfaces(c, PORT)
     # The dashboard (another origin) may call the API.
     _, headers = exec_in(
         c, f"curl -s -D - -o /dev/null -H 'Origin: https://kubeflow.example.com' {BASE}/api/status"

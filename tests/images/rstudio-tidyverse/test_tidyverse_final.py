@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.images.conftest import ImageUnderTest, TrackedContainers
+from tests.images.conftest import ImageUnderTest
+from tests.images.helpers import TrackedContainers
 from tests.integration.rstudio_stage.stage import RANDOM_UID, skip_unless_rstudio_fetchable
 
 

@@ -10,7 +10,6 @@ integration session (`pytest tests/integration`) and, re-exported, with
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import subprocess
@@ -31,6 +30,7 @@ from kfimages.build import BUILD_ARG_ENV_PREFIX, OK_STATUSES, BuildOptions, buil
 from kfimages.ca import collect_ca_files
 from kfimages.config import Artifact
 from kfimages.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Image, image_ref, load_graph
+from tests.images.helpers import TrackedContainers
 
 log = logging.getLogger(__name__)
 
@@ -145,25 +145,16 @@ class Runner:
 
     def __init__(self) -> None:
         self.client = docker.from_env()
-        self.containers: list[Any] = []
+        self._tracked = TrackedContainers(self.client, ref="")
 
     def run(
         self, image: str, command: list[str], *, timeout: int = 180, **kwargs: Any
     ) -> tuple[int, str]:
         """(exit code, combined log) of `command` run by the image's /init."""
-        container = self.client.containers.run(image, command, detach=True, **kwargs)
-        self.containers.append(container)
-        try:
-            status = container.wait(timeout=timeout)
-        except Exception as exc:
-            logs = container.logs().decode("utf-8", "replace")[-3000:]
-            raise AssertionError(f"container did not exit within {timeout}s:\n{logs}") from exc
-        return int(status["StatusCode"]), container.logs().decode("utf-8", "replace")
+        return self._tracked.run_to_exit(command, image=image, timeout=timeout, **kwargs)
 
     def close(self) -> None:
-        for container in self.containers:
-            with contextlib.suppress(docker.errors.NotFound):
-                container.remove(force=True, v=True)
+        self._tracked.remove_all()
         self.client.close()
 
 
