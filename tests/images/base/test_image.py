@@ -69,6 +69,33 @@ def test_user_jovyan(containers: Any) -> None:
     assert "jovyan:x:1000:0::/home/jovyan:/bin/bash" in out
 
 
+def test_random_uid_is_named_for_the_services(containers: Any) -> None:
+    """OpenShift's random uid has no passwd entry; what runs through with-contenv (services,
+    their terminals) sees it as jovyan, also with a read-only root and no capabilities."""
+    script = (
+        "whoami >/dev/null 2>&1 && echo named || echo unnamed; "
+        'with-contenv sh -c \'whoami; getent passwd "$(id -u)"; env -u HOME bash -c "echo ~"\''
+    )
+    out = _run(
+        containers,
+        script,
+        user="4242:0",
+        read_only=True,
+        tmpfs={"/tmp": "", "/run": ""},
+        cap_drop=["ALL"],
+    )
+    lines = out.splitlines()
+    assert lines[0] == "unnamed", "the command itself keeps the plain environment"
+    assert lines[1] == "jovyan"
+    assert lines[2] == "jovyan:x:4242:0:jovyan:/home/jovyan:/bin/bash"
+    assert lines[3] == "/home/jovyan", out
+
+
+def test_named_uid_gets_no_nss_wrapper(containers: Any) -> None:
+    out = _run(containers, "with-contenv sh -c 'echo \"preload=${LD_PRELOAD:-}\"; id -un'")
+    assert out.split() == ["preload=", "jovyan"]
+
+
 def test_locale_and_tools(containers: Any) -> None:
     out = _run(
         containers,

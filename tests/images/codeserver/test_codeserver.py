@@ -192,14 +192,15 @@ def test_browser_opens_workbench_explorer_shows_home_and_terminal_runs(
         assert f'aria-label="~/{marker}"' in dom  # this container's home, not another server's
         assert "monaco-workbench" in dom
 
-        # A terminal in the UI (Ctrl+`): a shell on the server, as the container's uid, with
+        # A terminal in the UI (Ctrl+`): a shell on the server, as the container's uid (named), with
         # the XDG variables that the code-server wrapper sets taken away again.
         page.press("`", code="Backquote", key_code=192, modifiers=2)
         page.wait_for(
             "document.activeElement?.classList.contains('xterm-helper-textarea')", timeout=60
         )
         page.type_text(
-            'echo "uid=$(id -u) XDG=[${XDG_DATA_HOME:-unset}|${XDG_CACHE_HOME:-unset}]"'
+            'echo "uid=$(id -u) user=$(whoami) '
+            'XDG=[${XDG_DATA_HOME:-unset}|${XDG_CACHE_HOME:-unset}]"'
             " > ~/kfnb-terminal.txt"
         )
         page.press("Enter", code="Enter", key_code=13)
@@ -210,7 +211,8 @@ def test_browser_opens_workbench_explorer_shows_home_and_terminal_runs(
         )
         page.screenshot(screenshot)
     print(f"screenshot: {screenshot}; terminal wrote: {written}")
-    assert written == f"uid={RANDOM_UID} XDG=[unset|unset]"
+    # user=jovyan: base's 00-user-name names the random uid for the services' terminals.
+    assert written == f"uid={RANDOM_UID} user=jovyan XDG=[unset|unset]"
     logs = c.logs().decode("utf-8", "replace")
     assert "EADDRINUSE" not in logs, logs[-2000:]
 

@@ -157,14 +157,14 @@ def test_rstudio_configuration(r_stage: StageImage, runner: Runner) -> None:
 
 
 def test_rstudio_files_belong_to_jovyan_and_group_0(r_stage: StageImage, runner: Runner) -> None:
-    scripts = "/etc/cont-init.d/40-user-name /etc/cont-init.d/50-kubernetes-env"
+    scripts = "/etc/cont-init.d/50-kubernetes-env"
     code, logs = runner.run(
         r_stage.ref,
         ["bash", "-c", f"stat -c 'STAT %u:%g %A %n' /etc/rstudio /etc/rstudio/* {scripts}"],
     )
     assert code == 0, logs
     stats = [line.split() for line in logs.splitlines() if line.startswith("STAT ")]
-    assert len(stats) == 7, logs
+    assert len(stats) == 6, logs
     for _, owner, mode, path in stats:
         assert owner == "1000:0", f"{path} is owned by {owner}"
         if path.startswith("/etc/rstudio"):
