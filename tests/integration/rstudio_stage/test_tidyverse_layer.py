@@ -10,6 +10,8 @@ import struct
 import tempfile
 from pathlib import Path
 
+import docker
+
 from tests.integration.rstudio_stage.stage import (
     ARTIFACTS,
     RANDOM_UID,
@@ -56,11 +58,23 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 
 def test_tidyverse_layer_builds(tidyverse_layer: StageImage, r_stage: StageImage) -> None:
+    client = docker.from_env()
+    try:
+        layer = client.images.get(tidyverse_layer.ref).attrs
+        stage = client.images.get(r_stage.ref).attrs
+    finally:
+        client.close()
     print(
         f"\ntidyverse layer: {tidyverse_layer.ref}, {tidyverse_layer.size_mb:.0f} MB "
         f"(+{tidyverse_layer.size_mb - r_stage.size_mb:.0f} MB on the R stage), "
         f"build {tidyverse_layer.seconds:.1f}s"
     )
+    # Built on this session's R stage, with layers of its own, and back to the image's user.
+    below = stage["RootFS"]["Layers"]
+    assert layer["RootFS"]["Layers"][: len(below)] == below, "not built FROM the R stage"
+    assert len(layer["RootFS"]["Layers"]) > len(below), "no layer of its own"
+    assert layer["Config"]["User"] == "1000"
+    assert layer["Config"]["Entrypoint"] == ["/init"]
 
 
 def test_tidyverse_layer_leaves_no_apt_cache(tidyverse_layer: StageImage, runner: Runner) -> None:
