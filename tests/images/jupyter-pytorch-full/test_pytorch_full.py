@@ -56,6 +56,10 @@ def test_notebook_trains_a_tiny_model(containers: Any, image_under_test: ImageUn
     assert len(losses) == 30
     assert losses[-1] < 0.5 * losses[0], losses
     assert info["device"] == "cpu"
+    # No GPU here: the kernel's torch must see none and still train (on the CPU).
+    _, gpus = exec_in(c, "ls /dev/nvidia* 2>/dev/null | wc -l")
+    if gpus.strip() == "0":
+        assert info["cuda_available"] is False, info
 
 
 def test_torch_build_of_the_variant(containers: Any, image_under_test: ImageUnderTest) -> None:
