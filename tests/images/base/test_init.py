@@ -168,8 +168,17 @@ def test_command_runs_and_its_exit_code_is_the_container_s(
 
 
 def test_command_runs_after_services_are_up(containers: Any, derived_image: str) -> None:
-    code, logs = containers.run_to_exit(["cat", f"{SMOKE_DIR}/starts"], image=derived_image)
+    # What /init promises is s6's "up" (the run script spawned), not that the script got as
+    # far as writing a file: reading SMOKE_DIR/starts here raced with the service's bash.
+    code, logs = containers.run_to_exit(
+        ["s6-svstat", "-o", "up,pid", SERVICE_DIR], image=derived_image
+    )
     assert code == 0, logs[-2000:]
+    states = [line.split() for line in logs.splitlines() if line.startswith(("true ", "false "))]
+    assert len(states) == 1, logs[-2000:]
+    up, pid = states[0]
+    assert up == "true", logs[-2000:]
+    assert int(pid) > 0, logs[-2000:]
 
 
 RESTRICTED = {
