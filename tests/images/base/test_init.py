@@ -54,6 +54,12 @@ def test_cont_init_in_order_before_services_with_container_env(
 ) -> None:
     c = containers.run(image=derived_image, environment={"SMOKE_VAR": "from-docker-run"})
     _wait_service_up(c)
+    # s6's "up" means spawned: the run script writes `starts` after its copy of `order`.
+    wait_until(
+        lambda: exec_in(c, ["test", "-s", f"{SMOKE_DIR}/starts"])[0] == 0,
+        timeout=30,
+        message="the service's run script past its copy of the order",
+    )
     _, order = exec_in(c, ["cat", f"{SMOKE_DIR}/order"])
     assert order.split("\n")[:3] == [
         "50 from-docker-run",
@@ -117,7 +123,12 @@ def test_dead_service_is_restarted(containers: Any, derived_image: str) -> None:
         timeout=30,
         message="service restarted",
     )
-    _, starts = exec_in(c, ["cat", f"{SMOKE_DIR}/starts"])
+    # The new run script records its pid just after s6 reports it up: wait for that line.
+    starts = wait_until(
+        lambda: (out := exec_in(c, ["cat", f"{SMOKE_DIR}/starts"])[1]).count("\n") >= 2 and out,
+        timeout=30,
+        message="the restarted service's pid in the starts file",
+    )
     assert starts.split() == [str(first), str(second)]
     assert f"{SERVICE}: finish 256 9" in _logs(c)
 
