@@ -50,6 +50,19 @@ def test_list_json_is_the_rows(chain: Repo) -> None:
     graph = chain.graph()
     data = json.loads(list_json(graph, registry="kfnb", tag="latest"))
     assert data == list_rows(graph, registry="kfnb", tag="latest")
+    # Not only the same function's output: the array a CI reads, with literal values.
+    assert [row["name"] for row in data] == [
+        "base",
+        "codeserver",
+        "jupyter",
+        "pytorch.cpu",
+        "pytorch.cuda",
+    ]
+    cpu = data[3]
+    assert cpu["ref"] == "kfnb/pytorch-cpu:latest"
+    assert cpu["parent_ref"] == "kfnb/jupyter:latest"
+    assert (cpu["variant"], cpu["parent_in_repo"], cpu["depth"]) == ("cpu", True, 2)
+    assert data[0]["variant"] is None
 
 
 def test_list_text(chain: Repo) -> None:
