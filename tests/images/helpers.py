@@ -74,7 +74,7 @@ def exec_in(
 ) -> tuple[int, str]:
     """Run `command` in a running container under an in-container `timeout`; (exit code, output).
 
-    A string is run with `bash -lc`; a list is run as it is.
+    A string is run with `bash -c`; a list is run as it is.
     """
     argv = ["bash", "-c", command] if isinstance(command, str) else list(command)
     result = container.exec_run(

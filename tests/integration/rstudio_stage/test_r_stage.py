@@ -78,8 +78,8 @@ def test_r_starts(r_stage: StageImage, runner: Runner, run: dict[str, Any]) -> N
     uid = run.get("user", "1000").split(":")[0]
     lines = logs.splitlines()
     assert "jovyan" in lines, f"the uid has no name jovyan:\n{logs}"
-    assert uid in lines, logs
-    assert "0" in lines, logs
+    at = lines.index("jovyan")
+    assert lines[at + 1 : at + 3] == [uid, "0"], f"id -u, id -g after the name:\n{logs}"
     match = re.search(r"^R=(\d+\.\d+)\.\d+ user=(\S+)$", logs, re.MULTILINE)
     assert match, logs
     assert match.group(1) == "4.5", f"R {match.group(1)}, expected 4.5"
