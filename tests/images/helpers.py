@@ -9,6 +9,7 @@ import logging
 import os
 import shlex
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -296,6 +297,12 @@ class _DevToolsSocket:
         self.sock.close()
 
 
+def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
+    """Send `sig` to the process group that `process` leads (it was started in a session)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+
+
 class ChromiumPage:
     """A headless Chromium tab driven in real time through the DevTools Protocol.
 
@@ -305,14 +312,13 @@ class ChromiumPage:
 
     def __init__(self, *, window: str = "1280,800") -> None:
         self.window = window
-        self._profile: tempfile.TemporaryDirectory[str] | None = None
+        self._profile: str | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._devtools: _DevToolsSocket | None = None
 
     def __enter__(self) -> ChromiumPage:
         binary = chromium_binary()
-        self._profile = tempfile.TemporaryDirectory()
-        profile = self._profile.name
+        profile = self._profile = tempfile.mkdtemp(prefix="kfnb-chromium-")
         self._process = subprocess.Popen(
             [
                 binary,
@@ -325,6 +331,7 @@ class ChromiumPage:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its helper processes form a group we can end together
         )
         try:
             port_file = Path(profile) / "DevToolsActivePort"
@@ -347,15 +354,18 @@ class ChromiumPage:
             self._devtools.close()
             self._devtools = None
         if self._process is not None:
-            self._process.terminate()
+            # The whole group: helper processes left behind keep writing into the profile.
+            _signal_group(self._process, signal.SIGTERM)
             try:
                 self._process.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                self._process.kill()
+                _signal_group(self._process, signal.SIGKILL)
                 self._process.wait(timeout=20)
             self._process = None
         if self._profile is not None:
-            self._profile.cleanup()
+            # A helper that outlived the group's SIGTERM may still write a file in there: the
+            # profile is scratch, so a late leftover is not worth failing the test for.
+            shutil.rmtree(self._profile, ignore_errors=True)
             self._profile = None
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
