@@ -10,4 +10,7 @@ if [ ! -x .venv/bin/nox ]; then
   echo "test: .venv is missing; run: bash scripts/setup.sh" >&2
   exit 2
 fi
+# The smoke session builds the images: with the host's extra CA certificates, if any.
+# shellcheck source=scripts/host-ca.sh
+source scripts/host-ca.sh
 exec .venv/bin/nox -s lint tests integration smoke "$@"
