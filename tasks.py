@@ -1,4 +1,4 @@
-"""invoke tasks of the image repository: list, graph, affected, build, bootstrap.
+"""invoke tasks of the image repository: list, graph, affected, build, smoke, bootstrap.
 
 Thin layer: every task parses its arguments and calls a plain function of `kfimages`.
 A `kfimages.errors.UserError` becomes `error: <message>` on stderr and exit code 2.
@@ -7,7 +7,6 @@ A `kfimages.errors.UserError` becomes `error: <message>` on stderr and exit code
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -21,20 +20,26 @@ from invoke.parser.argument import Argument
 from invoke.tasks import Task, task
 
 from kfimages import bootstrap as boot
-from kfimages import build as builder
-from kfimages import changes, docker_env, render
+from kfimages import changes, docker_env, plan, render
+from kfimages import smoke as smoke_tests
+from kfimages.build import build_images
 from kfimages.ca import collect_ca_files
 from kfimages.errors import UserError
 from kfimages.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, load_graph
+from kfimages.report import EXIT_OK, EXIT_USAGE
+from kfimages.settings import Settings, parse_jobs
 
 ROOT = Path(__file__).resolve().parent
-EXIT_USAGE = 2
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _setup_logging() -> None:
-    level = os.environ.get("KFIMAGES_LOG_LEVEL", "INFO").upper()
+def _settings() -> Settings:
+    """The environment's KFIMAGES_* variables, read once per task."""
+    return Settings.from_environ()
+
+
+def _setup_logging(level: str) -> None:
     logging.basicConfig(
         level=getattr(logging, level, logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -48,8 +53,8 @@ def _user_errors(func: F) -> F:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        _setup_logging()
         try:
+            _setup_logging(_settings().log_level)
             return func(*args, **kwargs)
         except UserError as exc:
             raise Exit(f"error: {exc}", code=EXIT_USAGE) from None
@@ -139,24 +144,47 @@ def affected(
     print(fmt(selection.images, registry=registry, tag=tag, reasons=selection.reasons))
 
 
+_BUILD_HELP = {
+    "names": "image(s), comma-separated (ancestors are added; see `invoke list`); "
+    "`all` = every image, `affected` = the images affected since --base",
+    "affected": "also the images affected by changes since --base (like NAMES=affected)",
+    "base": "git ref for --affected (e.g. origin/main)",
+    "jobs": "how many independent images build at once (default $KFIMAGES_JOBS, else 1)",
+    "no_cache": "rebuild even when inputs are unchanged, and pass --no-cache to buildx",
+    "ca_cert": "extra CA certificate file or directory of *.crt (repeatable; "
+    "default $KFIMAGES_CA_CERT)",
+    "no_bootstrap": "fail instead of creating a missing OS image with debootstrap",
+}
+
+
+def _words(names: str | None, *, affected: bool) -> list[str]:
+    words = (names or "").replace(",", " ").split()
+    return [*words, plan.AFFECTED] if affected else words
+
+
+def _request(settings: Settings, **options: Any) -> plan.BuildRequest:
+    """A BuildRequest from task options; jobs and CA default to the settings."""
+    jobs = options.pop("jobs")
+    ca_cert = options.pop("ca_cert")
+    return plan.BuildRequest(
+        jobs=settings.jobs if jobs is None else parse_jobs(jobs),
+        ca_files=tuple(collect_ca_files(ca_cert or [], default=settings.ca_cert)),
+        **options,
+    )
+
+
 @task(
     klass=_BuildTask,
     iterable=["tag", "ca_cert"],
     positional=["names"],
     auto_shortflags=False,
     help={
-        "names": "image(s) to build, comma-separated (ancestors are added; see `invoke list`); "
-        "`all` = every image, `affected` = the images affected since --base",
-        "affected": "also build the images affected by changes since --base (like NAMES=affected)",
-        "base": "git ref for --affected (e.g. origin/main)",
-        "jobs": "how many independent images build at once (default 1)",
-        "no_cache": "rebuild even when inputs are unchanged, and pass --no-cache to buildx",
+        **_BUILD_HELP,
         "registry": f"registry/namespace prefix (default {DEFAULT_REGISTRY}: local only)",
         "tag": "tag to apply (repeatable; default sha-<12 hex>[-dirty] and latest)",
         "push": "push every tag after ALL images of the plan were built (needs --registry)",
-        "ca_cert": "extra CA certificate file or directory of *.crt (repeatable; "
-        "default $KFIMAGES_CA_CERT)",
-        "no_bootstrap": "fail instead of creating a missing OS image with debootstrap",
+        "dry_run": "print the plan (parent ref, input digest, reuse or build, the buildx "
+        "command line) and build nothing",
     },
 )
 @_user_errors
@@ -165,36 +193,92 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     names: str | None = None,
     affected: bool = False,
     base: str = "",
-    jobs: int = 1,
+    jobs: int | None = None,
     no_cache: bool = False,
     registry: str = DEFAULT_REGISTRY,
     tag: list[str] | None = None,
     push: bool = False,
     ca_cert: list[str] | None = None,
     no_bootstrap: bool = False,
+    dry_run: bool = False,
 ) -> None:
     """Build images with docker buildx (parents first, reuse, parallel); summary at the end.
 
     invoke build NAME[,NAME...] | all | affected --base REF   (or --affected --base REF)
     Exit codes: 0 built/reused, 1 a failure, 2 bad input, 3 only blocked/skipped.
     """
+    settings = _settings()
     graph = _graph()
-    words = (names or "").replace(",", " ").split()
-    if affected:
-        words.append(builder.AFFECTED)
-    wanted = builder.expand_names(graph, words, base_ref=base or None)
-    options = builder.BuildOptions(
+    wanted = plan.expand_names(graph, _words(names, affected=affected), base_ref=base or None)
+    request = _request(
+        settings,
+        jobs=jobs,
+        ca_cert=ca_cert,
         registry=registry,
         tags=tuple(tag or ()),
-        jobs=jobs,
         no_cache=no_cache,
         push=push,
-        ca_files=tuple(collect_ca_files(ca_cert or [])),
+        bootstrap=not no_bootstrap,
+        dry_run=dry_run,
+    )
+    report = build_images(graph, wanted, request, settings=settings)
+    if report.exit_code != EXIT_OK:
+        raise Exit(code=report.exit_code)
+
+
+@task(
+    klass=_BuildTask,
+    iterable=["ca_cert", "pytest_arg"],
+    positional=["names"],
+    auto_shortflags=False,
+    help={
+        **_BUILD_HELP,
+        "base": "git ref: test the images affected since it (default $KFIMAGES_BASE_REF)",
+        "pytest_arg": "extra argument for pytest (repeatable), e.g. --pytest-arg=-x",
+    },
+)
+@_user_errors
+def smoke(  # noqa: PLR0917 (invoke passes CLI options as parameters)
+    c: Context,
+    names: str | None = None,
+    affected: bool = False,
+    base: str = "",
+    jobs: int | None = None,
+    no_cache: bool = False,
+    ca_cert: list[str] | None = None,
+    no_bootstrap: bool = False,
+    pytest_arg: list[str] | None = None,
+) -> None:
+    """Build images (tag latest) and run their smoke tests (pytest tests/images --image NAME).
+
+    invoke smoke NAME[,NAME...] | --affected --base REF (default base: $KFIMAGES_BASE_REF)
+    Blocked images run the tests that do not need the blocked part; exit 1 on any failure.
+    """
+    settings = _settings()
+    graph = _graph()
+    base_ref = base or settings.base_ref
+    names_given = (names or "").replace(",", " ").split()
+    if names_given and affected:
+        raise UserError("give image names or --affected, not both")
+    wanted = smoke_tests.select(graph, names=names_given, base_ref=base_ref)
+    if not wanted:
+        print(f"smoke: no image affected since {base_ref}: nothing to test")
+        return
+    request = _request(
+        settings,
+        jobs=jobs,
+        ca_cert=ca_cert,
+        tags=(smoke_tests.SMOKE_TAG,),
+        no_cache=no_cache,
         bootstrap=not no_bootstrap,
     )
-    report = builder.build_images(graph, wanted, options)
-    if report.exit_code != builder.EXIT_OK:
-        raise Exit(code=report.exit_code)
+    outcomes = smoke_tests.smoke(
+        graph, wanted, settings=settings, request=request, pytest_args=pytest_arg or ()
+    )
+    print("\nsmoke summary:\n" + smoke_tests.summary(outcomes))
+    code = smoke_tests.exit_code(outcomes)
+    if code:
+        raise Exit(code=code)
 
 
 @task(
@@ -214,9 +298,13 @@ def bootstrap(c: Context, os_image: str = "", suite: str = "", force: bool = Fal
             raise UserError(f"several OS images in use ({', '.join(roots)}); pass --os-image")
         os_image = roots[0]
     if force:
-        result = boot.bootstrap_os_image(ref=os_image, suite=suite or None)
+        result = boot.bootstrap_os_image(
+            ref=os_image, suite=suite or None, mirror=_settings().debian_mirror
+        )
     else:
-        result = boot.ensure_os_image(os_image, suite=suite or None)
+        result = boot.ensure_os_image(
+            os_image, suite=suite or None, mirror=_settings().debian_mirror
+        )
     print(f"{result.ref}: {result.origin} ({result.image_id[:19]})")
 
 
@@ -225,4 +313,5 @@ ns.add_task(list_, name="list")
 ns.add_task(graph)
 ns.add_task(affected)
 ns.add_task(build)
+ns.add_task(smoke)
 ns.add_task(bootstrap)

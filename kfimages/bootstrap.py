@@ -19,12 +19,11 @@ from pathlib import Path
 
 from kfimages import docker_env
 from kfimages.errors import UserError
+from kfimages.settings import DEFAULT_MIRROR
 
 log = logging.getLogger(__name__)
 
 DEFAULT_OS_IMAGE = "debian:trixie-slim"
-DEFAULT_MIRROR = "http://deb.debian.org/debian"
-MIRROR_ENV = "KFIMAGES_DEBIAN_MIRROR"
 PULL_TIMEOUT_S = 60.0
 KNOWN_SUITES = ("bookworm", "trixie", "forky", "sid", "unstable", "testing", "stable")
 _TRIM = (
@@ -113,7 +112,7 @@ def _import(*, root: Path, ref: str, suite: str) -> None:
 def bootstrap_os_image(*, ref: str, suite: str | None = None, mirror: str | None = None) -> OsImage:
     """Create `ref` from scratch with debootstrap + docker import (replaces a local `ref`)."""
     suite = suite or suite_for(ref)
-    mirror = mirror or os.environ.get(MIRROR_ENV) or DEFAULT_MIRROR
+    mirror = mirror or DEFAULT_MIRROR
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="kfimages-rootfs-") as tmp:
         root = Path(tmp) / "rootfs"
@@ -130,7 +129,9 @@ def bootstrap_os_image(*, ref: str, suite: str | None = None, mirror: str | None
     return OsImage(ref=ref, origin="bootstrapped", image_id=str(data["Id"]))
 
 
-def ensure_os_image(ref: str, *, suite: str | None = None, allow_bootstrap: bool = True) -> OsImage:
+def ensure_os_image(
+    ref: str, *, suite: str | None = None, allow_bootstrap: bool = True, mirror: str | None = None
+) -> OsImage:
     """Use `ref` if it is local, else pull it, else bootstrap it; log which and why."""
     data = docker_env.inspect_image(ref)
     if data is not None:
@@ -149,4 +150,4 @@ def ensure_os_image(ref: str, *, suite: str | None = None, allow_bootstrap: bool
         "OS image %s is neither local nor pullable (%s): creating it with debootstrap "
         "(invoke bootstrap)", ref, detail or "pull failed",
     )  # fmt: skip
-    return bootstrap_os_image(ref=ref, suite=suite)
+    return bootstrap_os_image(ref=ref, suite=suite, mirror=mirror)

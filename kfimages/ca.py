@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 
 from kfimages.errors import UserError
@@ -18,7 +17,7 @@ from kfimages.errors import UserError
 log = logging.getLogger(__name__)
 
 CA_ENV = "KFIMAGES_CA_CERT"
-"""Environment variable: CA files or directories of `*.crt`, separated by os.pathsep."""
+"""Where the default CA entries come from (kfimages.settings reads it)."""
 
 
 def _expand(path: Path) -> list[Path]:
@@ -32,14 +31,10 @@ def _expand(path: Path) -> list[Path]:
     raise UserError(f"CA certificate {path} does not exist (given by --ca-cert or ${CA_ENV})")
 
 
-def collect_ca_files(
-    given: Iterable[str], *, environ: Mapping[str, str] | None = None
-) -> list[Path]:
-    """The CA files named by `--ca-cert` (files or directories), else by $KFIMAGES_CA_CERT."""
-    env = os.environ if environ is None else environ
-    entries = [g for g in given if g]
-    if not entries:
-        entries = [e for e in env.get(CA_ENV, "").split(os.pathsep) if e]
+def collect_ca_files(given: Iterable[str], *, default: Iterable[str] = ()) -> list[Path]:
+    """The CA files named by `--ca-cert` (files or directories), else by `default`
+    (Settings.ca_cert, i.e. $KFIMAGES_CA_CERT)."""
+    entries = [g for g in given if g] or [d for d in default if d]
     files: list[Path] = []
     for entry in entries:
         for path in _expand(Path(entry).expanduser()):

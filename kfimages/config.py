@@ -14,8 +14,8 @@ from kfimages.errors import UserError
 
 CONFIG_FILE = "image.yaml"
 
-_TOP_KEYS = {"paths", "build_args", "variants", "size_budget_mb", "smoke", "artifacts"}
-_VARIANT_KEYS = {"build_args", "size_budget_mb", "smoke", "artifacts"}
+_TOP_KEYS = {"paths", "build_args", "variants", "size_budget_mb", "artifacts"}
+_VARIANT_KEYS = {"build_args", "size_budget_mb", "artifacts"}
 _ARTIFACT_KEYS = {"name", "url", "build_arg"}
 
 
@@ -35,7 +35,6 @@ class ImageConfig:
     extra_paths: tuple[str, ...] = ()
     build_args: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     size_budget_mb: int | None = None
-    smoke: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     artifacts: tuple[Artifact, ...] = ()
 
 
@@ -115,7 +114,6 @@ def load_folder_config(folder: Path) -> dict[str | None, ImageConfig]:
         extra_paths=tuple(paths),
         build_args=MappingProxyType(_build_args(path, "build_args", top.get("build_args"))),
         size_budget_mb=_budget(path, "size_budget_mb", top.get("size_budget_mb")),
-        smoke=MappingProxyType(dict(_mapping(path, "smoke", top.get("smoke")))),
         artifacts=_artifacts(path, "artifacts", top.get("artifacts")),
     )
     configs: dict[str | None, ImageConfig] = {None: base}
@@ -128,13 +126,11 @@ def load_folder_config(folder: Path) -> dict[str | None, ImageConfig]:
             **_build_args(path, f"{where}.build_args", entry.get("build_args")),
         }
         budget = _budget(path, f"{where}.size_budget_mb", entry.get("size_budget_mb"))
-        smoke = {**base.smoke, **_mapping(path, f"{where}.smoke", entry.get("smoke"))}
         artifacts = _artifacts(path, f"{where}.artifacts", entry.get("artifacts"))
         configs[variant] = ImageConfig(
             extra_paths=base.extra_paths,
             build_args=MappingProxyType(args),
             size_budget_mb=budget if budget is not None else base.size_budget_mb,
-            smoke=MappingProxyType(smoke),
             artifacts=artifacts or base.artifacts,
         )
     return configs

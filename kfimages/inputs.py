@@ -148,7 +148,9 @@ def file_fingerprints(image: Image, *, root: Path) -> tuple[tuple[str, str], ...
     return tuple(out)
 
 
-def extra_fingerprints(image: Image, *, root: Path, files: Sequence[str]) -> tuple[tuple[str, str], ...]:
+def extra_fingerprints(
+    image: Image, *, root: Path, files: Sequence[str]
+) -> tuple[tuple[str, str], ...]:
     """(path, sha256) of the repository files matched by the image's image.yaml `paths`."""
     patterns = image.config.extra_paths
     return tuple(
@@ -167,9 +169,7 @@ def declared_args(dockerfile: Path) -> set[str]:
     return {m.group(1) for line in text.splitlines() if (m := _ARG_DECL_RE.match(line))}
 
 
-def resolve_build_args(
-    image: Image, *, root: Path, overrides: Mapping[str, str]
-) -> dict[str, str]:
+def resolve_build_args(image: Image, *, root: Path, overrides: Mapping[str, str]) -> dict[str, str]:
     """image.yaml build_args, then the environment's overrides for the ARGs the Dockerfile
     declares, then each artifact's build arg (its URL) where nothing set it."""
     args = dict(image.config.build_args)
@@ -193,7 +193,9 @@ def resolve_artifacts(image: Image, *, build_args: Mapping[str, str]) -> tuple[A
     `file://` URL gets the build context `artifact-<name>` and its file's sha256."""
     out = []
     for artifact in image.config.artifacts:
-        url = build_args.get(artifact.build_arg, artifact.url) if artifact.build_arg else artifact.url
+        url = (
+            build_args.get(artifact.build_arg, artifact.url) if artifact.build_arg else artifact.url
+        )
         path = artifact_check.local_path(url)
         if path is None:
             out.append(ArtifactInput(name=artifact.name, url=url))
@@ -240,4 +242,3 @@ def source_fingerprint(inputs: BuildInputs) -> dict[str, str]:
     out.update({f"(build arg {k})": v for k, v in inputs.build_args.items()})
     out.update({f"(artifact {a.name})": f"{a.url} {a.sha256}" for a in inputs.artifacts})
     return out
-

@@ -7,4 +7,10 @@
 set -euo pipefail
 # shellcheck source=scripts/tool-env.sh
 source "$(dirname "$0")/tool-env.sh"
-exec .venv/bin/nox -s lint tests integration smoke "$@"
+sessions=(lint tests integration)
+if [ -n "${KFIMAGES_BASE_REF:-}" ]; then
+  sessions+=(smoke) # the images affected since $KFIMAGES_BASE_REF (invoke smoke)
+else
+  echo "test.sh: KFIMAGES_BASE_REF is not set: smoke tests skipped (.venv/bin/nox -s smoke -- NAME...)" >&2
+fi
+exec .venv/bin/nox -s "${sessions[@]}" "$@"

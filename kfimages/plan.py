@@ -1,0 +1,185 @@
+"""From names on the command line to ordered build steps (pure: no process, no engine).
+
+`expand_names` turns words (`jupyter`, `all`, `affected`) into image names; `plan_images`
+adds their repository ancestors, parents first; `make_steps` gives each image its
+`BuildInputs` (what decides the content) and `Delivery` (refs, labels, contexts).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kfimages import changes
+from kfimages.buildx import Delivery
+from kfimages.errors import UserError
+from kfimages.git import GitInfo
+from kfimages.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, Image, image_ref
+from kfimages.inputs import CA_CONTEXT, BuildInputs, make_inputs
+
+log = logging.getLogger(__name__)
+
+ALL = "all"
+"""Pseudo-name: every image of the repository."""
+AFFECTED = "affected"
+"""Pseudo-name: the images affected by the changes since the base ref (kfimages.changes)."""
+
+_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """What the user asked for on the command line (besides the names)."""
+
+    registry: str = DEFAULT_REGISTRY
+    tags: tuple[str, ...] = ()
+    """Empty: `sha-<12 hex>[-dirty]` of HEAD plus `latest`."""
+    jobs: int = 1
+    no_cache: bool = False
+    push: bool = False
+    ca_files: tuple[Path, ...] = ()
+    bootstrap: bool = True
+    """Create a missing, unpullable OS image with debootstrap (else fail)."""
+    platform: str = ""
+    """`os/arch` to build for; empty: the build host's."""
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class Step:
+    """One image of the plan: what decides its content and how it is delivered."""
+
+    image: Image
+    inputs: BuildInputs
+    delivery: Delivery
+    parent: str | None = None
+    """The parent's name when it is an image of the plan, else None."""
+
+    @property
+    def name(self) -> str:
+        return self.image.name
+
+    @property
+    def ref(self) -> str:
+        return self.delivery.refs[0]
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the plan needs from outside (git, the engine, the CA files), gathered first."""
+
+    git: GitInfo
+    os_images: Mapping[str, str]
+    """OS image ref -> its image ID (the root's parent digest)."""
+    repository_files: Sequence[str]
+    baked_ca: str
+    created: str
+    work_dir: Path
+    overrides: Mapping[str, str] = field(default_factory=dict)
+
+
+def check_tags(tags: Sequence[str]) -> None:
+    for tag in tags:
+        if not _TAG_RE.match(tag):
+            raise UserError(f"invalid tag '{tag}': use letters, digits, '_', '.', '-' (max 128)")
+
+
+def check_request(request: BuildRequest) -> None:
+    """The errors a build and its dry run report before anything else."""
+    if request.jobs < 1:
+        raise UserError(f"--jobs must be at least 1, not {request.jobs}")
+    if request.push and request.registry == DEFAULT_REGISTRY:
+        raise UserError(
+            f"--push needs a registry: pass --registry HOST[:PORT]/NAMESPACE "
+            f"('{DEFAULT_REGISTRY}' is the local-only default)"
+        )
+    check_tags(request.tags)
+
+
+def expand_names(graph: Graph, words: Sequence[str], *, base_ref: str | None) -> list[str]:
+    """Image names from the command line, with `all` and `affected` expanded (order kept)."""
+    for word in (ALL, AFFECTED):
+        if word in graph.images and word in words:
+            raise UserError(f"an image is called '{word}', which is also a pseudo-name; rename it")
+    if AFFECTED in words and not base_ref:
+        raise UserError("`affected` / --affected needs --base REF (e.g. --base origin/main)")
+    if base_ref and AFFECTED not in words:
+        raise UserError("--base is only meaningful with --affected (or the name `affected`)")
+    if not words:
+        raise UserError("name at least one image (see `invoke list`), `all`, or `affected`")
+    out: list[str] = []
+    for word in words:
+        if word == ALL:
+            picked = sorted(graph.images)
+        elif word == AFFECTED:
+            picked = [i.name for i in changes.affected(graph, base_ref=str(base_ref))]
+            log.info("affected since %s: %s", base_ref, ", ".join(picked) or "no image")
+        else:
+            picked = [graph.get(word).name]
+        out += [name for name in picked if name not in out]
+    return out
+
+
+def plan_images(graph: Graph, names: Iterable[str]) -> list[Image]:
+    """The requested images plus their repository ancestors, parents first."""
+    return graph.build_order(graph.with_ancestors(names))
+
+
+def tags_for(request: BuildRequest, git: GitInfo) -> tuple[str, ...]:
+    """The requested tags, else `sha-<12 hex>[-dirty]` of HEAD and `latest`."""
+    return request.tags or (git.tag, DEFAULT_TAG)
+
+
+def _labels(image: Image, *, facts: Facts, version: str) -> dict[str, str]:
+    return {
+        "org.opencontainers.image.source": facts.git.source,
+        "org.opencontainers.image.revision": facts.git.sha,
+        "org.opencontainers.image.created": facts.created,
+        "org.opencontainers.image.title": image.name,
+        "org.opencontainers.image.version": version,
+    }
+
+
+def make_steps(
+    graph: Graph, images: Sequence[Image], *, request: BuildRequest, facts: Facts, platform: str
+) -> list[Step]:
+    """A Step per image, in the given order (parents first)."""
+    tags = tags_for(request, facts.git)
+    steps: dict[str, Step] = {}
+    for image in images:
+        parent = graph.parent_of(image.name)
+        if parent is None:
+            parent_ref, parent_digest = image.parent, facts.os_images[image.parent]
+        else:
+            parent_ref = image_ref(parent, registry=request.registry, tag=tags[0])
+            parent_digest = steps[parent.name].inputs.digest
+        inputs = make_inputs(
+            image,
+            root=graph.root,
+            overrides=facts.overrides,
+            repository_files=facts.repository_files,
+            baked_ca=facts.baked_ca,
+            parent=parent_digest,
+            platform=platform,
+        )
+        contexts = {CA_CONTEXT: facts.work_dir / CA_CONTEXT}
+        for artifact in inputs.artifacts:
+            if artifact.context:
+                contexts[artifact.context] = facts.work_dir / f"{image.name}-{artifact.context}"
+        delivery = Delivery(
+            refs=tuple(image_ref(image, registry=request.registry, tag=t) for t in tags),
+            parent_ref=parent_ref,
+            labels=_labels(image, facts=facts, version=tags[0]),
+            context_dirs=contexts,
+            no_cache=request.no_cache,
+        )
+        steps[image.name] = Step(
+            image=image,
+            inputs=inputs,
+            delivery=delivery,
+            parent=parent.name if parent is not None else None,
+        )
+    return list(steps.values())

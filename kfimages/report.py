@@ -1,0 +1,107 @@
+"""Outcomes of a build: a status per image, the summary table and the exit code."""
+
+from __future__ import annotations
+
+import collections
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+EXIT_OK = 0
+"""Everything requested was built or reused (and pushed, with --push)."""
+EXIT_FAILED = 1
+"""At least one image failed to build, or a push failed."""
+EXIT_USAGE = 2
+"""Bad input or a missing prerequisite (a one-line `error: ...`)."""
+EXIT_BLOCKED = 3
+"""Nothing failed, but some images were blocked by an unreachable artifact (and their
+descendants skipped): CI tells "cannot download here" from a failure."""
+
+
+class Status(enum.StrEnum):
+    """What happened to one image of the plan."""
+
+    BUILT = "built"
+    REUSED = "reused"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    """An artifact URL cannot be fetched: not built."""
+    SKIPPED = "skipped"
+    """A parent failed or was blocked."""
+    PLANNED = "planned"
+    """Dry run: would be built."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether children may build on it."""
+        return self in (Status.BUILT, Status.REUSED)
+
+
+@dataclass
+class Result:
+    """The outcome of one step."""
+
+    name: str
+    ref: str
+    status: Status
+    duration: float = 0.0
+    reason: str = ""
+    pushed: list[str] = field(default_factory=list)
+    started: float = 0.0
+    """Wall-clock start (time.time()); 0 for a skipped image."""
+
+    @property
+    def finished(self) -> float:
+        return self.started + self.duration
+
+
+@dataclass
+class BuildReport:
+    """Results in plan order, plus the exit code they mean."""
+
+    results: list[Result]
+    push_failed: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        statuses = {r.status for r in self.results}
+        if Status.FAILED in statuses or self.push_failed:
+            return EXIT_FAILED
+        if any(not s.ok for s in statuses):
+            return EXIT_BLOCKED
+        return EXIT_OK
+
+    def by_name(self) -> dict[str, Result]:
+        return {r.name: r for r in self.results}
+
+
+def skip_reason(parent: Result) -> str:
+    """Why a child of `parent` is skipped: the parent's status (and a blocked one's URL)."""
+    if parent.status == Status.SKIPPED:
+        return parent.reason
+    detail = f": {parent.reason}" if parent.status == Status.BLOCKED and parent.reason else ""
+    return f"parent {parent.name} {parent.status}{detail}"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Columns padded to their widest cell; the last column is not padded."""
+    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers) - 1)]
+    return [
+        "  ".join([*(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])), row[-1]]).rstrip()
+        for row in [headers, *rows]
+    ]
+
+
+def format_summary(report: BuildReport) -> str:
+    """The table printed at the end of a build, with the counts and the exit code."""
+    rows = []
+    for r in report.results:
+        reason = r.reason
+        if r.pushed:
+            reason = f"{reason}; pushed {len(r.pushed)} tag(s)".lstrip("; ")
+        rows.append((r.name, r.ref, str(r.status), f"{r.duration:.1f}s", reason))
+    lines = table(("IMAGE", "REF", "STATUS", "TIME", "REASON"), rows)
+    counts = collections.Counter(r.status for r in report.results)
+    shown = [s for s in Status if s != Status.PLANNED or counts[s]]
+    lines.append(f"{', '.join(f'{counts[s]} {s}' for s in shown)}; exit code {report.exit_code}")
+    return "\n".join(lines)

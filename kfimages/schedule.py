@@ -1,0 +1,70 @@
+"""Runs the steps of a plan with up to `jobs` at once; a child starts after its parent
+succeeded, and is skipped when its parent failed, was blocked or skipped.
+
+The runner is injected (`run(name) -> Result`), so parallelism and skipping are
+unit-tested with a fake runner; `kfimages.build` passes the real one (reuse, artifact
+check, buildx).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+from kfimages.report import Result, Status, skip_reason
+
+log = logging.getLogger(__name__)
+
+Runner = Callable[[str], Result]
+
+
+def _internal_error(name: str, ref: str, exc: BaseException) -> Result:
+    log.error("%s: internal error: %s", name, exc, exc_info=exc)
+    return Result(name=name, ref=ref, status=Status.FAILED, reason=f"internal error: {exc}")
+
+
+def schedule(
+    names: Sequence[str],
+    *,
+    parents: Mapping[str, str | None],
+    refs: Mapping[str, str],
+    run: Runner,
+    jobs: int,
+) -> list[Result]:
+    """Run `names` (parents first) and return their results in the same order.
+
+    `parents` maps a name to its parent's name when that parent is in `names`.
+    An exception of the runner fails that image only.
+    """
+    results: dict[str, Result] = {}
+    pending = list(names)
+    running: dict[Future[Result], str] = {}
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        while pending or running:
+            for name in list(pending):
+                parent = parents.get(name)
+                if parent is not None:
+                    done = results.get(parent)
+                    if done is None:
+                        continue
+                    if not done.status.ok:
+                        reason = skip_reason(done)
+                        results[name] = Result(
+                            name=name, ref=refs[name], status=Status.SKIPPED, reason=reason
+                        )
+                        log.warning("%s: skipped (%s)", name, reason)
+                        pending.remove(name)
+                        continue
+                if len(running) < max(1, jobs):
+                    running[pool.submit(run, name)] = name
+                    pending.remove(name)
+            if running:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    name = running.pop(future)
+                    try:
+                        results[name] = future.result()
+                    except Exception as exc:  # a bug must not hide the other images' results
+                        results[name] = _internal_error(name, refs[name], exc)
+    return [results[n] for n in names]

@@ -1,0 +1,135 @@
+"""`invoke smoke`: build the selected images (tag `latest`), then run each one's smoke tests
+(`pytest tests/images --image NAME`), and summarise.
+
+- Selection: names, else the images affected since `--base REF` (else $KFIMAGES_BASE_REF).
+- The build goes through `kfimages.build` with the same settings as `invoke build`, so a
+  tested image always carries the current input digest: a stale one is rebuilt first.
+- An image that is blocked by an unreachable artifact, or skipped because an ancestor is,
+  is still handed to pytest: its tests that need the final image skip with the URL, and
+  the tests of what can be built (e.g. rstudio's R stage) run. An image whose build
+  failed, or whose parent's did, is not tested and fails the run.
+- pytest's exit code 5 (no tests collected) is a failure: every image inherits base's
+  contract tests, so an empty run means the harness lost the image's tests.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kfimages import changes
+from kfimages.build import build_images
+from kfimages.errors import UserError
+from kfimages.graph import Graph
+from kfimages.plan import BuildRequest
+from kfimages.report import Result, Status, table
+from kfimages.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SMOKE_TAG = "latest"
+NO_TESTS_COLLECTED = 5
+TESTS_DIR = "tests/images"
+
+PytestRunner = Callable[[Sequence[str]], int]
+
+
+class Verdict(enum.StrEnum):
+    PASSED = "passed"
+    PARTLY = "passed (blocked parts skipped)"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The smoke result of one image."""
+
+    name: str
+    verdict: Verdict
+    detail: str = ""
+
+
+def select(graph: Graph, *, names: Sequence[str], base_ref: str) -> list[str]:
+    """The images named, else those affected since `base_ref` (parents first)."""
+    words = [n for arg in names for n in arg.replace(",", " ").split()]
+    if words:
+        return [graph.get(w).name for w in words]
+    if not base_ref:
+        raise UserError(
+            "no images to smoke-test: name them, or pass --base REF, or set $KFIMAGES_BASE_REF"
+        )
+    picked = changes.affected(graph, base_ref=base_ref)
+    log.info("affected since %s: %s", base_ref, ", ".join(i.name for i in picked) or "no image")
+    return [i.name for i in picked]
+
+
+def verdict(result: Result, pytest_code: int | None) -> Outcome:
+    """Combine an image's build result and its pytest exit code (None: not run)."""
+    if pytest_code is None:
+        return Outcome(result.name, Verdict.FAILED, f"not tested: {result.status} {result.reason}")
+    if pytest_code == NO_TESTS_COLLECTED:
+        return Outcome(result.name, Verdict.FAILED, "no tests collected (pytest exit 5)")
+    if pytest_code != 0:
+        return Outcome(result.name, Verdict.FAILED, f"pytest exit {pytest_code}")
+    if result.status.ok:
+        return Outcome(result.name, Verdict.PASSED)
+    return Outcome(result.name, Verdict.PARTLY, f"{result.status}: {result.reason}")
+
+
+def testable(result: Result) -> bool:
+    """Whether pytest runs for an image: built, reused, or only blocked by an artifact."""
+    if result.status.ok or result.status == Status.BLOCKED:
+        return True
+    return result.status == Status.SKIPPED and "blocked" in result.reason
+
+
+def pytest_command(name: str, *, extra: Sequence[str]) -> list[str]:
+    return [sys.executable, "-m", "pytest", TESTS_DIR, "--image", name, "-q", *extra]
+
+
+def run_pytest_in(root: Path) -> PytestRunner:
+    """The real runner: pytest in a child process at the repository root."""
+
+    def run(command: Sequence[str]) -> int:
+        return subprocess.run(list(command), cwd=root, check=False).returncode
+
+    return run
+
+
+def smoke(
+    graph: Graph,
+    names: Sequence[str],
+    *,
+    settings: Settings,
+    request: BuildRequest,
+    pytest_args: Sequence[str] = (),
+    run_pytest: PytestRunner | None = None,
+) -> list[Outcome]:
+    """Build `names` (tag latest) and run their smoke tests; an outcome per image."""
+    runner = run_pytest or run_pytest_in(graph.root)
+    report = build_images(graph, names, request, settings=settings)
+    results = report.by_name()
+    outcomes = []
+    for image in graph.build_order(names):
+        result = results[image.name]
+        code = None
+        if testable(result):
+            log.info("smoke tests of %s", image.name)
+            code = runner(pytest_command(image.name, extra=pytest_args))
+        outcomes.append(verdict(result, code))
+    return outcomes
+
+
+def summary(outcomes: Sequence[Outcome]) -> str:
+    rows = [(o.name, str(o.verdict), o.detail) for o in outcomes]
+    return "\n".join(table(("IMAGE", "SMOKE", "DETAIL"), rows))
+
+
+def exit_code(outcomes: Sequence[Outcome]) -> int:
+    """1 when an image failed or was not tested, else 0."""
+    return 1 if any(o.verdict == Verdict.FAILED for o in outcomes) else 0
