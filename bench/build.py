@@ -28,10 +28,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kfimages import build as builder  # noqa: E402
+from kfimages import plan  # noqa: E402
 from kfimages.bootstrap import DEFAULT_OS_IMAGE, ensure_os_image  # noqa: E402
-from kfimages.ca import ca_digest, collect_ca_files  # noqa: E402
+from kfimages.build import build_images, prepare  # noqa: E402
+from kfimages.ca import collect_ca_files  # noqa: E402
 from kfimages.graph import load_graph  # noqa: E402
+from kfimages.report import BuildReport  # noqa: E402
+from kfimages.settings import Settings  # noqa: E402
+
+SETTINGS = Settings.from_environ()
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -63,13 +68,13 @@ def make_chain(repo: Path, *, children: int, work_mb: int) -> list[str]:
     return names
 
 
-def timed(action: Callable[[], builder.BuildReport]) -> tuple[float, builder.BuildReport]:
+def timed(action: Callable[[], BuildReport]) -> tuple[float, BuildReport]:
     started = time.monotonic()
     report = action()
     return time.monotonic() - started, report
 
 
-def statuses(report: builder.BuildReport) -> str:
+def statuses(report: BuildReport) -> str:
     counts: dict[str, int] = {}
     for result in report.results:
         counts[result.status] = counts.get(result.status, 0) + 1
@@ -90,18 +95,14 @@ def plan_repository() -> tuple[float, int]:
     """Time to load the repository graph and compute every image's step (input digests)."""
     started = time.monotonic()
     graph = load_graph(ROOT)
-    images = builder.plan_names(graph, sorted(graph.images))
-    os_images = builder.prepare_os_images(images, graph, bootstrap=False)
-    builder.make_steps(
-        graph,
-        images,
-        registry="kfnb",
+    request = plan.BuildRequest(
         tags=("latest",),
-        ca=ca_digest(collect_ca_files([])),
-        os_images=os_images,
-        overrides={},
+        ca_files=tuple(collect_ca_files([], default=SETTINGS.ca_cert)),
+        dry_run=True,
     )
-    return time.monotonic() - started, len(images)
+    with tempfile.TemporaryDirectory(prefix="kfbench-") as tmp:
+        steps = prepare(graph, sorted(graph.images), request, settings=SETTINGS, work=Path(tmp))
+    return time.monotonic() - started, len(steps)
 
 
 def main() -> int:
@@ -125,9 +126,9 @@ def main() -> int:
             names = make_chain(repo, children=args.children, work_mb=args.work_mb)
             graph = load_graph(repo)
 
-            def run(tag: str, **kw: object) -> builder.BuildReport:
-                opts = builder.BuildOptions(registry=prefix, tags=(tag,), **kw)  # type: ignore[arg-type]
-                return builder.build_images(graph, names, opts, stream=sink)
+            def run(tag: str, **kw: object) -> BuildReport:
+                opts = plan.BuildRequest(registry=prefix, tags=(tag,), **kw)  # type: ignore[arg-type]
+                return build_images(graph, names, opts, settings=SETTINGS, stream=sink)
 
             total = len(names) + 1
             seconds, report = timed(lambda: run("first"))
@@ -145,9 +146,12 @@ def main() -> int:
 
     if args.repo:
         graph = load_graph(ROOT)
-        wanted = builder.expand_names(graph, args.repo.replace(",", " ").split(), base_ref=None)
-        opts = builder.BuildOptions(tags=("latest",), ca_files=tuple(collect_ca_files([])))
-        seconds, report = timed(lambda: builder.build_images(graph, wanted, opts, stream=sink))
+        wanted = plan.expand_names(graph, args.repo.replace(",", " ").split(), base_ref=None)
+        cas = tuple(collect_ca_files([], default=SETTINGS.ca_cert))
+        opts = plan.BuildRequest(tags=("latest",), ca_files=cas)
+        seconds, report = timed(
+            lambda: build_images(graph, wanted, opts, settings=SETTINGS, stream=sink)
+        )
         rows.append((f"rebuild of repository images: {args.repo}", f"{seconds:.2f}",
                      statuses(report)))  # fmt: skip
 

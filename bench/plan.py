@@ -24,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kfimages.changes import affected, changed_paths  # noqa: E402
+from kfimages import git  # noqa: E402
+from kfimages.changes import affected  # noqa: E402
 from kfimages.errors import UserError  # noqa: E402
 from kfimages.graph import load_graph  # noqa: E402
 
@@ -65,7 +66,11 @@ def main() -> int:
             (
                 f"changed paths vs {args.base}",
                 "paths",
-                lambda: len(changed_paths(root=root, base_ref=args.base)),
+                lambda: len(
+                    git.changed_paths(
+                        root=root, commit=git.merge_base(root=root, base_ref=args.base)
+                    )
+                ),
             ),
             (
                 f"load graph + affected vs {args.base}",

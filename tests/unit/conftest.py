@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kfimages.changes import select
+from kfimages.changes import affected
 from kfimages.graph import Graph, load_graph
 
 
@@ -64,8 +64,9 @@ class Repo:
     def graph(self) -> Graph:
         return load_graph(self.root)
 
-    def selected(self, paths: list[str]) -> list[str]:
-        return select(self.graph(), paths=paths).names
+    def affected(self, base: str = "main") -> list[str]:
+        """Names of the images affected since the merge-base with `base` (parents first)."""
+        return [i.name for i in affected(self.graph(), base_ref=base)]
 
 
 @pytest.fixture

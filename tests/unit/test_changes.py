@@ -7,15 +7,23 @@ from pathlib import Path
 
 import pytest
 
-from kfimages.changes import affected, changed_paths, explain, path_matches
+from kfimages import git
+from kfimages.changes import affected, explain
 from kfimages.errors import UserError
+from kfimages.globs import path_matches
 from tests.unit.conftest import Repo
 
 ALL = ["base", "codeserver", "jupyter", "pytorch.cpu", "pytorch.cuda"]
 
 
 def names(repo: Repo, base: str = "main") -> list[str]:
-    return [i.name for i in affected(repo.graph(), base_ref=base)]
+    return repo.affected(base)
+
+
+def changed_paths(*, root: Path, base_ref: str) -> set[str]:
+    """The paths that differ between the merge-base with `base_ref` and the work tree."""
+    commit = git.merge_base(root=root, base_ref=base_ref)
+    return set(git.changed_paths(root=root, commit=commit))
 
 
 # ------------------------------------------------------------- what is affected
