@@ -18,14 +18,17 @@ import enum
 import logging
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kfimages import changes
-from kfimages.build import build_images
+from kfimages import changes, docker_env
+from kfimages.build import build_images, prepare
+from kfimages.ca import collect_ca_files
 from kfimages.errors import UserError
 from kfimages.graph import Graph
+from kfimages.inputs import INPUTS_LABEL
 from kfimages.plan import BuildRequest
 from kfimages.report import Result, Status, table
 from kfimages.settings import Settings
@@ -123,6 +126,32 @@ def smoke(
             code = runner(pytest_command(image.name, extra=pytest_args))
         outcomes.append(verdict(result, code))
     return outcomes
+
+
+def stale_problem(
+    graph: Graph, name: str, *, settings: Settings, registry: str, tag: str = SMOKE_TAG
+) -> str | None:
+    """None when the local image of `name` carries the input digest a build would give it
+    now (same settings), else one line saying what is wrong and how to rebuild it."""
+    request = BuildRequest(
+        registry=registry,
+        tags=(tag,),
+        ca_files=tuple(collect_ca_files([], default=settings.ca_cert)),
+        dry_run=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="kfimages-fresh-") as tmp:
+        step = prepare(graph, [name], request, settings=settings, work=Path(tmp))[-1]
+    labels = docker_env.image_labels(step.ref)
+    fix = f"build it first: invoke smoke {name} (or invoke build {name} --tag {tag})"
+    if labels is None:
+        return f"{step.ref} does not exist; {fix}"
+    found = labels.get(INPUTS_LABEL, "(none)")
+    if found != step.inputs.digest:
+        return (
+            f"{step.ref} is stale: its {INPUTS_LABEL} {found[:12]} is not the current input "
+            f"digest {step.inputs.digest[:12]}; {fix}"
+        )
+    return None
 
 
 def summary(outcomes: Sequence[Outcome]) -> str:
