@@ -149,10 +149,25 @@ def prepare(
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         work_dir=work,
         overrides=settings.build_args,
+        secrets=secret_files(settings),
     )
     return make_steps(
         graph, images, request=request, facts=facts, platform=request.platform or host_platform()
     )
+
+
+def secret_files(settings: Settings) -> dict[str, Path]:
+    """The BuildKit secrets of $KFIMAGES_SECRET_<ID>, checked to be readable files."""
+    out = {}
+    for secret, value in settings.secrets.items():
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise UserError(
+                f"KFIMAGES_SECRET_{secret.upper()}={value} is not a file; point it at the file "
+                "holding the secret"
+            )
+        out[secret] = path
+    return out
 
 
 def format_dry_run(steps: Sequence[Step], *, root: Path) -> str:

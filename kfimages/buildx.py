@@ -25,6 +25,7 @@ from kfimages.inputs import CA_CONTEXT, INPUTS_LABEL, BuildInputs
 
 log = logging.getLogger(__name__)
 
+_USERINFO_RE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 _PROCESS_RE = re.compile(r'process "(.*)" did not complete successfully: (exit code: \d+)')
 TAIL_LINES = 40
 
@@ -42,6 +43,9 @@ class Delivery:
     context_dirs: Mapping[str, Path] = field(default_factory=dict)
     """Named build contexts on disk: `ca-certs` and `artifact-<name>` (their content is in
     BuildInputs as digests)."""
+    secrets: Mapping[str, Path] = field(default_factory=dict)
+    """BuildKit secrets (id -> file): mounted into the RUN steps that ask for them, never
+    written into a layer, a label or the history; not part of the content."""
     no_cache: bool = False
 
 
@@ -74,6 +78,8 @@ def command(inputs: BuildInputs, delivery: Delivery, *, root: Path) -> list[str]
         cmd += ["--build-arg", f"{key}={value}"]
     for name, path in sorted(delivery.context_dirs.items()):
         cmd += ["--build-context", f"{name}={path}"]
+    for secret, path in sorted(delivery.secrets.items()):
+        cmd += ["--secret", f"id={secret},src={path}"]
     labels = {**delivery.labels, INPUTS_LABEL: inputs.digest}
     for key, value in sorted(labels.items()):
         cmd += ["--label", f"{key}={value}"]
@@ -90,6 +96,11 @@ def context_names(inputs: BuildInputs) -> set[str]:
     return {CA_CONTEXT} | {a.context for a in inputs.artifacts if a.context}
 
 
+def mask_credentials(text: str) -> str:
+    """`https://user:secret@host` -> `https://***@host`, for logs."""
+    return _USERINFO_RE.sub(r"\g<scheme>***@", text)
+
+
 def failure_reason(lines: Sequence[str], *, code: int) -> str:
     """One short line from the end of BuildKit's output: which step failed and how."""
     errors = [line for line in lines if "ERROR" in line or "error:" in line.lower()]
@@ -104,7 +115,7 @@ def failure_reason(lines: Sequence[str], *, code: int) -> str:
 
 def run(cmd: Sequence[str], *, name: str, output: Output) -> tuple[bool, str, list[str]]:
     """Run a buildx command, streaming its output; (ok, failure reason, last lines)."""
-    log.debug("%s", " ".join(cmd))
+    log.debug("%s", mask_credentials(" ".join(cmd)))
     tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
     try:
         proc = subprocess.Popen(

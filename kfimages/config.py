@@ -86,6 +86,19 @@ def _artifacts(path: Path, where: str, value: Any) -> tuple[Artifact, ...]:
             raise _fail(path, f"{where}[{i}] needs string 'name' and 'url'")
         if arg is not None and not isinstance(arg, str):
             raise _fail(path, f"{where}[{i}].build_arg must be a string")
+        if "/" in name or ".." in name or any(ord(c) < 32 or ord(c) == 127 for c in name):
+            raise _fail(
+                path,
+                f"{where}[{i}].name {name!r} must be a display name: no '/', '..' "
+                "or control characters",
+            )
+        if url.startswith("file:"):
+            hint = f"KFIMAGES_BUILD_ARG_{arg}=file:///path" if arg else "a build_arg"
+            raise _fail(
+                path,
+                f"{where}[{i}].url is a file:// URL, which names a file of one machine; "
+                f"commit the download URL and point at a local copy from the environment ({hint})",
+            )
         out.append(Artifact(name=name, url=url, build_arg=arg))
     return tuple(out)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,7 +156,16 @@ def read_info(root: Path) -> GitInfo:
     remotes = output(root, "remote").split()
     if remotes:
         remote = "origin" if "origin" in remotes else remotes[0]
-        source = output(root, "remote", "get-url", remote).strip()
+        source = strip_credentials(output(root, "remote", "get-url", remote).strip())
     else:
         source = str(root.resolve())
     return GitInfo(sha=proc.stdout.strip(), dirty=bool(status.strip()), source=source)
+
+
+def strip_credentials(url: str) -> str:
+    """`https://user:token@host/x` -> `https://host/x` (a remote URL goes into a label)."""
+    parsed = urllib.parse.urlsplit(url)
+    if not parsed.scheme or "@" not in parsed.netloc:
+        return url
+    host = parsed.netloc.rsplit("@", 1)[1]
+    return urllib.parse.urlunsplit(parsed._replace(netloc=host))

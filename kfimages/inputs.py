@@ -19,6 +19,7 @@ import json
 import os
 import platform as host
 import re
+import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -185,7 +186,20 @@ def resolve_build_args(image: Image, *, root: Path, overrides: Mapping[str, str]
         if artifact.build_arg:
             args.setdefault(artifact.build_arg, artifact.url)
     args.pop(PARENT_ARG, None)
+    for name, value in args.items():
+        if has_credentials(value):
+            raise UserError(
+                f"{image.name}: build arg {name} is a URL with credentials (user:password@); "
+                "BuildKit records build args in the image history: put the credentials in a "
+                "BuildKit secret (KFIMAGES_SECRET_<ID>=FILE, see docs/build-system.md) instead"
+            )
     return args
+
+
+def has_credentials(value: str) -> bool:
+    """Whether a value is a URL with a user name or password in it."""
+    parsed = urllib.parse.urlsplit(value)
+    return bool(parsed.scheme and parsed.netloc and "@" in parsed.netloc)
 
 
 def resolve_artifacts(image: Image, *, build_args: Mapping[str, str]) -> tuple[ArtifactInput, ...]:
@@ -201,9 +215,14 @@ def resolve_artifacts(image: Image, *, build_args: Mapping[str, str]) -> tuple[A
             out.append(ArtifactInput(name=artifact.name, url=url))
             continue
         digest = _sha256(path) if path.is_file() else ""
-        context = f"{ARTIFACT_CONTEXT_PREFIX}{artifact.name}"
+        context = f"{ARTIFACT_CONTEXT_PREFIX}{context_slug(artifact.name)}"
         out.append(ArtifactInput(name=artifact.name, url=url, context=context, sha256=digest))
     return tuple(out)
+
+
+def context_slug(name: str) -> str:
+    """A build-context name from a display name: `RStudio Server` -> `rstudio-server`."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "file"
 
 
 def make_inputs(

@@ -79,6 +79,7 @@ class Facts:
     created: str
     work_dir: Path
     overrides: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, Path] = field(default_factory=dict)
 
 
 def check_tags(tags: Sequence[str]) -> None:
@@ -166,14 +167,15 @@ def make_steps(
             platform=platform,
         )
         contexts = {CA_CONTEXT: facts.work_dir / CA_CONTEXT}
-        for artifact in inputs.artifacts:
-            if artifact.context:
-                contexts[artifact.context] = facts.work_dir / f"{image.name}-{artifact.context}"
+        for index, artifact in enumerate(inputs.artifacts):
+            if artifact.context:  # the folder is named by position, never by the artifact
+                contexts[artifact.context] = facts.work_dir / f"{image.name}-artifact-{index}"
         delivery = Delivery(
             refs=tuple(image_ref(image, registry=request.registry, tag=t) for t in tags),
             parent_ref=parent_ref,
             labels=_labels(image, facts=facts, version=tags[0]),
             context_dirs=contexts,
+            secrets=facts.secrets,
             no_cache=request.no_cache,
         )
         steps[image.name] = Step(

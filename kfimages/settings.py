@@ -6,6 +6,7 @@ This is the only module of the package that reads the environment: `tasks.py` ca
 | variable | meaning |
 |---|---|
 | `KFIMAGES_BUILD_ARG_<NAME>` | `--build-arg NAME=value` for every image declaring `ARG NAME` |
+| `KFIMAGES_SECRET_<ID>` | a file for every build: `--secret id=<id>,src=FILE` (id lower-cased) |
 | `KFIMAGES_CA_CERT` | CA files or folders of `*.crt` (`:`-separated) when no `--ca-cert` is given |
 | `KFIMAGES_DEBIAN_MIRROR` | the Debian mirror `invoke bootstrap` uses |
 | `KFIMAGES_BASE_REF` | the base ref of `invoke smoke` when neither names nor `--base` are given |
@@ -24,6 +25,7 @@ from kfimages.errors import UserError
 
 PREFIX = "KFIMAGES_"
 BUILD_ARG_PREFIX = f"{PREFIX}BUILD_ARG_"
+SECRET_PREFIX = f"{PREFIX}SECRET_"
 CA_CERT = f"{PREFIX}CA_CERT"
 DEBIAN_MIRROR = f"{PREFIX}DEBIAN_MIRROR"
 BASE_REF = f"{PREFIX}BASE_REF"
@@ -40,6 +42,8 @@ class Settings:
     """The environment's say in a run of the build system."""
 
     build_args: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    secrets: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """BuildKit secret id -> file."""
     ca_cert: tuple[str, ...] = ()
     """Entries of $KFIMAGES_CA_CERT (files or folders); empty: no extra CA."""
     debian_mirror: str = DEFAULT_MIRROR
@@ -56,11 +60,17 @@ class Settings:
             for key, value in env.items()
             if key.startswith(BUILD_ARG_PREFIX) and len(key) > len(BUILD_ARG_PREFIX)
         }
+        secrets = {
+            key[len(SECRET_PREFIX) :].lower(): value
+            for key, value in env.items()
+            if key.startswith(SECRET_PREFIX) and len(key) > len(SECRET_PREFIX)
+        }
         level = env.get(LOG_LEVEL, "INFO").upper() or "INFO"
         if level not in LOG_LEVELS:
             raise UserError(f"{LOG_LEVEL}={level} is not a log level; use one of {LOG_LEVELS}")
         return cls(
             build_args=MappingProxyType(build_args),
+            secrets=MappingProxyType(secrets),
             ca_cert=tuple(e for e in env.get(CA_CERT, "").split(os.pathsep) if e),
             debian_mirror=env.get(DEBIAN_MIRROR, "") or DEFAULT_MIRROR,
             base_ref=env.get(BASE_REF, ""),
