@@ -241,13 +241,13 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
 def smoke(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     c: Context,
     names: str | None = None,
-    affected: bool = False,
-    base: str = "",
-    jobs: int | None = None,
-    no_cache: bool = False,
-    ca_cert: list[str] | None = None,
-    no_bootstrap: bool = False,
     pytest_arg: list[str] | None = None,
+    base: str = "",
+    affected: bool = False,
+    ca_cert: list[str] | None = None,
+    jobs: int | None = None,
+    no_bootstrap: bool = False,
+    no_cache: bool = False,
 ) -> None:
     """Build images (tag latest) and run their smoke tests (pytest tests/images --image NAME).
 
