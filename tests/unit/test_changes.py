@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kfimages import git
-from kfimages.changes import affected, explain
+from kfimages.changes import affected, explain, select
 from kfimages.errors import UserError
 from kfimages.globs import path_matches
 from tests.unit.conftest import Repo
@@ -82,11 +82,18 @@ def test_middle_image_change_affects_it_and_descendants(chain: Repo) -> None:
 def test_markdown_changes_affect_nothing(chain: Repo) -> None:
     chain.append("README.md")
     chain.append("jupyter/README.md")
-    chain.write("pytorch/NOTES.MD", "# notes\n")
+    chain.write("pytorch/NOTES.md", "# notes\n")
     chain.append("docs/build-system.md")
     chain.commit("docs only")
     assert names(chain) == []
     assert "jupyter/README.md" in changed_paths(root=chain.root, base_ref="main")
+
+
+def test_upper_case_markdown_extension_is_documentation_too(chain: Repo) -> None:
+    # The old path-based selection matched `*.md` case-insensitively; NOTES.MD is docs.
+    chain.write("pytorch/NOTES.MD", "# notes\n")
+    chain.commit("docs only")
+    assert names(chain) == []
 
 
 def test_new_sibling_folder_untracked_affects_it_alone(chain: Repo) -> None:
@@ -96,9 +103,16 @@ def test_new_sibling_folder_untracked_affects_it_alone(chain: Repo) -> None:
     assert names(chain) == ["rstudio"]
 
 
-def test_ignored_files_are_not_changes(chain: Repo) -> None:
-    chain.write("base/debug.log", "noise\n")
+def test_pycache_is_not_a_change(chain: Repo) -> None:
     chain.write("base/__pycache__/x.pyc", "noise\n")
+    assert names(chain) == []
+
+
+def test_ignored_files_are_not_changes(chain: Repo) -> None:
+    # changes.py: the work tree side is "committed, staged, unstaged and
+    # untracked-not-ignored files"; .gitignore has *.log
+    chain.write("base/debug.log", "noise\n")
+    assert "base/debug.log" not in changed_paths(root=chain.root, base_ref="main")
     assert names(chain) == []
 
 
@@ -165,9 +179,22 @@ def test_image_smoke_tests_affect_that_folder_and_descendants(chain: Repo) -> No
     assert names(chain) == ["jupyter", "pytorch.cpu", "pytorch.cuda"]
 
 
-def test_smoke_tests_of_a_folder_without_image_affect_nothing(chain: Repo) -> None:
-    chain.write("tests/images/gone/test_gone.py", "")
+def test_smoke_tests_of_a_top_level_folder_without_image_affect_nothing(chain: Repo) -> None:
+    chain.write("tests/images/docs/test_docs.py", "")  # docs/ exists but is no image
+    chain.write("tests/images/__pycache__/x.pyc", "")
     assert names(chain) == []
+
+
+def test_shared_harness_package_affects_every_image(chain: Repo) -> None:
+    # A folder of tests/images/ that names no top-level folder is shared harness code
+    # (e.g. tests/images/harness/): every image's smoke tests may use it.
+    chain.write("tests/images/harness/x.py", "")
+    sel = explain(chain.graph(), base_ref="main")
+    assert sel.names == ALL
+    assert sel.reason("jupyter") == "changed: tests/images/harness/x.py; descendant of base"
+    chain.git("clean", "-q", "-f", "-d", "tests/images/harness")
+    chain.write("tests/images/gone/test_gone.py", "")  # the tests of a removed image folder
+    assert names(chain) == ALL
 
 
 def test_uncommitted_staged_and_untracked_changes_count(chain: Repo) -> None:
@@ -215,9 +242,53 @@ def test_image_yaml_paths_can_name_a_markdown_file(chain: Repo) -> None:
     assert names(chain) == ["codeserver"]
 
 
-def test_variant_image_yaml_change_affects_the_folder(chain: Repo) -> None:
+def test_variant_image_yaml_change_affects_that_variant_only(chain: Repo) -> None:
+    # Exact selection: image.yaml is no input of its own; what it says about a variant is.
+    chain.write("pytorch/image.yaml", "variants:\n  cuda:\n    build_args: {INDEX: cu124}\n")
+    sel = explain(chain.graph(), base_ref="main")
+    assert sel.names == ["pytorch.cuda"]
+    assert sel.reason("pytorch.cuda") == "changed: (build arg INDEX)"
+
+
+def test_variant_size_budget_affects_that_variant_only(chain: Repo) -> None:
     chain.write("pytorch/image.yaml", "variants:\n  cuda:\n    size_budget_mb: 9000\n")
+    sel = explain(chain.graph(), base_ref="main")
+    assert sel.names == ["pytorch.cuda"]
+    assert sel.reason("pytorch.cuda") == "changed: (size_budget_mb)"
+
+
+def test_folder_build_args_in_image_yaml_affect_every_variant(chain: Repo) -> None:
+    chain.write("pytorch/image.yaml", "variants:\n  cuda:\n    size_budget_mb: 9000\n")
+    chain.commit("cuda budget")
+    chain.git("branch", "-f", "main")
+    chain.write(
+        "pytorch/image.yaml",
+        "build_args: {TORCH: '2.5'}\nvariants:\n  cuda:\n    size_budget_mb: 9000\n",
+    )
     assert names(chain) == ["pytorch.cpu", "pytorch.cuda"]
+
+
+def test_image_yaml_comment_or_reordering_affects_nothing(chain: Repo) -> None:
+    chain.write("pytorch/image.yaml", "build_args: {A: '1', B: '2'}\n")
+    chain.commit()
+    chain.git("branch", "-f", "main")
+    chain.write("pytorch/image.yaml", "# same settings\nbuild_args: {B: '2', A: '1'}\n")
+    assert names(chain) == []
+
+
+def test_image_yaml_artifact_change_affects_that_image(chain: Repo) -> None:
+    chain.write("codeserver/image.yaml", "artifacts: [{name: t, url: 'http://h/t1.tgz'}]\n")
+    chain.commit()
+    chain.git("branch", "-f", "main")
+    chain.write("codeserver/image.yaml", "artifacts: [{name: t, url: 'http://h/t2.tgz'}]\n")
+    sel = explain(chain.graph(), base_ref="main")
+    assert sel.names == ["codeserver"]
+    assert sel.reason("codeserver") == "changed: (artifact t)"
+
+
+def test_executable_bit_is_an_input(chain: Repo) -> None:
+    (chain.root / "base/s6/cont-init.d/10-home").chmod(0o755)
+    assert names(chain) == ALL
 
 
 def test_explain_says_why(chain: Repo) -> None:
@@ -266,6 +337,53 @@ def test_graph_in_a_subfolder_of_the_repository(chain: Repo) -> None:
 )
 def test_path_globs(pattern: str, path: str, expected: bool) -> None:
     assert path_matches(pattern, path) is expected
+
+
+# ------------------------------------------------- select(): fingerprints, no git
+
+
+def _fingerprints(**changed: dict[str, str]) -> dict[str, dict[str, str]]:
+    out = {name: {"(dockerfile)": f"{name}/Dockerfile"} for name in ALL}
+    for name, extra in changed.items():
+        out[name.replace("_", ".")] = {**out[name.replace("_", ".")], **extra}
+    return out
+
+
+def test_select_compares_old_and_new_fingerprints(chain: Repo) -> None:
+    graph = chain.graph()
+    old = _fingerprints()
+    assert select(graph, old=old, new=old, paths=["README.md", "jupyter/x"]).names == []
+    new = _fingerprints(jupyter={"jupyter/x": "-:abc"})
+    sel = select(graph, old=old, new=new, paths=["jupyter/x"])
+    assert sel.names == ["jupyter", "pytorch.cpu", "pytorch.cuda"]
+    assert dict(sel.triggers) == {"jupyter": ("jupyter/x",)}
+    assert dict(sel.via) == {"pytorch.cpu": "jupyter", "pytorch.cuda": "jupyter"}
+    assert sel.paths == frozenset({"jupyter/x"})
+    # A fingerprint key that disappears counts as much as one that appears or changes.
+    gone = {**old, "codeserver": {}}
+    assert select(graph, old=old, new=gone, paths=[]).reason("codeserver") == (
+        "changed: (dockerfile)"
+    )
+    # An image missing on the old side is new.
+    fresh = {k: v for k, v in old.items() if k != "pytorch.cuda"}
+    assert select(graph, old=fresh, new=old, paths=[]).reasons == {
+        "pytorch.cuda": "changed: (new image)"
+    }
+
+
+def test_select_test_paths(chain: Repo) -> None:
+    graph = chain.graph()
+    same = _fingerprints()
+    hits = select(graph, old=same, new=same, paths=["tests/images/jupyter/test_jupyter.py"])
+    assert hits.names == ["jupyter", "pytorch.cpu", "pytorch.cuda"]
+    assert (
+        hits.names
+        == select(graph, old=same, new=same, paths=["tests/images/jupyter/sub/data.txt"]).names
+    )
+    assert select(graph, old=same, new=same, paths=["tests/images/conftest.py"]).names == ALL
+    assert select(graph, old=same, new=same, paths=["tests/images/harness/x.py"]).names == ALL
+    assert select(graph, old=same, new=same, paths=["tests/images/docs/x.py"]).names == []
+    assert select(graph, old=same, new=same, paths=["tests/unit/test_x.py"]).names == []
 
 
 # ----------------------------------------------------------------------- errors

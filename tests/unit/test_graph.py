@@ -234,14 +234,12 @@ def test_image_yaml_full(repo: Repo) -> None:
 paths: [shared/**]
 build_args: {TORCH_VERSION: 2.5, INDEX: cpu}
 size_budget_mb: 4000
-smoke: {python: "3.13"}
 artifacts:
   - {name: wheel, url: "https://example.invalid/w.whl", build_arg: WHEEL_URL}
 variants:
   cuda:
     build_args: {INDEX: cu124}
     size_budget_mb: 9000
-    smoke: {gpu: false}
 """,
     )
     graph = repo.graph()
@@ -250,7 +248,7 @@ variants:
     assert dict(cpu.build_args) == {"TORCH_VERSION": "2.5", "INDEX": "cpu"}
     assert dict(cuda.build_args) == {"TORCH_VERSION": "2.5", "INDEX": "cu124"}
     assert (cpu.size_budget_mb, cuda.size_budget_mb) == (4000, 9000)
-    assert dict(cuda.smoke) == {"python": "3.13", "gpu": False}
+    assert not hasattr(cuda, "smoke"), "the smoke key was removed: nothing read it"
     assert (
         cuda.artifacts
         == cpu.artifacts
@@ -278,7 +276,8 @@ def test_empty_image_yaml_is_defaults(repo: Repo) -> None:
         ("paths: ['']\n", "paths must be a list"),
         ("build_args: [A, B]\n", "build_args must be a mapping"),
         ("build_args: {A: [1]}\n", r"build_args\.A must be a string or number"),
-        ("smoke: 3\n", "smoke must be a mapping"),
+        ("smoke: {python: '3.13'}\n", r"unknown key\(s\) \['smoke'\] in the file"),
+        ("variants: {a: {smoke: {}}}\n", r"unknown key\(s\) \['smoke'\] in variants\.a"),
         ("artifacts: {name: x}\n", "artifacts must be a list"),
         ("artifacts: [{name: x}]\n", r"artifacts\[0\] needs string 'name' and 'url'"),
         (

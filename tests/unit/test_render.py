@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from kfimages.changes import select
+from kfimages.changes import explain
 from kfimages.errors import UserError
 from kfimages.render import (
     affected_json,
@@ -151,7 +151,9 @@ def test_unknown_graph_format(chain: Repo) -> None:
 
 
 def test_affected_json_is_a_ci_matrix(chain: Repo) -> None:
-    sel = select(chain.graph(), paths=["jupyter/Dockerfile", "codeserver/x"])
+    chain.append("jupyter/Dockerfile")
+    chain.write("codeserver/x")
+    sel = explain(chain.graph(), base_ref="main")
     data = json.loads(affected_json(sel.images, registry="kfnb", tag="t", reasons=sel.reasons))
     assert data["names"] == ["codeserver", "jupyter", "pytorch.cpu", "pytorch.cuda"]
     assert data["count"] == 4
@@ -172,6 +174,7 @@ def test_affected_json_is_a_ci_matrix(chain: Repo) -> None:
     jupyter = data["include"][1]
     assert (jupyter["depth"], jupyter["parent_in_selection"]) == (0, False)
     assert jupyter["reason"] == "changed: jupyter/Dockerfile"
+    assert data["include"][0]["reason"] == "changed: codeserver/x"
 
 
 def test_affected_json_empty_and_without_reasons(chain: Repo) -> None:
@@ -183,7 +186,8 @@ def test_affected_json_empty_and_without_reasons(chain: Repo) -> None:
 
 
 def test_affected_text(chain: Repo) -> None:
-    sel = select(chain.graph(), paths=["pytorch/cuda.Dockerfile"])
+    chain.append("pytorch/cuda.Dockerfile")
+    sel = explain(chain.graph(), base_ref="main")
     text = affected_text(sel.images, registry="kfnb", tag="t", reasons=sel.reasons)
     assert text.splitlines()[0].split() == ["NAME", "REF", "REASON"]
     assert "pytorch.cuda  kfnb/pytorch-cuda:t  changed: pytorch/cuda.Dockerfile" in text
