@@ -1,0 +1,274 @@
+"""From names to build steps (kfimages.plan), and the facts they need: git info and tags,
+CA files, the OS image's suite. No Docker: the steps are planned, never run."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kfimages import plan
+from kfimages.bootstrap import suite_for
+from kfimages.build import build_images
+from kfimages.ca import ca_digest, collect_ca_files, fill_ca_dir
+from kfimages.errors import UserError
+from kfimages.git import GitInfo, read_info
+from kfimages.graph import Graph
+from kfimages.plan import BuildRequest, Facts, Step, check_request, expand_names, plan_images
+from kfimages.settings import Settings
+from tests.unit.conftest import Repo
+
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+OS_IMAGE = "debian:trixie-slim"
+OS_ID = "sha256:" + "0" * 64
+GIT = GitInfo(sha="0123456789abcdef0123", dirty=False, source="https://example.org/x.git")
+
+
+# -------------------------------------------------------------------------- names
+
+
+def test_expand_names_all_affected_and_errors(chain: Repo) -> None:
+    graph = chain.graph()
+    assert expand_names(graph, ["jupyter", "base", "jupyter"], base_ref=None) == [
+        "jupyter",
+        "base",
+    ]
+    assert expand_names(graph, ["all"], base_ref=None) == sorted(graph.images)
+    chain.append("codeserver/Dockerfile")
+    assert expand_names(graph, ["affected"], base_ref="main") == ["codeserver"]
+    assert expand_names(graph, ["affected", "base"], base_ref="main") == ["codeserver", "base"]
+    with pytest.raises(UserError, match="needs --base"):
+        expand_names(graph, ["affected"], base_ref=None)
+    with pytest.raises(UserError, match="only meaningful with --affected"):
+        expand_names(graph, ["base"], base_ref="main")
+    with pytest.raises(UserError, match="unknown image 'nope'; valid names: base, codeserver"):
+        expand_names(graph, ["nope"], base_ref=None)
+    with pytest.raises(UserError, match="name at least one image"):
+        expand_names(graph, [], base_ref=None)
+
+
+def test_an_image_called_like_a_pseudo_name(repo: Repo) -> None:
+    repo.image("all", "debian:trixie-slim")
+    with pytest.raises(UserError, match="an image is called 'all'"):
+        expand_names(repo.graph(), ["all"], base_ref=None)
+
+
+def test_plan_adds_ancestors_parents_first(chain: Repo) -> None:
+    names = [i.name for i in plan_images(chain.graph(), ["pytorch.cuda", "codeserver"])]
+    assert names == ["base", "codeserver", "jupyter", "pytorch.cuda"]
+
+
+# ---------------------------------------------------------------------- the request
+
+
+@pytest.mark.parametrize(
+    ("request_", "problem"),
+    [
+        (BuildRequest(jobs=0), "--jobs must be at least 1, not 0"),
+        (BuildRequest(jobs=-3), "--jobs must be at least 1, not -3"),
+        (BuildRequest(push=True), "--push needs a registry"),
+        (BuildRequest(tags=("ok", "bad tag")), "invalid tag 'bad tag'"),
+        (BuildRequest(tags=(".dot",)), "invalid tag '.dot'"),
+        (BuildRequest(tags=("x" * 129,)), "invalid tag"),
+    ],
+)
+def test_check_request(request_: BuildRequest, problem: str) -> None:
+    with pytest.raises(UserError, match=problem) as err:
+        check_request(request_)
+    assert "\n" not in str(err.value)
+
+
+def test_valid_requests() -> None:
+    check_request(BuildRequest())
+    check_request(BuildRequest(push=True, registry="localhost:5000/ns", tags=("v1.2_3-rc",)))
+    check_request(BuildRequest(tags=("x" * 128,)))
+
+
+def test_request_is_checked_before_docker(chain: Repo) -> None:
+    graph = chain.graph()
+    for request in (BuildRequest(jobs=0), BuildRequest(push=True), BuildRequest(tags=("a b",))):
+        with pytest.raises(UserError):
+            build_images(graph, ["base"], request, settings=Settings())
+        with pytest.raises(UserError):  # a dry run fails the same way
+            build_images(graph, ["base"], plan_request(request), settings=Settings())
+
+
+def plan_request(request: BuildRequest) -> BuildRequest:
+    return dataclasses.replace(request, dry_run=True)
+
+
+# ------------------------------------------------------------------ git and tags
+
+
+def test_git_tag_is_sha_and_dirty(repo: Repo) -> None:
+    repo.image("a", "x:y")
+    sha = repo.commit()
+    info = read_info(repo.root)
+    assert (info.sha, info.dirty) == (sha, False)
+    assert (info.tag, info.source) == (f"sha-{sha[:12]}", str(repo.root.resolve()))
+    assert plan.tags_for(BuildRequest(), info) == (f"sha-{sha[:12]}", "latest")
+    assert plan.tags_for(BuildRequest(tags=("t1",)), info) == ("t1",)
+    repo.write("untracked.txt")
+    assert read_info(repo.root).tag == f"sha-{sha[:12]}-dirty"
+    repo.git("remote", "add", "upstream", "https://example.org/x.git")
+    assert read_info(repo.root).source == "https://example.org/x.git"
+    repo.git("remote", "add", "origin", "https://example.org/origin.git")
+    assert read_info(repo.root).source == "https://example.org/origin.git"
+
+
+def test_git_info_without_commit(repo: Repo) -> None:
+    with pytest.raises(UserError, match="no commit yet"):
+        read_info(repo.root)
+
+
+# ------------------------------------------------------------------------- steps
+
+
+def facts(tmp_path: Path, **kw: Any) -> Facts:
+    values: dict[str, Any] = {
+        "git": GIT,
+        "os_images": {OS_IMAGE: OS_ID},
+        "repository_files": [],
+        "baked_ca": "",
+        "created": "2026-01-01T00:00:00+00:00",
+        "work_dir": tmp_path / "work",
+        **kw,
+    }
+    return Facts(**values)
+
+
+def steps(graph: Graph, names: list[str], tmp_path: Path, **kw: Any) -> dict[str, Step]:
+    request = kw.pop("request", BuildRequest(registry="reg/ns", tags=("t1", "latest")))
+    wanted = sorted(graph.images) if names == ["all"] else names
+    planned = plan.make_steps(
+        graph,
+        plan_images(graph, wanted),
+        request=request,
+        facts=facts(tmp_path, **kw),
+        platform="linux/amd64",
+    )
+    return {s.name: s for s in planned}
+
+
+def test_make_steps_parent_refs_and_digests(chain: Repo, tmp_path: Path) -> None:
+    graph = chain.graph()
+    got = steps(graph, ["pytorch.cpu", "codeserver"], tmp_path)
+    assert list(got) == ["base", "codeserver", "jupyter", "pytorch.cpu"]
+    base, jupyter, cpu = got["base"], got["jupyter"], got["pytorch.cpu"]
+    # The root builds FROM the OS image ref and carries the OS image's ID as parent digest.
+    assert (base.delivery.parent_ref, base.inputs.parent, base.parent) == (OS_IMAGE, OS_ID, None)
+    # A child builds FROM its parent's first-tag ref and carries the parent's digest.
+    assert jupyter.delivery.parent_ref == "reg/ns/base:t1"
+    assert jupyter.inputs.parent == base.inputs.digest
+    assert jupyter.parent == "base"
+    assert cpu.delivery.parent_ref == "reg/ns/jupyter:t1"
+    assert cpu.inputs.parent == jupyter.inputs.digest
+    assert cpu.delivery.refs == ("reg/ns/pytorch-cpu:t1", "reg/ns/pytorch-cpu:latest")
+    assert cpu.ref == "reg/ns/pytorch-cpu:t1"
+    assert cpu.inputs.platform == "linux/amd64"
+    assert cpu.delivery.labels == {
+        "org.opencontainers.image.source": GIT.source,
+        "org.opencontainers.image.revision": GIT.sha,
+        "org.opencontainers.image.created": "2026-01-01T00:00:00+00:00",
+        "org.opencontainers.image.title": "pytorch.cpu",
+        "org.opencontainers.image.version": "t1",
+    }
+    assert cpu.delivery.context_dirs == {"ca-certs": tmp_path / "work" / "ca-certs"}
+    assert not cpu.delivery.no_cache
+
+
+def test_default_tags_come_from_git(chain: Repo, tmp_path: Path) -> None:
+    got = steps(chain.graph(), ["jupyter"], tmp_path, request=BuildRequest(no_cache=True))
+    assert got["jupyter"].delivery.refs == ("kfnb/jupyter:sha-0123456789ab", "kfnb/jupyter:latest")
+    assert got["jupyter"].delivery.parent_ref == "kfnb/base:sha-0123456789ab"
+    assert got["jupyter"].delivery.no_cache
+
+
+def test_a_parent_change_changes_every_descendant(chain: Repo, tmp_path: Path) -> None:
+    graph = chain.graph()
+
+    def digests(**kw: Any) -> dict[str, str]:
+        return {n: s.inputs.digest for n, s in steps(graph, ["all"], tmp_path, **kw).items()}
+
+    before = digests()
+    assert set(before) == set(graph.images)
+    other_os = digests(os_images={OS_IMAGE: "sha256:other"})
+    assert all(other_os[n] != before[n] for n in before), "a new OS image changes everything"
+    with_ca = digests(baked_ca="c")
+    assert all(with_ca[n] != before[n] for n in before), "the CA is in every image"
+    chain.append("jupyter/Dockerfile")
+    after = digests()
+    assert {n for n in before if after[n] != before[n]} == {
+        "jupyter",
+        "pytorch.cpu",
+        "pytorch.cuda",
+    }
+
+
+def test_delivery_does_not_change_the_digest(chain: Repo, tmp_path: Path) -> None:
+    graph = chain.graph()
+    one = steps(graph, ["jupyter"], tmp_path)
+    other = steps(
+        graph,
+        ["jupyter"],
+        tmp_path / "elsewhere",
+        request=BuildRequest(registry="other.example/x", tags=("v9",), no_cache=True),
+        git=GitInfo(sha="f" * 40, dirty=True, source="elsewhere"),
+        created="2030-01-01T00:00:00+00:00",
+    )
+    assert {n: s.inputs for n, s in one.items()} == {n: s.inputs for n, s in other.items()}
+
+
+def test_file_artifact_gets_a_context_folder(repo: Repo, tmp_path: Path) -> None:
+    mirror = tmp_path / "t.tgz"
+    mirror.write_text("tool")
+    repo.write("a/Dockerfile", f"ARG BASE_IMG={OS_IMAGE}\nFROM $BASE_IMG\nARG TOOL_URL\n")
+    repo.write("a/image.yaml", "artifacts: [{name: tool, url: 'http://h/t', build_arg: TOOL_URL}]")
+    got = steps(repo.graph(), ["a"], tmp_path, overrides={"TOOL_URL": mirror.as_uri()})
+    contexts = got["a"].delivery.context_dirs
+    assert set(contexts) == {"ca-certs", "artifact-tool"}
+    assert contexts["artifact-tool"].parent == tmp_path / "work"
+
+
+# ------------------------------------------------------------------ CA and OS image
+
+
+def test_ca_files_from_options_directories_and_settings(tmp_path: Path) -> None:
+    one = tmp_path / "one.crt"
+    one.write_text(PEM)
+    folder = tmp_path / "dir"
+    folder.mkdir()
+    (folder / "two.crt").write_text(PEM)
+    (folder / "ignored.txt").write_text("x")
+    assert collect_ca_files([str(one), str(folder)]) == [one, folder / "two.crt"]
+    default = Settings.from_environ({"KFIMAGES_CA_CERT": f"{one}{os.pathsep}{folder}"}).ca_cert
+    assert collect_ca_files([], default=default) == [one, folder / "two.crt"]
+    assert collect_ca_files([str(one)], default=default) == [one], "--ca-cert wins"
+    assert collect_ca_files([str(one), str(one)]) == [one], "no duplicates"
+    assert collect_ca_files([]) == []
+    target = tmp_path / "ctx"
+    fill_ca_dir([one, folder / "two.crt"], target=target)
+    assert sorted(p.name for p in target.iterdir()) == ["00-one.crt", "01-two.crt"]
+    assert ca_digest([one]) != ca_digest([])
+    bad = tmp_path / "bad.crt"
+    bad.write_text("not a cert")
+    with pytest.raises(UserError, match="not a PEM certificate"):
+        collect_ca_files([str(bad)])
+    with pytest.raises(UserError, match="does not exist"):
+        collect_ca_files([str(tmp_path / "missing.crt")])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(UserError, match=r"holds no \*\.crt"):
+        collect_ca_files([str(empty)])
+
+
+def test_os_suite_from_the_tag() -> None:
+    assert suite_for("debian:trixie-slim") == "trixie"
+    assert suite_for("localhost:5000/debian:bookworm") == "bookworm"
+    with pytest.raises(UserError, match="--suite"):
+        suite_for("debian:13-slim")
+    with pytest.raises(UserError, match="--suite"):
+        suite_for("localhost:5000/debian")
