@@ -94,7 +94,7 @@ def test_parse_jobs_names_its_source() -> None:
     assert parse_jobs(2) == 2
     with pytest.raises(UserError, match=r"^--jobs='x' is not a whole number"):
         parse_jobs("x")
-    with pytest.raises(UserError, match="^--jobs must be at least 1, not 0$"):
+    with pytest.raises(UserError, match=r"^--jobs must be at least 1, not 0$"):
         parse_jobs(0)
 
 
