@@ -68,7 +68,8 @@ def _shell_scripts(folders: list[str]) -> dict[str, list[str]]:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """hadolint every Dockerfile, shellcheck every shell script, ruff check + format, mypy."""
+    """hadolint every Dockerfile, shellcheck every shell script, README.md's image chart,
+    ruff check + format, mypy."""
     session.install("-r", REQUIREMENTS)
     dockerfiles, folders = _image_files()
     session.log(f"hadolint: {len(dockerfiles)} Dockerfile(s)")
@@ -77,6 +78,10 @@ def lint(session: nox.Session) -> None:
     for shell, scripts in _shell_scripts(folders).items():
         session.log(f"shellcheck ({shell}): {len(scripts)} script(s)")
         session.run("shellcheck", "--shell", shell, "--external-sources", *scripts)
+    from kfimages.chart import check_chart  # noqa: PLC0415 (ROOT is on sys.path: _image_files)
+
+    if problem := check_chart(ROOT):
+        session.error(problem)
     session.run("ruff", "check", *session.posargs, ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")

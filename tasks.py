@@ -1,4 +1,4 @@
-"""invoke tasks of the image repository: list, graph, affected, build, bootstrap.
+"""invoke tasks of the image repository: list, graph, affected, build, bootstrap, new, chart.
 
 Thin layer: every task parses its arguments and calls a plain function of `kfimages`.
 A `kfimages.errors.UserError` becomes `error: <message>` on stderr and exit code 2.
@@ -22,7 +22,8 @@ from invoke.tasks import Task, task
 
 from kfimages import bootstrap as boot
 from kfimages import build as builder
-from kfimages import changes, docker_env, render
+from kfimages import changes, docker_env, render, scaffold
+from kfimages import chart as image_chart
 from kfimages.ca import collect_ca_files
 from kfimages.errors import UserError
 from kfimages.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, load_graph
@@ -220,9 +221,36 @@ def bootstrap(c: Context, os_image: str = "", suite: str = "", force: bool = Fal
     print(f"{result.ref}: {result.origin} ({result.image_id[:19]})")
 
 
+@task(
+    help={
+        "name": "folder (and image) name of the new image: lower case, digits, '-', '_'",
+        "parent": "image it builds FROM (an image name of this repository, see `invoke list`)",
+        "variant": "write NAME/VARIANT.Dockerfile (image NAME.VARIANT) instead of NAME/Dockerfile",
+    }
+)
+@_user_errors
+def new(c: Context, name: str, parent: str = "", variant: str = "") -> None:
+    """Scaffold a sibling image (folder, s6 service, image.yaml, README, smoke tests, chart)."""
+    written = scaffold.write_scaffold(_graph(), name=name, parent=parent, variant=variant or None)
+    print("\n".join(written))
+
+
+@task(help={"check": "only check: exit 1 with the fix when README.md's image chart is stale"})
+@_user_errors
+def chart(c: Context, check: bool = False) -> None:
+    """Write the image chart (mermaid, as `invoke graph`) into README.md between its markers."""
+    problem = image_chart.check_chart(ROOT) if check else None
+    if problem:
+        raise Exit(f"error: {problem}", code=1)
+    if not check:
+        image_chart.write_chart(ROOT)
+
+
 ns = Collection()
 ns.add_task(list_, name="list")
 ns.add_task(graph)
 ns.add_task(affected)
 ns.add_task(build)
 ns.add_task(bootstrap)
+ns.add_task(new)
+ns.add_task(chart)
