@@ -120,8 +120,8 @@ def readme(names: Names) -> str:
     return f"""\
 # {names.folder}
 
-A Kubeflow notebook server image on {parent}, scaffolded by `invoke new`: say here
-what it adds and how to use it.
+A Kubeflow notebook server image on {parent},
+scaffolded by `invoke new`: say here what it adds and how to use it.
 
 - `{names.dockerfile.split("/", 1)[1]}`: what the image installs (as root; it ends as
   `USER 1000`).
