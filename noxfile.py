@@ -30,7 +30,7 @@ def lint(session: nox.Session) -> None:
     """hadolint, shellcheck, the README chart, ruff check + format, mypy (posargs: ruff)."""
     session.install("-r", REQUIREMENTS)
     sys.path.insert(0, str(ROOT))
-    from kfimages import lintfiles  # noqa: PLC0415 (needs ROOT on sys.path)
+    from kfimages import chart, lintfiles  # noqa: PLC0415 (needs ROOT on sys.path)
     from kfimages.graph import load_graph  # noqa: PLC0415
 
     graph = load_graph(ROOT)
@@ -40,6 +40,8 @@ def lint(session: nox.Session) -> None:
     for shell, scripts in lintfiles.shell_scripts(graph).items():
         session.log(f"shellcheck ({shell}): {len(scripts)} script(s)")
         session.run("shellcheck", "--shell", shell, "--external-sources", *scripts)
+    if problem := chart.check_chart(ROOT):
+        session.error(problem)
     session.run("ruff", "check", *session.posargs, ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")

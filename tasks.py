@@ -1,4 +1,5 @@
-"""invoke tasks of the image repository: list, graph, affected, build, smoke, bootstrap.
+"""invoke tasks of the image repository: list, graph, affected, build, smoke, bootstrap, new,
+chart.
 
 Thin layer: every task parses its arguments and calls a plain function of `kfimages`.
 A `kfimages.errors.UserError` becomes `error: <message>` on stderr and exit code 2.
@@ -20,7 +21,8 @@ from invoke.parser.argument import Argument
 from invoke.tasks import Task, task
 
 from kfimages import bootstrap as boot
-from kfimages import changes, docker_env, plan, render
+from kfimages import changes, docker_env, plan, render, scaffold
+from kfimages import chart as image_chart
 from kfimages import smoke as smoke_tests
 from kfimages.build import build_images
 from kfimages.ca import collect_ca_files
@@ -308,6 +310,31 @@ def bootstrap(c: Context, os_image: str = "", suite: str = "", force: bool = Fal
     print(f"{result.ref}: {result.origin} ({result.image_id[:19]})")
 
 
+@task(
+    help={
+        "name": "folder (and image) name of the new image: lower case, digits, '-', '_'",
+        "parent": "image it builds FROM (an image name of this repository, see `invoke list`)",
+        "variant": "write NAME/VARIANT.Dockerfile (image NAME.VARIANT) instead of NAME/Dockerfile",
+    }
+)
+@_user_errors
+def new(c: Context, name: str, parent: str = "", variant: str = "") -> None:
+    """Scaffold a sibling image (folder, s6 service, image.yaml, README, smoke tests, chart)."""
+    written = scaffold.write_scaffold(_graph(), name=name, parent=parent, variant=variant or None)
+    print("\n".join(written))
+
+
+@task(help={"check": "only check: exit 1 with the fix when README.md's image chart is stale"})
+@_user_errors
+def chart(c: Context, check: bool = False) -> None:
+    """Write the image chart (mermaid, as `invoke graph`) into README.md between its markers."""
+    problem = image_chart.check_chart(ROOT) if check else None
+    if problem:
+        raise Exit(f"error: {problem}", code=1)
+    if not check:
+        image_chart.write_chart(ROOT)
+
+
 ns = Collection()
 ns.add_task(list_, name="list")
 ns.add_task(graph)
@@ -315,3 +342,5 @@ ns.add_task(affected)
 ns.add_task(build)
 ns.add_task(smoke)
 ns.add_task(bootstrap)
+ns.add_task(new)
+ns.add_task(chart)

@@ -1,0 +1,154 @@
+"""`invoke new` (kfimages.scaffold): what it writes, and bad input that writes nothing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from kfimages.chart import END, START, check_chart
+from kfimages.errors import UserError
+from kfimages.graph import load_graph
+from kfimages.scaffold import plan_scaffold, write_scaffold
+from tests.unit.conftest import Repo
+from tests.unit.invoke_cli import run_invoke
+
+NEW_FOLDER = [
+    "myide/Dockerfile",
+    "myide/s6/services.d/myide/run",
+    "myide/image.yaml",
+    "myide/README.md",
+    "tests/images/myide/__init__.py",
+    "tests/images/myide/test_myide.py",
+    "README.md",
+]
+
+
+@pytest.fixture
+def repo_with_chart(chain: Repo) -> Repo:
+    """The chain repository (base, jupyter, codeserver, pytorch.cpu/.cuda) with chart markers."""
+    chain.write("README.md", f"# images\n\n{START}\n{END}\n")
+    chain.write("base/image.yaml", "size_budget_mb: 300\n")
+    chain.commit("chart markers")
+    return chain
+
+
+def _tree(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under root except .git: content and mode."""
+    return {
+        p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mode)
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".git" not in p.relative_to(root).parts
+    }
+
+
+def test_plan_of_a_new_folder(repo_with_chart: Repo) -> None:
+    files = plan_scaffold(repo_with_chart.graph(), name="myide", parent="base", variant=None)
+    assert list(files) == NEW_FOLDER
+    assert files["myide/s6/services.d/myide/run"].mode == 0o755
+    assert files["myide/Dockerfile"].mode == 0o644
+    dockerfile = files["myide/Dockerfile"].text
+    assert "ARG BASE_IMG=base\nFROM $BASE_IMG\n" in dockerfile
+    assert 'SHELL ["/bin/bash", "-o", "pipefail", "-c"]' in dockerfile
+    assert 'org.opencontainers.image.title="myide"' in dockerfile
+    assert "COPY --chown=1000:0 s6/ /etc/" in dockerfile
+    assert dockerfile.endswith("USER 1000\n")
+    assert files["myide/image.yaml"].text.count("\nsize_budget_mb: 300\n") == 1
+    run = files["myide/s6/services.d/myide/run"].text
+    assert run.startswith("#!/usr/bin/with-contenv bash\n")
+    assert run.endswith("exec sleep infinity\n")
+    assert '/run/service/myide"' in files["tests/images/myide/test_myide.py"].text
+    assert '["myide"]' in files["README.md"].text
+    assert not (repo_with_chart.root / "myide").exists(), "planning writes nothing"
+
+
+def test_write_makes_an_image_that_only_it_affects(repo_with_chart: Repo) -> None:
+    written = write_scaffold(repo_with_chart.graph(), name="myide", parent="jupyter")
+    assert written == NEW_FOLDER
+    graph = load_graph(repo_with_chart.root)
+    image = graph.get("myide")
+    assert (image.parent, image.dockerfile, image.config.size_budget_mb) == (
+        "jupyter",
+        "myide/Dockerfile",
+        None,
+    )
+    assert os.access(repo_with_chart.root / "myide/s6/services.d/myide/run", os.X_OK)
+    assert check_chart(repo_with_chart.root) is None
+    assert repo_with_chart.selected(written) == ["myide"]
+
+
+def test_variant_in_a_new_folder(repo_with_chart: Repo) -> None:
+    written = write_scaffold(repo_with_chart.graph(), name="myide", parent="base", variant="gpu")
+    assert written == ["myide/gpu.Dockerfile", *NEW_FOLDER[1:]]
+    image = load_graph(repo_with_chart.root).get("myide.gpu")
+    assert (image.parent, image.repository) == ("base", "myide-gpu")
+    text = (repo_with_chart.root / "myide/gpu.Dockerfile").read_text(encoding="utf-8")
+    assert 'title="myide.gpu"' in text
+
+
+@pytest.mark.parametrize("has_s6", [True, False], ids=["with-s6", "without-s6"])
+def test_variant_added_to_an_existing_folder(repo_with_chart: Repo, has_s6: bool) -> None:
+    if has_s6:
+        repo_with_chart.write("pytorch/s6/services.d/x/run", "#!/bin/sh\nexec sleep 1\n")
+    written = write_scaffold(
+        repo_with_chart.graph(), name="pytorch", parent="jupyter", variant="rocm"
+    )
+    assert written == ["pytorch/rocm.Dockerfile", "README.md"], "shared files are not touched"
+    assert load_graph(repo_with_chart.root).get("pytorch.rocm").parent == "jupyter"
+    text = (repo_with_chart.root / "pytorch/rocm.Dockerfile").read_text(encoding="utf-8")
+    assert ("COPY --chown=1000:0 s6/ /etc/" in text) is has_s6
+
+
+ALL_NAMES = "base, codeserver, jupyter, pytorch.cpu, pytorch.cuda"
+BAD_INPUT = {
+    "no-name": ("", "base", None, "name the new image: invoke new NAME --parent PARENT"),
+    "upper-case": ("MyIDE", "base", None, "'MyIDE' is not a valid image name; use lower-case"),
+    "dot": ("my.ide", "base", None, "for a variant write: invoke new my --variant ide --parent"),
+    "pseudo-name": ("all", "base", None, "'all' is a pseudo-name of `invoke build`"),
+    "existing-image": ("jupyter", "base", None, "image folder 'jupyter/' already exists; choose"),
+    "existing-other": ("docs", "base", None, "'docs' already exists and is not an image folder"),
+    "no-parent": ("myide", "", None, f"--parent is required; choose one of: {ALL_NAMES}"),
+    "unknown-parent": ("myide", "nope", None, "unknown parent 'nope'; choose one of: base, "),
+    "external-parent": ("myide", "debian:trixie-slim", None, "unknown parent 'debian:trixie"),
+    "bad-variant": ("myide", "base", "GPU", "'GPU' is not a valid variant name"),
+    "existing-variant": ("pytorch", "base", "cpu", "image 'pytorch.cpu' already exists"),
+    "same-repository": ("pytorch-cpu", "base", None, "repository 'pytorch-cpu', which 'pytorch"),
+    "left-over-tests": ("leftover", "base", None, "tests/images/leftover/ already exists; remove"),
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "parent", "variant", "message"), BAD_INPUT.values(), ids=BAD_INPUT
+)
+def test_bad_input_is_one_line_and_writes_nothing(
+    repo_with_chart: Repo, name: str, parent: str, variant: str | None, message: str
+) -> None:
+    repo_with_chart.write("tests/images/leftover/test_x.py", "")
+    before = _tree(repo_with_chart.root)
+    with pytest.raises(UserError) as caught:
+        write_scaffold(repo_with_chart.graph(), name=name, parent=parent, variant=variant)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert _tree(repo_with_chart.root) == before
+
+
+def test_readme_without_chart_markers_writes_nothing(chain: Repo) -> None:
+    before = _tree(chain.root)
+    with pytest.raises(UserError, match="no \\(or more than one\\) image chart markers"):
+        write_scaffold(chain.graph(), name="myide", parent="base")
+    assert _tree(chain.root) == before
+
+
+def test_cli_writes_and_reports_bad_input_in_one_line(repo_with_chart: Repo) -> None:
+    done = run_invoke(repo_with_chart, "new", "myide", "--parent", "base")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == NEW_FOLDER
+    before = _tree(repo_with_chart.root)
+    again = run_invoke(repo_with_chart, "new", "myide", "--parent", "base")
+    assert again.returncode == 2
+    assert again.stderr.splitlines() == [
+        "error: image folder 'myide/' already exists; choose another name, "
+        "or add a variant to it with --variant V"
+    ]
+    assert _tree(repo_with_chart.root) == before
