@@ -1,0 +1,224 @@
+"""`invoke smoke`'s logic (kfimages.smoke) without Docker: which images pytest runs for,
+the verdict per image and the exit code; the build is a fake returning a fixed report."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kfimages import docker_env, smoke
+from kfimages.build import prepare
+from kfimages.errors import UserError
+from kfimages.graph import Graph
+from kfimages.inputs import INPUTS_LABEL
+from kfimages.plan import BuildRequest
+from kfimages.report import BuildReport, Result, Status
+from kfimages.settings import Settings
+from kfimages.smoke import Outcome, Verdict, exit_code, verdict
+from tests.unit.conftest import Repo
+
+BLOCKED = "artifact rstudio: cannot reach https://download.example/rstudio.deb"
+
+
+def result(name: str, status: Status, reason: str = "") -> Result:
+    return Result(name=name, ref=f"kfnb/{name}:latest", status=status, reason=reason)
+
+
+# ------------------------------------------------------------------------ verdict
+
+
+def test_verdict() -> None:
+    built, reused = result("a", Status.BUILT), result("a", Status.REUSED)
+    assert verdict(built, 0) == Outcome("a", Verdict.PASSED)
+    assert verdict(reused, 0) == Outcome("a", Verdict.PASSED)
+    assert verdict(built, 1) == Outcome("a", Verdict.FAILED, "pytest exit 1")
+    assert verdict(built, 5) == Outcome("a", Verdict.FAILED, "no tests collected (pytest exit 5)")
+    blocked = result("r", Status.BLOCKED, BLOCKED)
+    assert verdict(blocked, 0) == Outcome("r", Verdict.PARTLY, f"blocked: {BLOCKED}")
+    assert verdict(blocked, 5).verdict == Verdict.FAILED
+    assert verdict(blocked, 2).verdict == Verdict.FAILED
+    skipped = result("t", Status.SKIPPED, f"parent r blocked: {BLOCKED}")
+    assert verdict(skipped, 0) == Outcome(
+        "t", Verdict.PARTLY, f"skipped: parent r blocked: {BLOCKED}"
+    )
+    failed = result("f", Status.FAILED, "RUN x failed (exit code: 7)")
+    assert verdict(failed, None) == Outcome(
+        "f", Verdict.FAILED, "not tested: failed RUN x failed (exit code: 7)"
+    )
+
+
+def test_testable() -> None:
+    assert smoke.testable(result("a", Status.BUILT))
+    assert smoke.testable(result("a", Status.REUSED))
+    assert smoke.testable(result("r", Status.BLOCKED, BLOCKED)), "its unblocked parts are tested"
+    assert smoke.testable(result("t", Status.SKIPPED, f"parent r blocked: {BLOCKED}"))
+    assert not smoke.testable(result("f", Status.FAILED, "RUN x failed"))
+    assert not smoke.testable(result("c", Status.SKIPPED, "parent f failed"))
+
+
+def test_skipped_below_a_failed_parent_is_not_tested_whatever_its_name() -> None:
+    # Image names may contain "blocked" (e.g. an image `unblocked`): a child of a FAILED
+    # image must not be handed to pytest because its parent's name says "blocked".
+    assert not smoke.testable(result("c", Status.SKIPPED, "parent unblocked failed"))
+    assert not smoke.testable(result("c", Status.SKIPPED, "parent blocked-fonts failed"))
+
+
+def test_exit_code() -> None:
+    assert exit_code([]) == 0
+    assert exit_code([Outcome("a", Verdict.PASSED), Outcome("r", Verdict.PARTLY, "x")]) == 0
+    assert exit_code([Outcome("a", Verdict.PASSED), Outcome("f", Verdict.FAILED, "x")]) == 1
+
+
+def test_summary() -> None:
+    lines = smoke.summary(
+        [Outcome("base", Verdict.PASSED), Outcome("rstudio", Verdict.PARTLY, "blocked: x")]
+    ).splitlines()
+    assert lines[0].split() == ["IMAGE", "SMOKE", "DETAIL"]
+    assert lines[2] == "rstudio  passed (blocked parts skipped)  blocked: x"
+
+
+# ---------------------------------------------------------------------- selection
+
+
+def test_select_names_or_affected(chain: Repo) -> None:
+    graph = chain.graph()
+    assert smoke.select(graph, names=["jupyter,base", "codeserver"], base_ref="") == [
+        "jupyter",
+        "base",
+        "codeserver",
+    ]
+    with pytest.raises(UserError, match="unknown image 'nope'"):
+        smoke.select(graph, names=["nope"], base_ref="")
+    with pytest.raises(UserError, match="no images to smoke-test"):
+        smoke.select(graph, names=[], base_ref="")
+    assert smoke.select(graph, names=[], base_ref="main") == []
+    chain.append("jupyter/Dockerfile")
+    assert smoke.select(graph, names=[], base_ref="main") == [
+        "jupyter",
+        "pytorch.cpu",
+        "pytorch.cuda",
+    ]
+
+
+# ------------------------------------------------------------ smoke() end to end
+
+
+@pytest.fixture
+def family(repo: Repo) -> Graph:
+    """base -> jupyter, rstudio -> tidy, bad -> badchild, empty."""
+    repo.image("base", "debian:trixie-slim")
+    for name, parent in [("jupyter", "base"), ("rstudio", "base"), ("tidy", "rstudio"),
+                         ("bad", "base"), ("badchild", "bad"), ("empty", "base")]:  # fmt: skip
+        repo.image(name, parent)
+    return repo.graph()
+
+
+REPORT = BuildReport(
+    results=[
+        result("base", Status.REUSED),
+        result("bad", Status.FAILED, "RUN false failed (exit code: 1)"),
+        result("empty", Status.BUILT),
+        result("jupyter", Status.BUILT),
+        result("rstudio", Status.BLOCKED, BLOCKED),
+        result("badchild", Status.SKIPPED, "parent bad failed"),
+        result("tidy", Status.SKIPPED, f"parent rstudio blocked: {BLOCKED}"),
+    ]
+)
+
+
+def test_smoke_runs_pytest_for_the_testable_images(
+    family: Graph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builds: list[tuple[Any, ...]] = []
+
+    def fake_build(graph: Graph, names: Sequence[str], request: BuildRequest, **kw: Any):  # type: ignore[no-untyped-def]
+        builds.append((graph, list(names), request, kw))
+        return REPORT
+
+    commands: list[list[str]] = []
+
+    def fake_pytest(command: Sequence[str]) -> int:
+        commands.append(list(command))
+        image = command[command.index("--image") + 1]
+        return {"empty": 5, "jupyter": 1}.get(image, 0)
+
+    monkeypatch.setattr("kfimages.smoke.build_images", fake_build)
+    settings = Settings(jobs=2)
+    request = BuildRequest(tags=(smoke.SMOKE_TAG,))
+    wanted = ["tidy", "badchild", "jupyter", "base", "empty", "bad", "rstudio"]
+    outcomes = smoke.smoke(
+        family, wanted, settings=settings, request=request, pytest_args=["-x"],
+        run_pytest=fake_pytest,
+    )  # fmt: skip
+    assert builds == [(family, wanted, request, {"settings": settings})]
+    tested = [c[c.index("--image") + 1] for c in commands]
+    assert tested == ["base", "empty", "jupyter", "rstudio", "tidy"], "parents first"
+    assert commands[0] == [
+        sys.executable, "-m", "pytest", "tests/images", "--image", "base", "-q", "-x",
+    ]  # fmt: skip
+    got = {o.name: (o.verdict, o.detail) for o in outcomes}
+    assert [o.name for o in outcomes] == [i.name for i in family.build_order(wanted)]
+    assert got == {
+        "base": (Verdict.PASSED, ""),
+        "bad": (Verdict.FAILED, "not tested: failed RUN false failed (exit code: 1)"),
+        "empty": (Verdict.FAILED, "no tests collected (pytest exit 5)"),
+        "jupyter": (Verdict.FAILED, "pytest exit 1"),
+        "rstudio": (Verdict.PARTLY, f"blocked: {BLOCKED}"),
+        "badchild": (Verdict.FAILED, "not tested: skipped parent bad failed"),
+        "tidy": (Verdict.PARTLY, f"skipped: parent rstudio blocked: {BLOCKED}"),
+    }
+    assert exit_code(outcomes) == 1
+
+
+def test_smoke_of_a_blocked_image_alone_passes_partly(
+    family: Graph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("kfimages.smoke.build_images", lambda *a, **kw: REPORT)
+    outcomes = smoke.smoke(
+        family, ["rstudio", "tidy"], settings=Settings(), request=BuildRequest(),
+        run_pytest=lambda command: 0,
+    )  # fmt: skip
+    assert [o.verdict for o in outcomes] == [Verdict.PARTLY, Verdict.PARTLY]
+    assert exit_code(outcomes) == 0
+
+
+# ------------------------------------------------------------------ stale_problem
+
+
+def test_stale_problem(chain: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tested image must carry the input digest a build would give it now."""
+    labels: dict[str, dict[str, str] | None] = {}
+    monkeypatch.setattr(docker_env, "check_docker", lambda: None)
+    monkeypatch.setattr(docker_env, "inspect_image", lambda ref: {"Id": "sha256:os"})
+    monkeypatch.setattr(docker_env, "image_labels", labels.get)
+    monkeypatch.setattr(docker_env, "find_by_label", lambda **kw: [])
+    graph = chain.graph()
+
+    def problem() -> str | None:
+        return smoke.stale_problem(graph, "jupyter", settings=Settings(), registry="kfnb")
+
+    missing = problem()
+    assert missing is not None
+    assert missing.startswith("kfnb/jupyter:latest does not exist; build it first")
+    labels["kfnb/jupyter:latest"] = {INPUTS_LABEL: "0" * 64}
+    stale = problem()
+    assert stale is not None
+    assert stale.startswith(f"kfnb/jupyter:latest is stale: its {INPUTS_LABEL} 000000000000")
+    current = stale.split("current input digest ")[1][:12]
+    # the digest a build would give it is the one the dry-run plan computes
+    full = _planned_digest(graph)
+    assert full.startswith(current)
+    labels["kfnb/jupyter:latest"] = {INPUTS_LABEL: full}
+    assert problem() is None
+
+
+def _planned_digest(graph: Graph) -> str:
+    request = BuildRequest(tags=(smoke.SMOKE_TAG,), dry_run=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        steps = prepare(graph, ["jupyter"], request, settings=Settings(), work=Path(tmp))
+    return steps[-1].inputs.digest
