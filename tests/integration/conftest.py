@@ -20,12 +20,16 @@ import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 
 from kfimages.bootstrap import DEFAULT_OS_IMAGE, ensure_os_image
-from kfimages.build import BuildOptions, BuildReport, build_images
+from kfimages.build import build_images
 from kfimages.graph import load_graph
+from kfimages.plan import BuildRequest
+from kfimages.report import BuildReport
+from kfimages.settings import Settings
 from tests.images.helpers import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -88,13 +92,22 @@ class Repo:
         git(self.path, "commit", "-q", "--allow-empty", "-m", message)
         return git(self.path, "rev-parse", "HEAD")
 
-    def build(self, *names: str, **options: object) -> BuildReport:
-        opts = {"registry": self.registry, "tags": ("t1",), "environ": {}, **options}
+    def build(
+        self,
+        *names: str,
+        environ: Mapping[str, str] | None = None,
+        stream: TextIO | None = None,
+        **options: object,
+    ) -> BuildReport:
+        """build_images with a BuildRequest of `options` (registry and tag t1 by default)
+        and the Settings of `environ` (KFIMAGES_* variables; none by default)."""
+        opts = {"registry": self.registry, "tags": ("t1",), **options}
         return build_images(
             load_graph(self.path),
             list(names),
-            BuildOptions(**opts),  # type: ignore[arg-type]
-            stream=sys.stdout,
+            BuildRequest(**opts),  # type: ignore[arg-type]
+            settings=Settings.from_environ(environ or {}),
+            stream=stream or sys.stdout,
         )
 
     def ref(self, name: str, tag: str = "t1") -> str:

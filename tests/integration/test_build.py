@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
+import shlex
 import shutil
 import subprocess
 import time
@@ -14,20 +16,20 @@ from pathlib import Path
 
 import pytest
 
-from kfimages.build import (
-    BLOCKED,
-    BUILT,
+from kfimages.inputs import INPUTS_LABEL
+from kfimages.report import (
     EXIT_BLOCKED,
     EXIT_FAILED,
     EXIT_OK,
-    FAILED,
-    INPUTS_LABEL,
-    REUSED,
-    SKIPPED,
+    EXIT_USAGE,
     BuildReport,
+    Status,
     format_summary,
 )
 from tests.integration.conftest import Registry, Repo, docker, free_port, git, remove_images
+
+BUILT, REUSED, FAILED = Status.BUILT, Status.REUSED, Status.FAILED
+BLOCKED, SKIPPED = Status.BLOCKED, Status.SKIPPED
 
 
 def statuses(report: BuildReport) -> dict[str, str]:
@@ -81,6 +83,16 @@ def test_second_run_reuses_and_changes_rebuild_only_what_changed(chain: Repo) ->
     changed = chain.build("b", "c")
     assert statuses(changed) == {"a": REUSED, "b": BUILT, "c": REUSED}
     assert run_in(chain.ref("b"), "cat /b.txt").strip() == "b changed"
+    # A dry run now plans reuse for what exists and a build for nothing else.
+    plan = io.StringIO()
+    assert chain.build("b", "c", tags=("t3",), dry_run=True, stream=plan).results == []
+    actions = {line.split()[0]: line.split()[3:] for line in plan.getvalue().splitlines()[1:4]}
+    assert actions == {
+        "a": ["reuse", chain.ref("a")],
+        "b": ["reuse", chain.ref("b")],
+        "c": ["reuse", chain.ref("c")],
+    }
+    assert docker("image", "inspect", chain.ref("a", "t3"), check=False).returncode != 0
     # --no-cache forces a rebuild of the whole plan.
     forced = chain.build("c", no_cache=True)
     assert statuses(forced) == {"a": BUILT, "c": BUILT}
@@ -264,7 +276,7 @@ def test_missing_os_image_is_bootstrapped_and_logged(
 
 def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert result.returncode == 2, result.stderr
+    assert result.returncode == EXIT_USAGE, result.stderr
     assert lines, result.stderr
     assert lines[-1].startswith("error: "), result.stderr
     return lines[-1]
@@ -315,3 +327,67 @@ def test_cli_says_when_buildx_is_missing(chain: Repo, tmp_path: Path) -> None:
     )  # fmt: skip
     error = _one_line_error(chain.invoke("build", "b", prefix=hide))
     assert "buildx is missing" in error
+
+
+# ------------------------------------------------------------------------ --dry-run
+
+
+def _image_ids() -> set[str]:
+    return set(docker("image", "ls", "-q", "--all", "--no-trunc").stdout.split())
+
+
+def test_dry_run_prints_every_command_quickly_and_creates_no_image(chain: Repo) -> None:
+    before = _image_ids()
+    started = time.monotonic()
+    result = chain.invoke("build", "all", "--dry-run", "--registry", chain.registry, "--tag", "t1")
+    elapsed = time.monotonic() - started
+    print(result.stdout, result.stderr[-2000:], f"dry run: {elapsed:.2f}s", sep="\n")
+    assert result.returncode == 0, result.stderr
+    after = _image_ids()
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["IMAGE", "PARENT", "REF", "INPUTS", "ACTION"]
+    rows = {line.split()[0]: line.split() for line in lines[1:4]}
+    assert {n: row[1] for n, row in rows.items()} == {
+        "a": "debian:trixie-slim",
+        "b": chain.ref("a"),
+        "c": chain.ref("a"),
+    }
+    assert {row[3] for row in rows.values()} == {"build"}
+    commands = {
+        line.removeprefix("# "): lines[i + 1] for i, line in enumerate(lines) if line[:2] == "# "
+    }
+    assert set(commands) == {"a", "b", "c"}
+    digests = {}
+    for name, command in commands.items():
+        words = shlex.split(command)
+        assert words[:5] == ["docker", "buildx", "build", "--progress=plain", "--load"]
+        assert words[words.index("-t") + 1] == chain.ref(name)
+        assert words[-1] == str(chain.path / name)
+        label = next(w for w in words if w.startswith(f"{INPUTS_LABEL}="))
+        digests[name] = label.split("=", 1)[1]
+        assert digests[name].startswith(rows[name][2])
+    assert elapsed < 1.0, f"a dry run took {elapsed:.2f}s"
+    # Nothing was built or tagged: no image under the throwaway prefix, and no new image
+    # of the engine (other users of the engine may add theirs) carries a planned digest.
+    assert docker("image", "ls", "-q", "--filter", f"reference={chain.registry}/*").stdout == ""
+    for image_id in after - before:
+        found = labels(image_id).get(INPUTS_LABEL)
+        assert found not in digests.values(), f"{image_id} was built by the dry run"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("nope",),
+        ("a", "--tag", "bad tag"),
+        ("a", "--jobs", "0"),
+        ("a", "--push"),
+        ("affected", "--base", "no-such-ref"),
+    ],
+)
+def test_dry_run_fails_like_a_real_build(chain: Repo, args: tuple[str, ...]) -> None:
+    real = _one_line_error(chain.invoke("build", *args))
+    dry = _one_line_error(chain.invoke("build", *args, "--dry-run"))
+    assert dry == real
+    assert docker("image", "ls", "-q", "--filter", f"reference={chain.registry}/*").stdout == ""
+    assert docker("image", "ls", "-q", "--filter", "reference=kfnb/a").stdout == ""
