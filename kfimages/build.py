@@ -92,7 +92,7 @@ def run_step(step: Step, rt: Runtime) -> Result:
             return result
         blocked = _blocked_reason(step)
         if blocked is not None:
-            result.status, result.reason = Status.BLOCKED, blocked
+            result.status, result.reason, result.blocked_by = Status.BLOCKED, blocked, step.name
             log.warning("%s: blocked, %s", step.name, blocked)
             return result
         _fill_artifact_contexts(step)

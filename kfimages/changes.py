@@ -52,7 +52,12 @@ def source_inputs(graph: Graph, *, files: list[str]) -> dict[str, dict[str, str]
             parent="",
             platform="",
         )
-        fingerprint = source_fingerprint(inputs)
+        tracked = set(files)  # ignored files are in the build context, but never changes
+        fingerprint = {
+            key: value
+            for key, value in source_fingerprint(inputs).items()
+            if key.startswith("(") or key in tracked
+        }
         fingerprint["(size_budget_mb)"] = str(image.config.size_budget_mb)
         out[image.name] = fingerprint
     return out

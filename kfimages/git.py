@@ -115,11 +115,10 @@ def repository_files(root: Path) -> list[str]:
 
 def export_tree(*, root: Path, commit: str, target: Path) -> None:
     """Write the tree of `commit` (the part below `root`) into the folder `target`."""
-    prefix = output(root, "rev-parse", "--show-prefix").strip()
     target.mkdir(parents=True, exist_ok=True)
+    # run in `root`, `git archive` already limits the tree to the folder `root` is
     archive = subprocess.run(
-        ["git", "--no-optional-locks", "-C", str(root), "archive", "--format=tar",
-         f"{commit}:{prefix}" if prefix else commit],
+        ["git", "--no-optional-locks", "-C", str(root), "archive", "--format=tar", commit],
         capture_output=True, check=False,
     )  # fmt: skip
     if archive.returncode != 0:

@@ -123,7 +123,7 @@ def context_files(image: Image, *, root: Path) -> Iterator[Path]:
             continue
         rel = path.relative_to(folder)
         name = rel.name
-        if name.endswith(".md") or "__pycache__" in rel.parts:
+        if name.lower().endswith(".md") or "__pycache__" in rel.parts:
             continue
         if len(rel.parts) == 1 and name == "image.yaml":
             continue

@@ -49,6 +49,8 @@ class Result:
     pushed: list[str] = field(default_factory=list)
     started: float = 0.0
     """Wall-clock start (time.time()); 0 for a skipped image."""
+    blocked_by: str = ""
+    """For a blocked image its own name, for one skipped below it the blocked ancestor's."""
 
     @property
     def finished(self) -> float:
@@ -73,6 +75,14 @@ class BuildReport:
 
     def by_name(self) -> dict[str, Result]:
         return {r.name: r for r in self.results}
+
+
+def skipped_below(parent: Result, *, name: str, ref: str) -> Result:
+    """The result of an image whose parent did not succeed."""
+    blocked_by = parent.blocked_by or (parent.name if parent.status == Status.BLOCKED else "")
+    return Result(
+        name=name, ref=ref, status=Status.SKIPPED, reason=skip_reason(parent), blocked_by=blocked_by
+    )
 
 
 def skip_reason(parent: Result) -> str:

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-from kfimages.report import Result, Status, skip_reason
+from kfimages.report import Result, Status, skipped_below
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,8 @@ def schedule(
     `parents` maps a name to its parent's name when that parent is in `names`.
     An exception of the runner fails that image only.
     """
+    in_plan = set(names)
+    parents = {n: p for n, p in parents.items() if p in in_plan}  # others are not waited for
     results: dict[str, Result] = {}
     pending = list(names)
     running: dict[Future[Result], str] = {}
@@ -49,11 +51,8 @@ def schedule(
                     if done is None:
                         continue
                     if not done.status.ok:
-                        reason = skip_reason(done)
-                        results[name] = Result(
-                            name=name, ref=refs[name], status=Status.SKIPPED, reason=reason
-                        )
-                        log.warning("%s: skipped (%s)", name, reason)
+                        results[name] = skipped_below(done, name=name, ref=refs[name])
+                        log.warning("%s: skipped (%s)", name, results[name].reason)
                         pending.remove(name)
                         continue
                 if len(running) < max(1, jobs):

@@ -88,7 +88,7 @@ def testable(result: Result) -> bool:
     """Whether pytest runs for an image: built, reused, or only blocked by an artifact."""
     if result.status.ok or result.status == Status.BLOCKED:
         return True
-    return result.status == Status.SKIPPED and "blocked" in result.reason
+    return result.status == Status.SKIPPED and bool(result.blocked_by)
 
 
 def pytest_command(name: str, *, extra: Sequence[str]) -> list[str]:

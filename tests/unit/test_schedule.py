@@ -121,7 +121,20 @@ def test_blocked_parent_reason_reaches_two_levels_down() -> None:
     runner = FakeRunner({"a": (Status.BLOCKED, reason)})
     results = run(["a", "b", "c", "d"], grand, runner)
     assert {results[n].reason for n in "bcd"} == {f"parent a blocked: {reason}"}
+    assert {results[n].blocked_by for n in "bcd"} == {"a"}, "smoke tests what can be built"
     assert runner.started == ["a"]
+
+
+def test_skipped_below_a_failure_is_not_marked_blocked() -> None:
+    runner = FakeRunner({"a": (Status.FAILED, "boom")})
+    results = run(["a", "b", "c"], {"a": None, "b": "a", "c": "b"}, runner)
+    assert [results[n].blocked_by for n in "abc"] == ["", "", ""]
+
+
+def test_a_parent_outside_the_plan_is_not_waited_for() -> None:
+    runner = FakeRunner({})
+    results = run(["b"], {"b": "a"}, runner)
+    assert results["b"].status == Status.BUILT
 
 
 def test_reused_parent_lets_children_run() -> None:

@@ -25,8 +25,10 @@ from tests.unit.conftest import Repo
 BLOCKED = "artifact rstudio: cannot reach https://download.example/rstudio.deb"
 
 
-def result(name: str, status: Status, reason: str = "") -> Result:
-    return Result(name=name, ref=f"kfnb/{name}:latest", status=status, reason=reason)
+def result(name: str, status: Status, reason: str = "", blocked_by: str = "") -> Result:
+    return Result(
+        name=name, ref=f"kfnb/{name}:latest", status=status, reason=reason, blocked_by=blocked_by
+    )
 
 
 # ------------------------------------------------------------------------ verdict
@@ -42,7 +44,7 @@ def test_verdict() -> None:
     assert verdict(blocked, 0) == Outcome("r", Verdict.PARTLY, f"blocked: {BLOCKED}")
     assert verdict(blocked, 5).verdict == Verdict.FAILED
     assert verdict(blocked, 2).verdict == Verdict.FAILED
-    skipped = result("t", Status.SKIPPED, f"parent r blocked: {BLOCKED}")
+    skipped = result("t", Status.SKIPPED, f"parent r blocked: {BLOCKED}", blocked_by="r")
     assert verdict(skipped, 0) == Outcome(
         "t", Verdict.PARTLY, f"skipped: parent r blocked: {BLOCKED}"
     )
@@ -55,8 +57,10 @@ def test_verdict() -> None:
 def test_testable() -> None:
     assert smoke.testable(result("a", Status.BUILT))
     assert smoke.testable(result("a", Status.REUSED))
-    assert smoke.testable(result("r", Status.BLOCKED, BLOCKED)), "its unblocked parts are tested"
-    assert smoke.testable(result("t", Status.SKIPPED, f"parent r blocked: {BLOCKED}"))
+    assert smoke.testable(result("r", Status.BLOCKED, BLOCKED, "r")), (
+        "its unblocked parts are tested"
+    )
+    assert smoke.testable(result("t", Status.SKIPPED, f"parent r blocked: {BLOCKED}", "r"))
     assert not smoke.testable(result("f", Status.FAILED, "RUN x failed"))
     assert not smoke.testable(result("c", Status.SKIPPED, "parent f failed"))
 
@@ -126,7 +130,7 @@ REPORT = BuildReport(
         result("jupyter", Status.BUILT),
         result("rstudio", Status.BLOCKED, BLOCKED),
         result("badchild", Status.SKIPPED, "parent bad failed"),
-        result("tidy", Status.SKIPPED, f"parent rstudio blocked: {BLOCKED}"),
+        result("tidy", Status.SKIPPED, f"parent rstudio blocked: {BLOCKED}", "rstudio"),
     ]
 )
 
