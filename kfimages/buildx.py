@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TextIO
 
 from kfimages.errors import UserError
-from kfimages.inputs import CA_CONTEXT, INPUTS_LABEL, PARENT_ARG, BuildInputs
+from kfimages.graph import PARENT_ARG
+from kfimages.inputs import CA_CONTEXT, INPUTS_LABEL, BuildInputs
 
 log = logging.getLogger(__name__)
 
