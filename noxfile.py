@@ -19,7 +19,7 @@ import nox
 
 ROOT = Path(__file__).resolve().parent
 REQUIREMENTS = str(ROOT / "requirements.txt")
-SHELL_DIRS = ("scripts", ".ci")
+SHELL_DIRS = ("scripts", ".ci", "tests")
 BASE_REF_ENV = "KFIMAGES_BASE_REF"
 NO_TESTS_COLLECTED = 5
 EXIT_BLOCKED = 3  # kfimages.build.EXIT_BLOCKED (not imported: lint/tests venvs are separate)
@@ -54,7 +54,7 @@ def _shell_of(path: Path) -> str | None:
 
 
 def _shell_scripts(folders: list[str]) -> dict[str, list[str]]:
-    """Shell scripts (by shebang) under scripts/, .ci/ and every image folder (so every
+    """Shell scripts (by shebang) under scripts/, .ci/, tests/ and every image folder (so every
     s6 script), grouped by shell; execline and other files are skipped."""
     dirs = [ROOT / d for d in (*SHELL_DIRS, *folders)]
     candidates = {p for d in dirs for p in d.rglob("*") if p.is_file() and not p.is_symlink()}

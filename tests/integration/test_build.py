@@ -27,7 +27,8 @@ from kfimages.build import (
     BuildReport,
     format_summary,
 )
-from tests.integration.conftest import Registry, Repo, docker, free_port, git, remove_images
+from tests.harness.http import free_port
+from tests.integration.conftest import Registry, Repo, docker, git, remove_images
 
 
 def statuses(report: BuildReport) -> dict[str, str]:
