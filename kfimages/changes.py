@@ -21,8 +21,8 @@ returned parents first (`Graph.build_order`):
 3. `tests/images/<folder>/**` (an image folder's smoke tests) affects the images
    of `<folder>`: they need retesting, and so do their descendants, whose runs
    include their ancestors' tests.
-4. Files directly in `tests/images/` (the shared smoke-test harness,
-   `conftest.py`, `helpers.py`) affect every image.
+4. Files directly in `tests/images/` (the smoke tests' `conftest.py`) and the test
+   harness `tests/harness/**` affect every image.
 5. A glob in an image's `image.yaml` `paths` (repository-relative; `*` and `?`
    stay within one path segment, `**` spans segments, a directory matches the
    files below it) affects that image.
@@ -53,6 +53,7 @@ from kfimages.graph import DOCKERFILE, VARIANT_SUFFIX, Graph, Image
 log = logging.getLogger(__name__)
 
 TESTS_IMAGES = ("tests", "images")
+TESTS_HARNESS = ("tests", "harness")
 DOCKERIGNORE_SUFFIX = ".dockerignore"
 
 
@@ -236,6 +237,8 @@ def images_for_path(
             hit.update(i.name for i in members if i.dockerfile == dockerfile)
         else:
             hit.update(i.name for i in members)
+    elif tuple(parts[:2]) == TESTS_HARNESS and len(parts) > 2:
+        hit.update(graph.images)
     elif tuple(parts[:2]) == TESTS_IMAGES:
         if len(parts) == 3:
             hit.update(graph.images)
