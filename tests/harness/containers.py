@@ -45,8 +45,11 @@ CAPTURE_DIR = "/kfnb-capture"
 _CAPTURE_SCRIPT = f'exec "$@" >{CAPTURE_DIR}/stdout 2>{CAPTURE_DIR}/stderr'
 _SERVICES_SCRIPT = (
     f'for d in {SCAN_DIR}/*/; do [ -d "$d" ] || continue; n=${{d%/}}; printf "%s " "${{n##*/}}"; '
-    's6-svstat -o up,wantedup,pid,exitcode,signum "$d" 2>/dev/null || echo; done'
+    's6-svstat -o up,wantedup,pid,exitcode,signum,updownfor "$d" 2>/dev/null || echo; done'
 )
+STEADY_S = 1
+"""A service counts as started once up this long: a run script that execs a missing program
+is "up" for a few milliseconds, every second (s6-supervise's restart delay)."""
 
 
 def argv_of(command: Command) -> list[str]:
@@ -117,7 +120,7 @@ def _expected_code(*, check: bool, expect_code: int | None) -> int | None:
 
 @dataclass(frozen=True)
 class ServiceState:
-    """One line of `s6-svstat -o up,wantedup,pid,exitcode,signum`."""
+    """One line of `s6-svstat -o up,wantedup,pid,exitcode,signum,updownfor`."""
 
     name: str
     up: bool
@@ -125,6 +128,13 @@ class ServiceState:
     pid: int
     exit_code: int
     signum: int
+    seconds: int = 0
+    """For how long it has been up, or down (whole seconds)."""
+
+    @property
+    def steady(self) -> bool:
+        """Up for STEADY_S seconds at least (not a crash loop's short "up")."""
+        return self.up and self.seconds >= STEADY_S
 
     @property
     def supervised(self) -> bool:
@@ -157,9 +167,9 @@ class ServiceState:
         fields = line.split()
         if not fields:
             return None
-        if len(fields) != 6:  # no supervisor yet: s6-svstat failed
+        if len(fields) != 7:  # no supervisor yet: s6-svstat failed
             return cls(fields[0], up=False, wanted_up=True, pid=-2, exit_code=-1, signum=-1)
-        name, up, wanted, pid, code, signum = fields
+        name, up, wanted, pid, code, signum, seconds = fields
         return cls(
             name,
             up=up == "true",
@@ -167,6 +177,7 @@ class ServiceState:
             pid=int(pid),
             exit_code=int(code),
             signum=int(signum) if signum.lstrip("-").isdigit() else -1,
+            seconds=int(float(seconds)) if seconds.replace(".", "", 1).isdigit() else 0,
         )
 
 
@@ -361,9 +372,9 @@ class TrackedContainer:
     def wait_services_up(
         self, names: Sequence[str] | None = None, *, timeout: float = 120
     ) -> dict[str, ServiceState]:
-        """Wait until the services `names` (default: all of /etc/services.d) are up; their
-        states. Fails at once when one of them failed (ServiceFailed, with its error) or the
-        container stopped (ContainerDied)."""
+        """Wait until the services `names` (default: all of /etc/services.d) are up, and have
+        been for a second (STEADY_S); their states. Fails at once when one of them failed
+        (ServiceFailed, with its error) or the container stopped (ContainerDied)."""
         wanted = list(names) if names is not None else self.declared_services()
         if not wanted:
             return {}
@@ -374,7 +385,7 @@ class TrackedContainer:
                 state = states.get(name)
                 if state is not None and state.failed:
                     raise self.service_failure(state)
-            if all(name in states and states[name].up for name in wanted):
+            if all(name in states and states[name].steady for name in wanted):
                 return {name: states[name] for name in wanted}
             return None
 
