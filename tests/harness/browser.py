@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.harness.waiting import wait_until
+from tests.harness.waiting import GiveUp, wait_until
 
 # Headless, and quiet on a closed network (no background connections, updates or sync).
 CHROMIUM_FLAGS = (
@@ -34,10 +34,11 @@ CHROMIUM_FLAGS = (
 
 
 def chromium_binary() -> str:
-    """Path of Debian's chromium; fails the test with the fix when it is not installed."""
+    """Path of Debian's chromium; fails the test with the fix when it is not installed (at
+    once: a GiveUp, so that a wait whose probe opens a page does not retry until timeout)."""
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
     if binary is None:
-        raise AssertionError("chromium is not installed: apt-get install chromium (see .ci/run)")
+        raise GiveUp("chromium is not installed: apt-get install chromium (see .ci/run)")
     return binary
 
 
