@@ -100,6 +100,7 @@ def test_dead_service_is_restarted(containers: TrackedContainers, smoke_image: s
 
     # The service is down on purpose for a moment: services=False.
     second = c.wait_until(restarted, timeout=30, message="service restarted", services=False)
+
     # The new run script records its pid just after s6 reports it up: wait for that line.
     def two_starts() -> str | None:
         out = c.read_file(f"{SMOKE_DIR}/starts")
