@@ -12,8 +12,8 @@ files). An image is hit directly when:
    input, hits nothing unless `paths` names it), or it is new;
 2. its image.yaml `size_budget_mb` (what its smoke tests check) differs;
 3. a changed path is one of its folder's smoke tests, `tests/images/<folder>/**`;
-4. a changed path is under `tests/images/` outside every image folder's tests (the
-   shared harness): every image is hit.
+4. a changed path is of the shared harness: under `tests/harness/`, or under
+   `tests/images/` outside every image folder's tests (`conftest.py`): every image is hit.
 
 Every descendant of a hit image is added, and the result is ordered parents first. The
 build system itself (`kfimages/`, `tasks.py`, `tests/unit`, `scripts/`, ...) hits no
@@ -37,6 +37,7 @@ from kfimages.inputs import make_inputs, source_fingerprint
 log = logging.getLogger(__name__)
 
 TESTS_IMAGES = ("tests", "images")
+TESTS_HARNESS = ("tests", "harness")
 
 
 def source_inputs(graph: Graph, *, files: list[str]) -> dict[str, dict[str, str]]:
@@ -72,6 +73,8 @@ def _diff(old: Mapping[str, str] | None, new: Mapping[str, str]) -> list[str]:
 def _test_hits(graph: Graph, path: str, folders: Mapping[str, list[str]]) -> set[str]:
     """Rules 3 and 4: the images a changed file under tests/images/ needs retested."""
     parts = path.split("/")
+    if tuple(parts[:2]) == TESTS_HARNESS:
+        return set(graph.images)
     if tuple(parts[:2]) != TESTS_IMAGES or len(parts) < 3:
         return set()
     if len(parts) == 3:

@@ -1,14 +1,18 @@
-"""Smoke-test harness: selects the tests for `--image NAME` and provides tracked containers.
+"""Smoke tests: selects the tests for `--image NAME`; the fixtures every image's tests share.
 
 Tests live in `tests/images/<folder>/`. For an image under test, the tests of its
 own folder and of every ancestor's folder run, so base's contract tests also run
 against each child image, and a new sibling folder is tested with no edit here.
+
+Fixtures: `image_under_test`, `image_ref_under_test`, `docker_client`, `containers`
+(tests.harness.containers), `home_volume`, `derived_image` (tests.harness.images),
+`free_port`, `artifacts_dir`. Helpers are in tests/harness/, not here.
 """
 
 from __future__ import annotations
 
 import logging
-import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +23,13 @@ import docker.errors
 import pytest
 
 from kfimages.artifacts import check_url
-from kfimages.build import effective_artifacts, env_build_args, resolve_build_args
 from kfimages.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, Image, image_ref, load_graph
-from tests.images.helpers import TrackedContainers
+from kfimages.inputs import resolve_artifacts, resolve_build_args
+from kfimages.settings import Settings
+from kfimages.smoke import stale_problem
+from tests.harness.containers import TrackedContainers
+from tests.harness.http import free_port as _free_port
+from tests.harness.images import DerivedImages
 
 log = logging.getLogger(__name__)
 
@@ -120,20 +128,36 @@ def docker_client() -> Iterator[Any]:
 def _unreachable_artifact(target: ImageUnderTest) -> str | None:
     """Why the image (or an ancestor) cannot be built here: an artifact it downloads
     cannot be fetched (the same check and KFIMAGES_BUILD_ARG_* overrides as invoke build)."""
-    overrides = env_build_args(os.environ)
+    overrides = Settings.from_environ().build_args
     graph = target.graph
     for image in [*graph.ancestors(target.name), target.image]:
         args = resolve_build_args(image, root=graph.root, overrides=overrides)
-        for artifact, url in effective_artifacts(image, args):
-            problem = check_url(url)
+        for artifact in resolve_artifacts(image, build_args=args):
+            problem = check_url(artifact.url)
             if problem is not None:
                 return f"{image.name} downloads {artifact.name}: {problem}"
     return None
 
 
+def fail_if_stale(config: pytest.Config, name: str) -> None:
+    """Fail the run when the local image of `name` is not what a build would give now (its
+    io.kfimages.inputs label is not the current input digest): never test a stale image."""
+    problem = stale_problem(
+        load_graph(REPO_ROOT),
+        name,
+        settings=Settings.from_environ(),
+        registry=config.getoption("--registry"),
+        tag=config.getoption("--tag"),
+    )
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
+
+
 @pytest.fixture(scope="session")
-def image_ref_under_test(image_under_test: ImageUnderTest, docker_client: Any) -> str:
-    """The ref of the image under test, checked to exist locally."""
+def image_ref_under_test(
+    image_under_test: ImageUnderTest, docker_client: Any, pytestconfig: pytest.Config
+) -> str:
+    """The ref of the image under test, checked to exist locally and to be up to date."""
     try:
         docker_client.images.get(image_under_test.ref)
     except docker.errors.ImageNotFound:
@@ -144,17 +168,54 @@ def image_ref_under_test(image_under_test: ImageUnderTest, docker_client: Any) -
             f"image {image_under_test.ref} is not built; run: invoke build {image_under_test.name}",
             pytrace=False,
         )
+    fail_if_stale(pytestconfig, image_under_test.name)
     return image_under_test.ref
 
 
 @pytest.fixture
-def containers(docker_client: Any, image_ref_under_test: str) -> Iterator[TrackedContainers]:
-    """Containers of the image under test; removed after the test whatever happened."""
-    tracked = TrackedContainers(docker_client, image_ref_under_test)
+def containers(docker_client: Any, request: pytest.FixtureRequest) -> Iterator[TrackedContainers]:
+    """Containers of the image under test (or of `image=`); removed after the test whatever
+    happened. The image under test is looked up on the first `run` without `image=`, so a
+    test of another image (a stage) runs where the image under test cannot be built."""
+
+    def under_test() -> str:
+        return str(request.getfixturevalue("image_ref_under_test"))
+
+    tracked = TrackedContainers(docker_client, under_test)
     try:
         yield tracked
     finally:
         tracked.remove_all()
+
+
+@pytest.fixture
+def home_volume(docker_client: Any) -> Iterator[str]:
+    """An empty named volume for /home/jovyan (a fresh PVC); removed after the test."""
+    volume = docker_client.volumes.create(name=f"kfnb-smoke-home-{uuid.uuid4().hex[:12]}")
+    try:
+        yield str(volume.name)
+    finally:  # this test's containers may still hold it: they are removed after this fixture
+        for container in docker_client.containers.list(all=True, filters={"volume": volume.name}):
+            container.remove(force=True, v=True)
+        volume.remove(force=True)
+
+
+@pytest.fixture(scope="session")
+def derived_image() -> Iterator[DerivedImages]:
+    """`derived_image(parent_ref, files, dockerfile=None) -> ref`: an image FROM `parent_ref`
+    built out of `files` ({relative path: text or bytes}; `#!` files are executable) through
+    kfimages.buildx.build_adhoc, once per content; removed at the end of the session."""
+    images = DerivedImages()
+    try:
+        yield images
+    finally:
+        images.remove_all()
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A loopback TCP port of the host nobody listens on right now."""
+    return _free_port()
 
 
 @pytest.fixture

@@ -1,5 +1,8 @@
 """Fixtures of the build-system integration tests: throwaway repos, real engine, real registry.
 
+tests/integration tests the build system only, with tiny throwaway images; the tests of
+the repository's own images (and their stages) are in tests/images.
+
 Every test builds tiny images FROM the local OS image (debian:trixie-slim; created
 with debootstrap if missing) under a unique registry prefix `kfit-<hex>`, and removes
 every image under that prefix afterwards. Nothing is pruned globally.
@@ -11,7 +14,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
@@ -30,7 +32,8 @@ from kfimages.graph import load_graph
 from kfimages.plan import BuildRequest
 from kfimages.report import BuildReport
 from kfimages.settings import Settings
-from tests.images.helpers import wait_until
+from tests.harness.http import free_port
+from tests.harness.waiting import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OS_IMAGE = DEFAULT_OS_IMAGE
@@ -177,13 +180,6 @@ def chain(repo: Repo, os_image: str) -> Repo:
         repo.write(f"{child}/payload.txt", f"{child}\n")
     repo.commit("chain")
     return repo
-
-
-def free_port() -> int:
-    """A loopback TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)

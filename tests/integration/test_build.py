@@ -26,7 +26,8 @@ from kfimages.report import (
     Status,
     format_summary,
 )
-from tests.integration.conftest import Registry, Repo, docker, free_port, git, remove_images
+from tests.harness.http import free_port
+from tests.integration.conftest import Registry, Repo, docker, git, remove_images
 
 BUILT, REUSED, FAILED = Status.BUILT, Status.REUSED, Status.FAILED
 BLOCKED, SKIPPED = Status.BLOCKED, Status.SKIPPED

@@ -174,6 +174,11 @@ def test_shared_smoke_test_harness_affects_every_image(chain: Repo) -> None:
     assert names(chain) == ALL
 
 
+def test_test_harness_affects_every_image(chain: Repo) -> None:
+    chain.write("tests/harness/containers.py", "")
+    assert names(chain) == ALL
+
+
 def test_image_smoke_tests_affect_that_folder_and_descendants(chain: Repo) -> None:
     chain.append("tests/images/jupyter/test_jupyter.py")
     assert names(chain) == ["jupyter", "pytorch.cpu", "pytorch.cuda"]

@@ -22,7 +22,7 @@ class FakeRunner:
         outcomes: Mapping[str, Outcome] | None = None,
         *,
         hold: float = 0.0,
-        hook: Callable[[str], None] | None = None,
+        hook: Callable[[str], object] | None = None,
     ) -> None:
         self.outcomes = dict(outcomes or {})
         self.hold = hold

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
+from tests.harness.containers import TrackedContainer, TrackedContainers
 from tests.images.conftest import ImageUnderTest
-from tests.images.helpers import exec_in, wait_until
 
 BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 CONTRACT_ENV = {
@@ -26,12 +22,10 @@ CONTRACT_ENV = {
 }
 
 
-def _run(containers: Any, script: str, **kwargs: Any) -> str:
-    """stdout of `bash -c script` run as the command of a container (through /init)."""
-    c = containers.run(["bash", "-c", script], **kwargs)
-    status = c.wait(timeout=120)
-    assert status["StatusCode"] == 0, c.logs().decode("utf-8", "replace")[-3000:]
-    return str(c.logs(stdout=True, stderr=False).decode("utf-8", "replace"))
+def _run(containers: TrackedContainers, script: str, **kwargs: Any) -> str:
+    """The stdout of `bash -c script` run as the command of a container (through /init):
+    the command's own, never mixed with what the image's services print."""
+    return containers.run_to_exit(["bash", "-c", script], timeout=120, **kwargs).stdout
 
 
 def test_image_config(docker_client: Any, image_ref_under_test: str) -> None:
@@ -62,14 +56,14 @@ def test_size(
         assert size_mb <= budget, f"{size_mb:.1f} MB is over the size budget of {budget} MB"
 
 
-def test_user_jovyan(containers: Any) -> None:
+def test_user_jovyan(containers: TrackedContainers) -> None:
     out = _run(containers, "id -u; id -g; id -Gn; getent passwd jovyan")
     assert "\n1000\n0\n" in f"\n{out}"
     assert "users" in out.split("\n")[2].split()
     assert "jovyan:x:1000:0::/home/jovyan:/bin/bash" in out
 
 
-def test_random_uid_is_named_for_the_services(containers: Any) -> None:
+def test_random_uid_is_named_for_the_services(containers: TrackedContainers) -> None:
     """OpenShift's random uid has no passwd entry; what runs through with-contenv (services,
     their terminals) sees it as jovyan, also with a read-only root and no capabilities."""
     script = (
@@ -91,12 +85,12 @@ def test_random_uid_is_named_for_the_services(containers: Any) -> None:
     assert lines[3] == "/home/jovyan", out
 
 
-def test_named_uid_gets_no_nss_wrapper(containers: Any) -> None:
+def test_named_uid_gets_no_nss_wrapper(containers: TrackedContainers) -> None:
     out = _run(containers, "with-contenv sh -c 'echo \"preload=${LD_PRELOAD:-}\"; id -un'")
     assert out.split() == ["preload=", "jovyan"]
 
 
-def test_locale_and_tools(containers: Any) -> None:
+def test_locale_and_tools(containers: TrackedContainers) -> None:
     out = _run(
         containers,
         "set -e; locale 2>&1 >/dev/null | (! grep .) && echo locale-ok; "
@@ -112,7 +106,7 @@ def test_locale_and_tools(containers: Any) -> None:
     assert "bundle-ok" in out
 
 
-def test_https_trusts_system_bundle(containers: Any) -> None:
+def test_https_trusts_system_bundle(containers: TrackedContainers) -> None:
     """curl and git verify HTTPS with the system bundle (which holds the build's extra CAs)."""
     out = _run(
         containers,
@@ -128,70 +122,58 @@ def test_https_trusts_system_bundle(containers: Any) -> None:
     )
 
 
-@pytest.fixture
-def home_volume(docker_client: Any) -> Iterator[str]:
-    volume = docker_client.volumes.create(name=f"kfnb-smoke-home-{uuid.uuid4().hex[:12]}")
-    try:
-        yield str(volume.name)
-    finally:  # this test's containers may still hold it: they are removed after this fixture
-        for container in docker_client.containers.list(all=True, filters={"volume": volume.name}):
-            container.remove(force=True, v=True)
-        volume.remove(force=True)
-
-
-def _home_listing(container: Any) -> tuple[set[str], set[str]]:
+def _home_listing(container: TrackedContainer) -> tuple[set[str], set[str]]:
     """(top-level names in $HOME_TMP, top-level names in $HOME) inside a running container."""
-    _, skel = exec_in(container, 'ls -A "$HOME_TMP"')
-    _, home = exec_in(container, 'ls -A "$HOME"')
+    skel = container.exec('ls -A "$HOME_TMP"').stdout
+    home = container.exec('ls -A "$HOME"').stdout
     return set(skel.split()), set(home.split())
 
 
-def _wait_home_filled(container: Any) -> set[str]:
+def _wait_home_filled(container: TrackedContainer) -> set[str]:
     def probe() -> set[str] | None:
         skel, home = _home_listing(container)
         return skel if skel and skel <= home else None
 
-    return wait_until(probe, timeout=120, message="the skeleton copied into $HOME")
+    return container.wait_until(probe, timeout=120, message="the skeleton copied into $HOME")
 
 
-def test_empty_home_volume_gets_skeleton(containers: Any, home_volume: str) -> None:
+def test_empty_home_volume_gets_skeleton(containers: TrackedContainers, home_volume: str) -> None:
     c = containers.run(volumes={home_volume: {"bind": "/home/jovyan", "mode": "rw"}})
     skel = _wait_home_filled(c)
     print(f"skeleton: {sorted(skel)}")
     assert ".bashrc" in skel
-    code, out = exec_in(c, 'touch "$HOME/new-file" && stat -c %g "$HOME/.bashrc"')
-    assert (code, out.strip()) == (0, "0")
+    out = c.exec('touch "$HOME/new-file" && stat -c %g "$HOME/.bashrc"').stdout
+    assert out.strip() == "0"
 
 
-def test_tmpfs_home_random_uid_gets_skeleton(containers: Any) -> None:
+def test_tmpfs_home_random_uid_gets_skeleton(containers: TrackedContainers) -> None:
     c = containers.run(user="4242:0", tmpfs={"/home/jovyan": ""})
     _wait_home_filled(c)
-    _, out = exec_in(c, 'stat -c "%u %g %A" "$HOME/.bashrc"')
+    out = c.exec('stat -c "%u %g %A" "$HOME/.bashrc"').stdout
     owner, group, mode = out.split()
     assert (owner, group, mode[4:6]) == ("4242", "0", "rw")
 
 
-def test_user_files_in_home_are_not_overwritten(containers: Any, home_volume: str) -> None:
+def test_user_files_in_home_are_not_overwritten(
+    containers: TrackedContainers, home_volume: str
+) -> None:
     prepare = (
         "echo 'my own bashrc' > /mnt/home/.bashrc && mkdir -p /mnt/home/work && "
         "echo keep > /mnt/home/work/notes.txt && chown -R 1000:0 /mnt/home && chmod 775 /mnt/home"
     )
-    code, logs = containers.run_to_exit(
+    containers.run_to_exit(
         ["-c", prepare],
         entrypoint=["bash"],
         user="0",
         volumes={home_volume: {"bind": "/mnt/home", "mode": "rw"}},
     )
-    assert code == 0, logs
     c = containers.run(volumes={home_volume: {"bind": "/home/jovyan", "mode": "rw"}})
     _wait_home_filled(c)
-    _, bashrc = exec_in(c, 'cat "$HOME/.bashrc"')
-    assert bashrc.strip() == "my own bashrc"
-    _, notes = exec_in(c, 'cat "$HOME/work/notes.txt"')
-    assert notes.strip() == "keep"
+    assert c.read_file("/home/jovyan/.bashrc").strip() == "my own bashrc"
+    assert c.read_file("/home/jovyan/work/notes.txt").strip() == "keep"
 
 
-def test_init_as_root_and_s6_setuidgid(containers: Any) -> None:
+def test_init_as_root_and_s6_setuidgid(containers: TrackedContainers) -> None:
     """Images may run the init as root (--user 0) and drop to jovyan with s6-setuidgid."""
     out = _run(
         containers,

@@ -6,12 +6,10 @@ OpenShift-like clusters with a fresh PVC.
 
 from __future__ import annotations
 
+import io
 import json
-import socket
-import subprocess
 import uuid
 import zipfile
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -19,15 +17,16 @@ from urllib.parse import urljoin
 
 import pytest
 
-from tests.images.conftest import ImageUnderTest
-from tests.images.helpers import (
-    ChromiumPage,
+from tests.harness.browser import ChromiumPage
+from tests.harness.containers import TrackedContainer, TrackedContainers
+from tests.harness.http import (
     assert_listens_on_all_interfaces,
-    exec_in,
+    host_port_free,
     http_get,
     wait_for_http,
-    wait_until,
 )
+from tests.harness.images import DerivedImages
+from tests.harness.waiting import wait_until
 
 PORT = 8888
 HOME = "/home/jovyan"
@@ -38,34 +37,21 @@ EXTENSION_ID = "kfnb-smoke.kfnb-hello"
 EXTENSION_VERSION = "0.0.1"
 
 
-@pytest.fixture
-def home_volume(docker_client: Any) -> Iterator[str]:
-    """An empty named volume for /home/jovyan (a fresh PVC)."""
-    volume = docker_client.volumes.create(name=f"kfnb-smoke-cs-home-{uuid.uuid4().hex[:12]}")
-    try:
-        yield str(volume.name)
-    finally:
-        for container in docker_client.containers.list(all=True, filters={"volume": volume.name}):
-            container.remove(force=True, v=True)
-        volume.remove(force=True)
-
-
-def _prepare_home(containers: Any, volume: str, *, marker: str) -> None:
+def _prepare_home(containers: TrackedContainers, volume: str, *, marker: str) -> None:
     """Make the empty volume writable by gid 0 (as a PVC's fsGroup would) and put a file in it."""
     script = (
         f"chown 1000:0 /mnt/home && chmod 2775 /mnt/home && echo hello > /mnt/home/{marker} "
         f"&& chown 1000:0 /mnt/home/{marker}"
     )
-    code, logs = containers.run_to_exit(
+    containers.run_to_exit(
         ["-c", script],
         entrypoint=["bash"],
         user="0",
         volumes={volume: {"bind": "/mnt/home", "mode": "rw"}},
     )
-    assert code == 0, logs
 
 
-def _start(containers: Any, volume: str, **kwargs: Any) -> Any:
+def _start(containers: TrackedContainers, volume: str, **kwargs: Any) -> TrackedContainer:
     c = containers.run(user=RANDOM_USER, volumes={volume: {"bind": HOME, "mode": "rw"}}, **kwargs)
     wait_for_http(c, f"http://127.0.0.1:{PORT}/healthz", timeout=120)
     return c
@@ -82,16 +68,16 @@ class _ScriptSources(HTMLParser):
             self.sources.append(src)
 
 
-def test_healthz_workbench_and_main_script(containers: Any, home_volume: str) -> None:
+def test_healthz_workbench_and_main_script(containers: TrackedContainers, home_volume: str) -> None:
     c = _start(containers, home_volume)
     code, body = http_get(c, f"http://127.0.0.1:{PORT}/healthz")
     assert code == 200, body
     assert json.loads(body)["status"] in ("alive", "expired"), body
 
     # No login page: the root redirects straight to the workbench on $HOME.
-    _, out = exec_in(
-        c, f"curl -s -o /dev/null -w '%{{http_code}} %{{redirect_url}}' http://127.0.0.1:{PORT}/"
-    )
+    out = c.exec(
+        f"curl -s -o /dev/null -w '%{{http_code}} %{{redirect_url}}' http://127.0.0.1:{PORT}/"
+    ).stdout
     status, _, location = out.strip().partition(" ")
     assert status == "302", out
     assert f"folder={HOME}" in location, out
@@ -110,7 +96,7 @@ def test_healthz_workbench_and_main_script(containers: Any, home_volume: str) ->
     assert len(script) > 100_000, script[:300]
 
 
-def test_serves_when_restricted(containers: Any) -> None:
+def test_serves_when_restricted(containers: TrackedContainers) -> None:
     """Random uid, no capabilities, read-only root with tmpfs /tmp and /run, no home volume."""
     c = containers.run(
         user=RANDOM_USER,
@@ -122,28 +108,27 @@ def test_serves_when_restricted(containers: Any) -> None:
     code, html = http_get(c, f"http://127.0.0.1:{PORT}/?folder={HOME}")
     assert code == 200, html[:500]
     assert "workbench.js" in html
-    _, owner = exec_in(c, "stat -c %u /tmp/code-server/data/User/settings.json")
+    owner = c.exec("stat -c %u /tmp/code-server/data/User/settings.json").stdout
     assert owner.strip() == RANDOM_UID
 
 
 def test_listens_on_all_interfaces_without_auth_for_any_origin(
-    containers: Any, home_volume: str
+    containers: TrackedContainers, home_volume: str
 ) -> None:
     c = _start(containers, home_volume)
     assert_listens_on_all_interfaces(c, PORT)
     # The dashboard embeds the app from another origin: the WebSocket must be accepted.
-    _, out = exec_in(
-        c,
+    out = c.exec(
         "curl -s -i --max-time 5 -H 'Connection: Upgrade' -H 'Upgrade: websocket' "
         "-H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "
         "-H 'Origin: https://kubeflow.example.com' "
         f"'http://127.0.0.1:{PORT}/?reconnectionToken={uuid.uuid4()}&reconnection=false"
         "&skipWebSocketFrames=false' | head -n1",
-    )
+    ).stdout
     assert " 101 " in out, out
 
 
-def test_terminal_pty_spawns_a_shell(containers: Any, home_volume: str) -> None:
+def test_terminal_pty_spawns_a_shell(containers: TrackedContainers, home_volume: str) -> None:
     c = _start(containers, home_volume)
     script = (
         f"const pty = require({json.dumps(NODE_PTY)});"
@@ -152,8 +137,7 @@ def test_terminal_pty_spawns_a_shell(containers: Any, home_volume: str) -> None:
         "let out = ''; p.onData((d) => { out += d; });"
         "p.onExit((e) => { console.log(JSON.stringify({out, code: e.exitCode})); });"
     )
-    code, out = exec_in(c, ["node", "-e", script], timeout=60)
-    assert code == 0, out
+    out = c.exec(["node", "-e", script], timeout=60).stdout
     result = json.loads(out.strip().splitlines()[-1])
     print(f"pty: {result}")
     assert result["code"] == 0
@@ -162,19 +146,15 @@ def test_terminal_pty_spawns_a_shell(containers: Any, home_volume: str) -> None:
     assert words[2].startswith("/dev/pts/"), result
 
 
-def _port_free() -> bool:
-    with socket.socket() as s:
-        s.settimeout(2)
-        return s.connect_ex(("127.0.0.1", PORT)) != 0
-
-
 def test_browser_opens_workbench_explorer_shows_home_and_terminal_runs(
-    containers: Any, home_volume: str, artifacts_dir: Path
+    containers: TrackedContainers, home_volume: str, artifacts_dir: Path
 ) -> None:
     marker = f"kfnb-smoke-{uuid.uuid4().hex[:8]}.txt"
     _prepare_home(containers, home_volume, marker=marker)
     # Host port 8888 may be taken by another smoke test's browser check: wait for it.
-    wait_until(_port_free, timeout=900, interval=2, message=f"host port {PORT} to be free")
+    wait_until(
+        lambda: host_port_free(PORT), timeout=900, interval=2, message=f"host port {PORT} free"
+    )
     c = _start(containers, home_volume, network_mode="host")
     screenshot = artifacts_dir / "workbench.png"
     with ChromiumPage() as page:
@@ -210,7 +190,7 @@ def test_browser_opens_workbench_explorer_shows_home_and_terminal_runs(
             return bool(page.evaluate(f"document.activeElement === {textarea}"))
 
         try:
-            wait_until(terminal_focused, timeout=90, interval=0.5, message="a focused terminal")
+            c.wait_until(terminal_focused, timeout=90, interval=0.5, message="a focused terminal")
         except AssertionError:
             page.screenshot(screenshot)
             raise
@@ -220,8 +200,8 @@ def test_browser_opens_workbench_explorer_shows_home_and_terminal_runs(
             " > ~/kfnb-terminal.txt"
         )
         page.press("Enter", code="Enter", key_code=13)
-        written = wait_until(
-            lambda: exec_in(c, f"cat {HOME}/kfnb-terminal.txt 2>/dev/null")[1].strip() or None,
+        written = c.wait_until(
+            lambda: c.exec(f"cat {HOME}/kfnb-terminal.txt", check=False).stdout.strip() or None,
             timeout=60,
             message="the terminal command's output file",
         )
@@ -229,16 +209,15 @@ def test_browser_opens_workbench_explorer_shows_home_and_terminal_runs(
     print(f"screenshot: {screenshot}; terminal wrote: {written}")
     # user=jovyan: base's 00-user-name names the random uid for the services' terminals.
     assert written == f"uid={RANDOM_UID} user=jovyan XDG=[unset|unset]"
-    logs = c.logs().decode("utf-8", "replace")
+    logs = c.logs()
     assert "EADDRINUSE" not in logs, logs[-2000:]
 
     # Nothing of code-server's state landed on the home volume: only the skeleton and our files.
-    _, home = exec_in(c, f'ls -A {HOME}; echo ---; ls -A "$HOME_TMP"')
+    home = c.exec(f'ls -A {HOME}; echo ---; ls -A "$HOME_TMP"').stdout
     listed, _, skeleton = home.partition("---")
     extra = set(listed.split()) - set(skeleton.split()) - {marker, "kfnb-terminal.txt"}
     assert not extra, f"code-server wrote into the home volume: {sorted(extra)}"
-    code, out = exec_in(c, "test -d /tmp/code-server/data/User && ls /tmp/code-server")
-    assert code == 0, out
+    c.exec("test -d /tmp/code-server/data/User && ls /tmp/code-server")
 
 
 # --- extensions in a derived image -------------------------------------------------------
@@ -272,16 +251,16 @@ _CONTENT_TYPES = """<?xml version="1.0" encoding="utf-8"?>
 </Types>
 """
 
-# The recipe of codeserver/README.md, "Extensions in a derived image".
+# The recipe of codeserver/README.md, "Extensions in a derived image", built with no network.
 _DERIVED_DOCKERFILE = """ARG BASE_IMG
 FROM $BASE_IMG
-RUN --mount=type=bind,source=kfnb-hello.vsix,target=/tmp/kfnb-hello.vsix \\
+RUN --network=none --mount=type=bind,source=kfnb-hello.vsix,target=/tmp/kfnb-hello.vsix \\
     code-server-install-extensions /tmp/kfnb-hello.vsix
 """
 EXTENSION_COMMAND = "kfnb: hello from the smoke extension"
 
 
-def _write_vsix(path: Path) -> None:
+def _vsix() -> bytes:
     """A minimal valid VS Code extension package: a zip with a manifest and package.json.
 
     zipfile stores the files with mode 0600, as many real packages do: the image must make
@@ -297,56 +276,37 @@ def _write_vsix(path: Path) -> None:
         "categories": ["Other"],
         "contributes": {"commands": [{"command": "kfnbHello.hi", "title": EXTENSION_COMMAND}]},
     }
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as z:
         z.writestr("[Content_Types].xml", _CONTENT_TYPES)
         manifest = _VSIX_MANIFEST.format(name=name, version=EXTENSION_VERSION, publisher=publisher)
         z.writestr("extension.vsixmanifest", manifest)
         z.writestr("extension/package.json", json.dumps(package, indent=2))
         z.writestr("extension/README.md", "# kfnb smoke extension\n")
+    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
-def image_with_extension(
-    image_under_test: ImageUnderTest,
-    image_ref_under_test: str,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[str]:
+def image_with_extension(derived_image: DerivedImages, image_ref_under_test: str) -> str:
     """An image FROM the image under test that installs an extension from a local .vsix."""
-    workdir = tmp_path_factory.mktemp("codeserver-extension")
-    _write_vsix(workdir / "kfnb-hello.vsix")
-    (workdir / "Dockerfile").write_text(_DERIVED_DOCKERFILE, encoding="utf-8")
-    tag = f"kfnb-smoke/{image_under_test.image.repository}-ext:{uuid.uuid4().hex[:12]}"
-    result = subprocess.run(
-        [
-            *("docker", "buildx", "build", "--load", "--network", "none"),
-            *("--build-arg", f"BASE_IMG={image_ref_under_test}", "-t", tag, str(workdir)),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    return derived_image(
+        image_ref_under_test, {"kfnb-hello.vsix": _vsix()}, dockerfile=_DERIVED_DOCKERFILE
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    try:
-        yield tag
-    finally:
-        subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True, check=False)
 
 
 def test_derived_image_extension_is_listed_for_a_random_uid(
-    containers: Any, image_with_extension: str
+    containers: TrackedContainers, image_with_extension: str
 ) -> None:
-    code, logs = containers.run_to_exit(
+    listed = containers.run_to_exit(
         ["code-server", "--list-extensions", "--show-versions"],
         image=image_with_extension,
         user=RANDOM_USER,
-    )
-    assert code == 0, logs
-    assert f"{EXTENSION_ID}@{EXTENSION_VERSION}" in logs.split(), logs[-2000:]
+    ).stdout
+    assert f"{EXTENSION_ID}@{EXTENSION_VERSION}" in listed.split(), listed[-2000:]
 
 
 def test_derived_image_extension_is_linked_into_the_runtime_extensions_dir(
-    containers: Any, image_with_extension: str, home_volume: str
+    containers: TrackedContainers, image_with_extension: str, home_volume: str
 ) -> None:
     c = containers.run(
         image=image_with_extension,
@@ -355,17 +315,14 @@ def test_derived_image_extension_is_linked_into_the_runtime_extensions_dir(
     )
     wait_for_http(c, f"http://127.0.0.1:{PORT}/healthz", timeout=120)
     # The server scans /tmp/code-server/extensions: the image's extension must be found there.
-    code, out = exec_in(c, "readlink -f /tmp/code-server/extensions/*kfnb-hello*/package.json")
-    assert code == 0, out
+    out = c.exec("readlink -f /tmp/code-server/extensions/*kfnb-hello*/package.json").stdout
     assert out.startswith("/opt/code-server/extensions/"), out
     # The registry of the runtime dir lists it too (checked on its own: a pipeline's exit
     # code is its last command's, and the path above already holds the name).
-    code, out = exec_in(c, ["cat", "/tmp/code-server/extensions/extensions.json"])
-    assert code == 0, out
+    out = c.read_file("/tmp/code-server/extensions/extensions.json")
     listed = [entry["identifier"]["id"] for entry in json.loads(out)]
     assert EXTENSION_ID in listed, out[-2000:]
-    code, out = exec_in(c, "cat /tmp/code-server/extensions/*kfnb-hello*/package.json")
-    assert code == 0, out
+    out = c.exec("cat /tmp/code-server/extensions/*kfnb-hello*/package.json").stdout
     assert json.loads(out)["name"] == "kfnb-hello"
 
 
@@ -386,10 +343,12 @@ def _palette_offers(page: ChromiumPage, command: str) -> bool:
 
 
 def test_derived_image_extension_contributes_to_the_workbench(
-    containers: Any, image_with_extension: str, home_volume: str, artifacts_dir: Path
+    containers: TrackedContainers, image_with_extension: str, home_volume: str, artifacts_dir: Path
 ) -> None:
     _prepare_home(containers, home_volume, marker="kfnb-smoke.txt")
-    wait_until(_port_free, timeout=900, interval=2, message=f"host port {PORT} to be free")
+    wait_until(
+        lambda: host_port_free(PORT), timeout=900, interval=2, message=f"host port {PORT} free"
+    )
     c = containers.run(
         image=image_with_extension,
         user=RANDOM_USER,
@@ -407,7 +366,7 @@ def test_derived_image_extension_contributes_to_the_workbench(
             # The command palette lists the command that only the extension's package.json
             # declares: the server read the extension as the random uid. The palette does not
             # refresh while the extension host registers contributions: reopen until it shows.
-            wait_until(
+            c.wait_until(
                 lambda: _palette_offers(page, EXTENSION_COMMAND),
                 timeout=90,
                 interval=1,

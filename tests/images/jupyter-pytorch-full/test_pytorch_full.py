@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
+from tests.harness.containers import TrackedContainers
 from tests.images.conftest import REPO_ROOT, ImageUnderTest
-from tests.images.helpers import exec_in
 from tests.images.jupyter.lab import execute_notebook, start_lab
 
 FOLDER = REPO_ROOT / "jupyter-pytorch-full"
@@ -47,7 +46,9 @@ def _pins(name: str) -> dict[str, str]:
     return pins
 
 
-def test_notebook_trains_a_tiny_model(containers: Any, image_under_test: ImageUnderTest) -> None:
+def test_notebook_trains_a_tiny_model(
+    containers: TrackedContainers, image_under_test: ImageUnderTest
+) -> None:
     c = start_lab(containers)
     outputs = execute_notebook(c, TRAIN_CELLS, name="train")
     losses = json.loads(outputs[1])
@@ -57,12 +58,14 @@ def test_notebook_trains_a_tiny_model(containers: Any, image_under_test: ImageUn
     assert losses[-1] < 0.5 * losses[0], losses
     assert info["device"] == "cpu"
     # No GPU here: the kernel's torch must see none and still train (on the CPU).
-    _, gpus = exec_in(c, "ls /dev/nvidia* 2>/dev/null | wc -l")
+    gpus = c.exec("ls /dev/nvidia* 2>/dev/null | wc -l").stdout
     if gpus.strip() == "0":
         assert info["cuda_available"] is False, info
 
 
-def test_torch_build_of_the_variant(containers: Any, image_under_test: ImageUnderTest) -> None:
+def test_torch_build_of_the_variant(
+    containers: TrackedContainers, image_under_test: ImageUnderTest
+) -> None:
     script = (
         "import json, os, torch, torchvision, torchaudio\n"
         "print(json.dumps({'torch': torch.__version__, 'torchvision': torchvision.__version__,"
@@ -71,8 +74,7 @@ def test_torch_build_of_the_variant(containers: Any, image_under_test: ImageUnde
         " 'nvidia': {k: v for k, v in os.environ.items() if k.startswith('NVIDIA_')}}))"
     )
     c = containers.run(["sleep", "infinity"])
-    code, out = exec_in(c, ["python", "-c", script], timeout=180)
-    assert code == 0, out[-3000:]
+    out = c.exec(["python", "-c", script], timeout=180).stdout
     info = json.loads(out.strip().splitlines()[-1])
     print(f"{image_under_test.name}: {info}")
     pins = _pins("requirements-torch.txt")
@@ -85,12 +87,12 @@ def test_torch_build_of_the_variant(containers: Any, image_under_test: ImageUnde
             "NVIDIA_DRIVER_CAPABILITIES": "compute,utility",
         }, info["nvidia"]
     # No GPU on this machine: both variants must run on the CPU (checked by the notebook too).
-    _, gpus = exec_in(c, "ls /dev/nvidia* 2>/dev/null | wc -l")
+    gpus = c.exec("ls /dev/nvidia* 2>/dev/null | wc -l").stdout
     if gpus.strip() == "0":
         assert info["cuda_available"] is False
 
 
-def test_every_package_of_the_full_set_imports(containers: Any) -> None:
+def test_every_package_of_the_full_set_imports(containers: TrackedContainers) -> None:
     """Each distribution of requirements-full.txt: pinned version installed, its modules import.
 
     Import names come from the installed distributions' files (importlib.metadata), so
@@ -115,8 +117,7 @@ def test_every_package_of_the_full_set_imports(containers: Any) -> None:
         "print(json.dumps(result))\n"
     )
     c = containers.run(["sleep", "infinity"], environment={"MPLBACKEND": "Agg"})
-    code, out = exec_in(c, ["python", "-c", script], timeout=300)
-    assert code == 0, out[-3000:]
+    out = c.exec(["python", "-c", script], timeout=300).stdout
     result = json.loads(out.strip().splitlines()[-1])
     for dist, pin in pins.items():
         print(f"{dist}=={result[dist]['version']}: import {', '.join(result[dist]['modules'])}")
@@ -124,10 +125,9 @@ def test_every_package_of_the_full_set_imports(containers: Any) -> None:
         assert result[dist]["modules"], f"{dist}: no importable module found"
 
 
-def test_jupyterlab_git_and_ipympl_are_enabled(containers: Any) -> None:
+def test_jupyterlab_git_and_ipympl_are_enabled(containers: TrackedContainers) -> None:
     c = containers.run(["sleep", "infinity"])
-    code, out = exec_in(c, "jupyter server extension list 2>&1; jupyter labextension list 2>&1")
-    assert code == 0, out
+    out = c.exec("jupyter server extension list 2>&1; jupyter labextension list 2>&1").stdout
     text = re.sub(r"\x1b\[[0-9;]*m", "", out)
     assert re.search(r"jupyterlab_git\s+enabled", text), text
     assert re.search(r"@jupyterlab/git\s+v\S+\s+enabled", text), text

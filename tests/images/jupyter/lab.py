@@ -5,13 +5,12 @@ Start JupyterLab under a Kubeflow-style prefix and execute notebooks in the cont
 
 from __future__ import annotations
 
-import base64
 import json
-import shlex
 import time
 from typing import Any
 
-from tests.images.helpers import exec_in, wait_for_http
+from tests.harness.containers import TrackedContainer, TrackedContainers
+from tests.harness.http import wait_for_http
 
 PORT = 8888
 PREFIX = "/notebook/ns/nb"
@@ -20,7 +19,9 @@ VENV = "/opt/venv"
 RANDOM_USER = "54321:0"
 
 
-def start_lab(containers: Any, *, timeout: float = 120, **kwargs: Any) -> Any:
+def start_lab(
+    containers: TrackedContainers, *, timeout: float = 120, **kwargs: Any
+) -> TrackedContainer:
     """Start the image (init + jupyterlab service) with NB_PREFIX; wait for /api/status."""
     environment = {"NB_PREFIX": PREFIX, **kwargs.pop("environment", {})}
     container = containers.run(environment=environment, **kwargs)
@@ -28,18 +29,6 @@ def start_lab(containers: Any, *, timeout: float = 120, **kwargs: Any) -> Any:
     wait_for_http(container, f"{BASE}/api/status", timeout=timeout)
     print(f"{PREFIX}/api/status answered 200 {time.monotonic() - started:.1f} s after docker run")
     return container
-
-
-def put_file(container: Any, path: str, data: bytes, *, user: str | None = None) -> None:
-    """Write `data` to `path` in the container, as `user` (default: the container's user).
-
-    Through exec rather than the archive API, which refuses containers with a read-only root.
-    """
-    encoded = base64.b64encode(data).decode()
-    code, out = exec_in(
-        container, f"printf %s {encoded} | base64 -d > {shlex.quote(path)}", user=user
-    )
-    assert code == 0, out
 
 
 def notebook(cells: list[str]) -> bytes:
@@ -66,21 +55,17 @@ def notebook(cells: list[str]) -> bytes:
 
 
 def execute_notebook(
-    container: Any, cells: list[str], *, name: str = "smoke", timeout: int = 300
+    container: TrackedContainer, cells: list[str], *, name: str = "smoke", timeout: int = 300
 ) -> list[str]:
     """Execute a notebook with a real kernel (nbconvert) in the container; each cell's stdout."""
     source = f"/tmp/{name}.ipynb"
-    put_file(container, source, notebook(cells))
-    code, out = exec_in(
-        container,
+    container.write_file(source, notebook(cells))
+    container.exec(
         f"jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout={timeout} "
         f"--output {name}.out.ipynb --output-dir /tmp {source}",
         timeout=timeout + 60,
     )
-    assert code == 0, out[-3000:]
-    code, out = exec_in(container, ["cat", f"/tmp/{name}.out.ipynb"])
-    assert code == 0, out
-    executed = json.loads(out)
+    executed = json.loads(container.read_file(f"/tmp/{name}.out.ipynb"))
     stdout: list[str] = []
     for cell in executed["cells"]:
         errors = [o for o in cell["outputs"] if o["output_type"] == "error"]

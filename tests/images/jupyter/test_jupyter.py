@@ -10,20 +10,16 @@ import base64
 import hashlib
 import io
 import json
-import socket
 import time
 import zipfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tests.images.helpers import (
-    assert_listens_on_all_interfaces,
-    browse,
-    exec_in,
-    http_get,
-    wait_until,
-)
+from tests.harness.browser import browse
+from tests.harness.containers import TrackedContainer, TrackedContainers
+from tests.harness.http import assert_listens_on_all_interfaces, host_port_free, http_get
+from tests.harness.waiting import wait_until
 from tests.images.jupyter.lab import (
     BASE,
     PORT,
@@ -31,14 +27,13 @@ from tests.images.jupyter.lab import (
     RANDOM_USER,
     VENV,
     execute_notebook,
-    put_file,
     start_lab,
 )
 
 ANNOUNCEMENTS = "@jupyterlab/apputils-extension:announcements"
 
 
-def test_prefix_serves_api_and_lab_without_token(containers: Any) -> None:
+def test_prefix_serves_api_and_lab_without_token(containers: TrackedContainers) -> None:
     c = start_lab(containers)
     code, body = http_get(c, f"{BASE}/api/status")
     assert code == 200, body
@@ -67,13 +62,13 @@ def test_prefix_serves_api_and_lab_without_token(containers: Any) -> None:
         assert "jupyter-config-data" not in body, (path, body[:300])
 
 
-def test_listens_on_all_interfaces_any_origin_open_metrics(containers: Any) -> None:
+def test_listens_on_all_interfaces_any_origin_open_metrics(containers: TrackedContainers) -> None:
     c = start_lab(containers)
     assert_listens_on_all_interfaces(c, PORT)
     # The dashboard (another origin) may call the API.
-    _, headers = exec_in(
-        c, f"curl -s -D - -o /dev/null -H 'Origin: https://kubeflow.example.com' {BASE}/api/status"
-    )
+    headers = c.exec(
+        f"curl -s -D - -o /dev/null -H 'Origin: https://kubeflow.example.com' {BASE}/api/status"
+    ).stdout
     assert "access-control-allow-origin: *" in headers.lower(), headers
     # Prometheus scrapes /metrics without a token.
     code, metrics = http_get(c, f"{BASE}/metrics")
@@ -84,22 +79,21 @@ def test_listens_on_all_interfaces_any_origin_open_metrics(containers: Any) -> N
     assert "# TYPE kernel_currently_running_total gauge" in types, metrics[:300]
 
 
-def _start_kernel(container: Any) -> str:
+def _start_kernel(container: TrackedContainer) -> str:
     """Start a python3 kernel through the API as the Lab page does (with its _xsrf cookie)."""
-    _, out = exec_in(
-        container,
+    out = container.exec(
         f"curl -s -o /dev/null -c /tmp/jar {BASE}/lab && "
         "xsrf=$(awk '$6 == \"_xsrf\" {print $7}' /tmp/jar) && "
         "curl -s -w '\\n%{http_code}' -b /tmp/jar -H \"X-XSRFToken: $xsrf\" "
         f"-X POST -H 'Content-Type: application/json' -d '{{\"name\": \"python3\"}}' "
         f"{BASE}/api/kernels",
-    )
+    ).stdout
     body, _, status = out.rpartition("\n")
     assert status.strip() == "201", out
     return str(json.loads(body)["id"])
 
 
-def _run_in_kernel(container: Any, kernel_id: str, code: str) -> str:
+def _run_in_kernel(container: TrackedContainer, kernel_id: str, code: str) -> str:
     """Run `code` in a kernel the server started (a client on its connection file); the
     output printed by the code, then the reply's status."""
     # Kernel connection files are runtime state: under /tmp, not on the home PVC.
@@ -113,12 +107,10 @@ def _run_in_kernel(container: Any, kernel_id: str, code: str) -> str:
         f"reply = kc.execute_interactive({code!r}, timeout=60)\n"
         "print(reply['content']['status'])\n"
     )
-    exit_code, out = exec_in(container, ["python", "-c", client], timeout=120)
-    assert exit_code == 0, out
-    return out
+    return container.exec(["python", "-c", client], timeout=120).stdout
 
 
-def test_culler_sees_kernel_state_and_activity(containers: Any) -> None:
+def test_culler_sees_kernel_state_and_activity(containers: TrackedContainers) -> None:
     """The idle culler GETs <prefix>/api/kernels and reads execution_state and last_activity."""
     c = start_lab(containers)
     kernel_id = _start_kernel(c)
@@ -131,7 +123,7 @@ def test_culler_sees_kernel_state_and_activity(containers: Any) -> None:
                 return dict(kernel)
         return None
 
-    started = wait_until(
+    started = c.wait_until(
         lambda: listed(("starting", "idle", "busy")), timeout=60, message="the kernel listed"
     )
     print(f"kernel as the culler sees it after start: {started}")
@@ -141,7 +133,7 @@ def test_culler_sees_kernel_state_and_activity(containers: Any) -> None:
     # and moves last_activity (what the culler compares with its idle time).
     out = _run_in_kernel(c, kernel_id, "print(6 * 7)")
     assert out.split()[-2:] == ["42", "ok"], out
-    idle = wait_until(
+    idle = c.wait_until(
         lambda: (k := listed(("idle",))) and k["last_activity"] != started["last_activity"] and k,
         timeout=60,
         message="the kernel idle with a new last_activity",
@@ -150,20 +142,18 @@ def test_culler_sees_kernel_state_and_activity(containers: Any) -> None:
     assert datetime.fromisoformat(idle["last_activity"].replace("Z", "+00:00")) > first
 
 
-def test_runtime_dirs_in_tmp_not_in_home(containers: Any) -> None:
+def test_runtime_dirs_in_tmp_not_in_home(containers: TrackedContainers) -> None:
     c = start_lab(containers)
-    code, out = exec_in(c, "jupyter --runtime-dir; echo $XDG_RUNTIME_DIR; ls /tmp/jupyter-runtime")
-    assert code == 0, out
+    out = c.exec("jupyter --runtime-dir; echo $XDG_RUNTIME_DIR; ls /tmp/jupyter-runtime").stdout
     lines = out.split()
     assert lines[0] == "/tmp/jupyter-runtime", out
     assert lines[1] == "/tmp/runtime", out
     assert any(name.startswith("jpserver-") for name in lines[2:]), out
-    code, out = exec_in(c, "test ! -e ~/.local/share/jupyter/runtime && echo no-runtime-in-home")
-    assert code == 0, out
+    out = c.exec("test ! -e ~/.local/share/jupyter/runtime && echo no-runtime-in-home").stdout
     assert "no-runtime-in-home" in out, out
 
 
-def test_notebook_executes_with_the_venv_kernel(containers: Any) -> None:
+def test_notebook_executes_with_the_venv_kernel(containers: TrackedContainers) -> None:
     c = start_lab(containers)
     outputs = execute_notebook(
         c,
@@ -203,54 +193,48 @@ def _wheel(name: str, version: str) -> bytes:
     return buffer.getvalue()
 
 
-def test_pip_install_as_random_uid_and_user_installs_refused(containers: Any) -> None:
+def test_pip_install_as_random_uid_and_user_installs_refused(containers: TrackedContainers) -> None:
     """Plain pip works for any uid with gid 0; `--user` (the home PVC) is refused by pip."""
     c = start_lab(containers, user=RANDOM_USER)
     wheel = "/tmp/kfnb_smoke_pkg-1.0-py3-none-any.whl"
-    put_file(c, wheel, _wheel("kfnb_smoke_pkg", "1.0"), user=RANDOM_USER)
+    c.write_file(wheel, _wheel("kfnb_smoke_pkg", "1.0"), user=RANDOM_USER)
 
-    code, out = exec_in(c, f"pip install --user --no-index {wheel}", user=RANDOM_USER)
-    print(f"pip install --user: exit {code}: {out.strip()}")
-    assert code != 0, out
-    assert "Can not perform a '--user' install" in out, out
-    code, out = exec_in(c, "test ! -e ~/.local/lib && echo clean", user=RANDOM_USER)
-    assert out.strip() == "clean", f"--user left files in the home: {out}"
+    refused = c.exec(f"pip install --user --no-index {wheel}", user=RANDOM_USER, check=False)
+    print(f"pip install --user: exit {refused.code}: {refused.output.strip()}")
+    assert refused.code != 0, refused.output
+    assert "Can not perform a '--user' install" in refused.output, refused.output
+    clean = c.exec("test ! -e ~/.local/lib && echo clean", user=RANDOM_USER, check=False)
+    assert clean.stdout.strip() == "clean", f"--user left files in the home: {clean.output}"
 
     # Terminals and kernels inherit the server's umask 0002 (from /init): what pip installs
     # there is group-writable, so another uid of group 0 can later upgrade or remove it.
-    code, out = exec_in(c, "grep Umask /proc/$(pgrep -x -n jupyter-lab)/status")
+    out = c.exec("grep Umask /proc/$(pgrep -x -n jupyter-lab)/status").stdout
     assert out.split() == ["Umask:", "0002"], out
-    code, out = exec_in(c, f"umask 0002 && pip install --no-index {wheel}", user=RANDOM_USER)
-    assert code == 0, out
-    code, out = exec_in(
-        c,
+    c.exec(f"umask 0002 && pip install --no-index {wheel}", user=RANDOM_USER)
+    out = c.exec(
         "python -c 'import kfnb_smoke_pkg as m; print(m.ANSWER, m.__file__)'",
         user=RANDOM_USER,
-    )
-    assert code == 0, out
+    ).stdout
     answer, path = out.split()
     assert answer == "42", out
     assert path.startswith(f"{VENV}/lib/"), out
     # jovyan (uid 1000, same group 0) can remove what the other uid installed.
-    code, out = exec_in(c, "pip uninstall -y kfnb_smoke_pkg", user="1000:0")
-    assert code == 0, out
+    c.exec("pip uninstall -y kfnb_smoke_pkg", user="1000:0")
     # Everything in the venv is group-writable with group 0.
-    code, out = exec_in(
-        c, f"find {VENV} ! -type l \\( ! -perm -g=w -o ! -group 0 \\) -print | head -5"
-    )
-    assert code == 0, out
+    out = c.exec(
+        f"find {VENV} ! -type l \\( ! -perm -g=w -o ! -group 0 \\) -print | head -5"
+    ).stdout
     assert not out.strip(), out
 
 
-def _port_free() -> bool:
-    with socket.socket() as s:
-        s.settimeout(2)
-        return s.connect_ex(("127.0.0.1", PORT)) != 0
-
-
-def test_browser_shows_the_launcher(containers: Any, artifacts_dir: Path) -> None:
+def test_browser_shows_the_launcher(containers: TrackedContainers, artifacts_dir: Path) -> None:
     # Host port 8888 may be taken by another smoke test's browser check: wait for it.
-    wait_until(_port_free, timeout=900, interval=2, message=f"host port {PORT} to be free")
+    wait_until(
+        lambda: host_port_free(PORT),
+        timeout=900,
+        interval=2,
+        message=f"host port {PORT} to be free",
+    )
     c = start_lab(containers, network_mode="host")
     screenshot = artifacts_dir / "jupyterlab-launcher.png"
     url = f"http://127.0.0.1:{PORT}{PREFIX}/lab"
@@ -259,7 +243,7 @@ def test_browser_shows_the_launcher(containers: Any, artifacts_dir: Path) -> Non
         dom = browse(url, screenshot=screenshot)
         return dom if "jp-LauncherCard" in dom else None
 
-    dom = wait_until(
+    dom = c.wait_until(
         launcher,
         timeout=240,
         interval=1,
@@ -268,27 +252,25 @@ def test_browser_shows_the_launcher(containers: Any, artifacts_dir: Path) -> Non
     print(f"screenshot: {screenshot}")
     assert "jp-LauncherCard" in dom
     assert 'title="Python 3 (ipykernel)"' in dom or "Python 3 (ipykernel)" in dom
-    logs = c.logs().decode("utf-8", "replace")
+    logs = c.logs()
     assert "Address already in use" not in logs, logs[-2000:]
 
 
-def test_user_site_packages_on_the_home_volume_are_ignored(containers: Any) -> None:
+def test_user_site_packages_on_the_home_volume_are_ignored(containers: TrackedContainers) -> None:
     """Packages an older image left in ~/.local (the PVC) cannot shadow the image's own."""
     c = containers.run(["sleep", "infinity"])
     site = "~/.local/lib/python3.13/site-packages"
-    code, out = exec_in(
-        c,
+    out = c.exec(
         f"mkdir -p {site} && echo 'raise SystemExit(\"shadowed\")' > {site}/jupyter_core.py "
         "&& python -c 'import site, jupyter_core; print(site.ENABLE_USER_SITE, "
         "jupyter_core.__file__)'",
-    )
-    assert code == 0, out
+    ).stdout
     enabled, path = out.split()
     assert enabled == "False", out
     assert path.startswith(f"{VENV}/lib/"), out
 
 
-def test_restricted_mode_serves_and_runs_a_kernel(containers: Any) -> None:
+def test_restricted_mode_serves_and_runs_a_kernel(containers: TrackedContainers) -> None:
     """OpenShift-like: random uid with gid 0, no capabilities, read-only root, tmpfs /tmp, /run
     and an empty home: Lab serves under the prefix and a kernel runs."""
     c = start_lab(
@@ -310,41 +292,37 @@ def test_restricted_mode_serves_and_runs_a_kernel(containers: Any) -> None:
     assert out.split()[-2:] == ["jovyan", "ok"], out
 
 
-def test_sigterm_stops_lab_and_its_kernels_cleanly(containers: Any) -> None:
+def test_sigterm_stops_lab_and_its_kernels_cleanly(containers: TrackedContainers) -> None:
     """`docker stop` (SIGTERM, as Kubernetes does) with a running kernel: a clean exit 0."""
     c = start_lab(containers)
     _start_kernel(c)
     started = time.monotonic()
     c.stop(timeout=30)
     seconds = time.monotonic() - started
-    c.reload()
-    logs = c.logs().decode("utf-8", "replace")
+    logs = c.logs()
     print(f"docker stop with a running kernel took {seconds:.2f} s")
-    assert c.attrs["State"]["ExitCode"] == 0, logs[-2000:]
+    assert c.exit_code() == 0, logs[-2000:]
     assert "Shutting down 1 kernel" in logs, logs[-2000:]
 
 
-def test_service_belongs_to_jovyan_group_writable(containers: Any) -> None:
+def test_service_belongs_to_jovyan_group_writable(containers: TrackedContainers) -> None:
     c = containers.run(["sleep", "infinity"])
     paths = "/etc/services.d /etc/services.d/jupyterlab /etc/services.d/jupyterlab/run"
-    code, out = exec_in(c, f"stat -c '%n %u:%g %A' {paths}")
-    assert code == 0, out
+    out = c.exec(f"stat -c '%n %u:%g %A' {paths}").stdout
     for line in out.strip().splitlines():
         name, owner, mode = line.split()
         assert owner == "1000:0", line
         assert mode[1:4] == mode[4:7], f"{name}: group permissions differ from the owner's: {mode}"
 
 
-def test_no_pip_cache_or_build_leftovers_ship(containers: Any) -> None:
+def test_no_pip_cache_or_build_leftovers_ship(containers: TrackedContainers) -> None:
     c = containers.run(["sleep", "infinity"])
-    code, out = exec_in(
-        c,
+    out = c.exec(
         "find / -xdev \\( -path /proc -o -path /sys \\) -prune -o -type d "
         "\\( -path '*/.cache/pip' -o -path /tmp/pip-cache \\) -print; "
         "ls -A /tmp /home/jovyan",
         user="0",
-    )
-    assert code == 0, out
+    ).stdout
     lines = out.split()
     assert not [line for line in lines if "pip" in line], out
     assert ".ipython" not in lines, out

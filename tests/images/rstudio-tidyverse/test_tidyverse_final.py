@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.harness.containers import TrackedContainers
 from tests.images.conftest import ImageUnderTest
-from tests.images.helpers import TrackedContainers
-from tests.integration.rstudio_stage.stage import RANDOM_UID, skip_unless_rstudio_fetchable
+from tests.images.rstudio.stage import RANDOM_UID, skip_unless_rstudio_fetchable
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -20,7 +20,7 @@ def rstudio_download_for_tidyverse(image_under_test: ImageUnderTest) -> str:
 
 
 def test_tidyverse_loads_in_the_final_image(containers: TrackedContainers) -> None:
-    code, logs = containers.run_to_exit(
+    out = containers.run_to_exit(
         [
             "Rscript",
             "-e",
@@ -28,6 +28,5 @@ def test_tidyverse_loads_in_the_final_image(containers: TrackedContainers) -> No
             'cat("TIDYVERSE", as.character(packageVersion("tidyverse")), "\\n")',
         ],
         user=f"{RANDOM_UID}:0",
-    )
-    assert code == 0, logs
-    assert "TIDYVERSE 2." in logs, logs
+    ).stdout
+    assert "TIDYVERSE 2." in out, out

@@ -8,22 +8,24 @@ tested by test_r_stage.py, which runs everywhere.
 
 from __future__ import annotations
 
-import socket
 import urllib.parse
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.harness.browser import browse, chromium_binary
+from tests.harness.containers import TrackedContainer, TrackedContainers
+from tests.harness.http import host_port_free
+from tests.harness.waiting import wait_until
 from tests.images.conftest import ImageUnderTest
-from tests.images.helpers import TrackedContainers, browse, chromium_binary, exec_in, wait_until
-from tests.integration.rstudio_stage.stage import hardened, skip_unless_rstudio_fetchable
+from tests.images.rstudio.stage import hardened, skip_unless_rstudio_fetchable
 
 PREFIX = "/notebook/ns/nb/"
 HOST_PORT_WAIT_S = 600
 PORT = 8888
 START_TIMEOUT_S = 120
-RUNS = {
+RUNS: dict[str, dict[str, Any]] = {
     "jovyan": {},
     "random-uid-read-only-no-caps": hardened(),
 }
@@ -35,16 +37,18 @@ def rstudio_download(image_under_test: ImageUnderTest) -> str:
     return skip_unless_rstudio_fetchable(image_under_test.image)
 
 
-def _request(container: Any, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
+def _request(
+    container: TrackedContainer, path: str, headers: dict[str, str]
+) -> tuple[int, dict[str, str]]:
     """GET http://127.0.0.1:8888<path> inside the container; (status, response headers)."""
     header_args = " ".join(f"-H '{key}: {value}'" for key, value in headers.items())
-    code, out = exec_in(
-        container,
+    result = container.exec(
         f"curl -s -o /dev/null -D - --max-time 20 {header_args} 'http://127.0.0.1:{PORT}{path}'",
         timeout=30,
+        check=False,
     )
-    lines = [line.strip() for line in out.splitlines() if line.strip()]
-    if code != 0 or not lines or not lines[0].startswith("HTTP/"):
+    lines = [line.strip() for line in result.stdout.splitlines() if line.strip()]
+    if result.code != 0 or not lines or not lines[0].startswith("HTTP/"):
         return 0, {}
     status = int(lines[0].split()[1])
     fields = {}
@@ -54,18 +58,18 @@ def _request(container: Any, path: str, headers: dict[str, str]) -> tuple[int, d
     return status, fields
 
 
-def _wait_for_rserver(container: Any) -> None:
+def _wait_for_rserver(container: TrackedContainer) -> None:
     def up() -> bool:
-        container.reload()
-        if container.status != "running":
-            logs = container.logs().decode("utf-8", "replace")[-3000:]
-            raise AssertionError(f"container stopped while waiting for rserver:\n{logs}")
         return _request(container, "/", {})[0] != 0
 
-    wait_until(up, timeout=START_TIMEOUT_S, interval=0.5, message=f"rserver on port {PORT}")
+    container.wait_until(
+        up, timeout=START_TIMEOUT_S, interval=0.5, message=f"rserver on port {PORT}"
+    )
 
 
-def _follow_through_proxy(container: Any, headers: dict[str, str]) -> list[tuple[str, int]]:
+def _follow_through_proxy(
+    container: TrackedContainer, headers: dict[str, str]
+) -> list[tuple[str, int]]:
     """Follow redirects as Kubeflow's proxy does: a Location under PREFIX is rewritten to /.
 
     Returns the (path, status) chain; fails on a redirect that leaves the prefix.
@@ -84,13 +88,6 @@ def _follow_through_proxy(container: Any, headers: dict[str, str]) -> list[tuple
             target = "/" + target[len(PREFIX) :]
         path = target + (f"?{location.query}" if location.query else "")
     raise AssertionError(f"too many redirects: {chain}")
-
-
-def _host_port_free() -> bool:
-    """Nothing listens on 127.0.0.1:8888 of the host (another host-network test may)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.settimeout(1)
-        return probe.connect_ex(("127.0.0.1", PORT)) != 0
 
 
 @pytest.mark.parametrize("run", RUNS.values(), ids=RUNS.keys())
@@ -115,10 +112,15 @@ def test_r_session_starts_as_jovyan(
 ) -> None:
     """A browser opens RStudio; rserver starts an R session (rsession) as jovyan."""
     chromium_binary()  # fails now, with the fix, when chromium is not installed
-    wait_until(_host_port_free, timeout=HOST_PORT_WAIT_S, interval=2, message="a free port 8888")
+    wait_until(
+        lambda: host_port_free(PORT),
+        timeout=HOST_PORT_WAIT_S,
+        interval=2,
+        message="a free port 8888",
+    )
     container = containers.run(network_mode="host")
     _wait_for_rserver(container)
-    _, rserver = exec_in(container, "ps -o user=,args= -C rserver")
+    rserver = container.exec("ps -o user=,args= -C rserver").stdout
     assert "rserver" in rserver, "port 8888 answers, but not from this container's rserver"
     browse(
         f"http://127.0.0.1:{PORT}/",
@@ -127,9 +129,9 @@ def test_r_session_starts_as_jovyan(
     )
 
     def session() -> str | None:
-        _, out = exec_in(container, "ps -o user=,args= -C rsession")
+        out = container.exec("ps -o user=,args= -C rsession", check=False).stdout
         return out.strip() or None
 
-    found = wait_until(session, timeout=60, interval=1, message="an rsession process")
+    found = container.wait_until(session, timeout=60, interval=1, message="an rsession process")
     print(f"\nrsession: {found}")
     assert found.split()[0] == "jovyan", found

@@ -1,170 +1,24 @@
-"""Helpers for the image smoke tests: exec with an in-container timeout, polling, HTTP, browser."""
+"""Headless Chromium on pages served on 127.0.0.1: `browse` (one-shot, virtual time) and
+`ChromiumPage` / `browse_until` (real time, driven through the DevTools Protocol)."""
 
 from __future__ import annotations
 
 import base64
 import contextlib
 import json
-import logging
 import os
-import shlex
 import shutil
 import signal
 import socket
 import struct
 import subprocess
 import tempfile
-import time
 import urllib.request
-from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
-import docker.errors
-
-T = TypeVar("T")
-log = logging.getLogger(__name__)
-
-
-class TrackedContainers:
-    """Starts containers (of `ref`, unless `image=` says otherwise) and removes them all on
-    `remove_all()`; the `containers` fixture calls it whatever the test did."""
-
-    def __init__(self, client: Any, ref: str) -> None:
-        self.client = client
-        self.ref = ref
-        self.containers: list[Any] = []
-
-    def run(self, command: str | list[str] | None = None, **kwargs: Any) -> Any:
-        """Start a detached container (docker SDK `containers.run` keyword arguments)."""
-        kwargs.setdefault("detach", True)
-        image = kwargs.pop("image", self.ref)
-        container = self.client.containers.run(image, command, **kwargs)
-        self.containers.append(container)
-        log.info("started %s from %s", container.short_id, image)
-        return container
-
-    def run_to_exit(
-        self, command: str | list[str] | None = None, *, timeout: int = 120, **kwargs: Any
-    ) -> tuple[int, str]:
-        """Run a container until it exits; (exit code, combined log)."""
-        container = self.run(command, **kwargs)
-        try:
-            status = container.wait(timeout=timeout)
-        except Exception as exc:
-            logs = container.logs().decode("utf-8", "replace")[-3000:]
-            raise AssertionError(f"container did not exit within {timeout}s:\n{logs}") from exc
-        return int(status["StatusCode"]), container.logs().decode("utf-8", "replace")
-
-    def remove_all(self) -> None:
-        for container in self.containers:
-            with contextlib.suppress(docker.errors.NotFound):
-                container.remove(force=True, v=True)
-        self.containers.clear()
-
-
-def exec_in(
-    container: Any,
-    command: str | Sequence[str],
-    *,
-    timeout: int = 60,
-    user: str | None = None,
-    environment: dict[str, str] | None = None,
-    workdir: str | None = None,
-) -> tuple[int, str]:
-    """Run `command` in a running container under an in-container `timeout`; (exit code, output).
-
-    A string is run with `bash -c`; a list is run as it is.
-    """
-    argv = ["bash", "-c", command] if isinstance(command, str) else list(command)
-    result = container.exec_run(
-        ["timeout", "--kill-after=5", str(timeout), *argv],
-        user=user or "",
-        environment=environment,
-        workdir=workdir,
-        demux=False,
-    )
-    output = (result.output or b"").decode("utf-8", "replace")
-    return int(result.exit_code), output
-
-
-class GiveUp(AssertionError):
-    """Raised by a `wait_until` probe to stop waiting at once (e.g. the container died)."""
-
-
-def wait_until(
-    probe: Callable[[], T | None],
-    *,
-    timeout: float,
-    interval: float = 0.25,
-    message: str = "condition",
-) -> T:
-    """Poll `probe` until it returns a truthy value and return that value; fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while True:
-        try:
-            value = probe()
-            if value:
-                return value
-        except GiveUp:
-            raise
-        except Exception as exc:  # the probe may fail until the server is up
-            last_error = exc
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"timed out after {timeout}s waiting for {message}; last error: {last_error}"
-            )
-        time.sleep(interval)
-
-
-def assert_listens_on_all_interfaces(container: Any, port: int) -> None:
-    """A socket of the container LISTENs (state 0A) on 0.0.0.0:port or [::]:port."""
-    _, tcp = exec_in(container, "cat /proc/net/tcp /proc/net/tcp6")
-    listening = [line.split()[1] for line in tcp.splitlines()[1:] if line.split()[3:4] == ["0A"]]
-    assert any(
-        addr.endswith(f":{port:04X}") and set(addr.split(":")[0]) == {"0"} for addr in listening
-    ), f"nothing listens on all interfaces on port {port}: {listening}"
-
-
-def http_get(
-    container: Any,
-    url: str,
-    *,
-    headers: dict[str, str] | None = None,
-    timeout: int = 20,
-) -> tuple[int, str]:
-    """GET `url` from inside the container with curl; (status code, body). Status 0 = no answer."""
-    header_args = " ".join(f"-H {shlex.quote(f'{k}: {v}')}" for k, v in (headers or {}).items())
-    body_file = "/tmp/.smoke-http-body"
-    _exit_code, out = exec_in(
-        container,
-        f"curl -s -o {body_file} -w '%{{http_code}}' --max-time {timeout} {header_args} "
-        f"{shlex.quote(url)}; echo; cat {body_file} 2>/dev/null; rm -f {body_file}",
-        timeout=timeout + 5,
-    )
-    status_line, _, body = out.partition("\n")
-    try:
-        status = int(status_line.strip() or 0)
-    except ValueError:
-        status = 0
-    return status, body
-
-
-def wait_for_http(container: Any, url: str, *, timeout: float = 60, status: int = 200) -> str:
-    """Wait until `url` (requested inside the container) answers `status`; return the body."""
-
-    def probe() -> str | None:
-        container.reload()
-        if container.status != "running":
-            logs = container.logs().decode("utf-8", "replace")[-3000:]
-            raise GiveUp(f"container stopped while waiting for {url}:\n{logs}")
-        code, body = http_get(container, url)
-        return body or " " if code == status else None
-
-    return wait_until(probe, timeout=timeout, message=f"{url} to answer {status}")
-
+from tests.harness.waiting import GiveUp, wait_until
 
 # Headless, and quiet on a closed network (no background connections, updates or sync).
 CHROMIUM_FLAGS = (
@@ -180,10 +34,11 @@ CHROMIUM_FLAGS = (
 
 
 def chromium_binary() -> str:
-    """Path of Debian's chromium; fails the test with the fix when it is not installed."""
+    """Path of Debian's chromium; fails the test with the fix when it is not installed (at
+    once: a GiveUp, so that a wait whose probe opens a page does not retry until timeout)."""
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
     if binary is None:
-        raise AssertionError("chromium is not installed: apt-get install chromium (see .ci/run)")
+        raise GiveUp("chromium is not installed: apt-get install chromium (see .ci/run)")
     return binary
 
 
@@ -248,7 +103,6 @@ class _DevToolsSocket:
         return data
 
     def _send_text(self, text: str) -> None:
-
         payload = text.encode()
         mask = os.urandom(4)
         length = len(payload)
@@ -262,7 +116,6 @@ class _DevToolsSocket:
         self.sock.sendall(header + mask + masked)
 
     def _receive_text(self) -> str:
-
         message = b""
         while True:
             first, second = self._read(2)
@@ -282,7 +135,6 @@ class _DevToolsSocket:
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
         """Send one DevTools command and return its result (events in between are skipped)."""
-
         self.next_id += 1
         self._send_text(json.dumps({"id": self.next_id, "method": method, "params": params}))
         while True:

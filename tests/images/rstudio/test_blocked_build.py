@@ -19,9 +19,11 @@ import docker
 import docker.errors
 
 from kfimages import artifacts
-from kfimages.build import BUILD_ARG_ENV_PREFIX, EXIT_BLOCKED
 from kfimages.graph import load_graph
-from tests.integration.rstudio_stage.stage import REPO_ROOT, rstudio_artifact
+from kfimages.report import EXIT_BLOCKED
+from kfimages.settings import BUILD_ARG_PREFIX as BUILD_ARG_ENV_PREFIX
+from tests.images.conftest import REPO_ROOT
+from tests.images.rstudio.stage import rstudio_artifact
 
 UNREACHABLE = "http://127.0.0.1:9/rstudio-server-unreachable.deb"
 
