@@ -151,33 +151,24 @@ def smoke_tests(names: Names) -> str:
 """Smoke tests of {names.folder} (scaffolded by `invoke new`): its service is up and stays up.
 
 Run with `pytest tests/images --image {names.image}`; base's contract tests run on it too.
-Fixtures: `containers` (tests/images/conftest.py: containers of the image under test,
-removed after the test); helpers: `exec_in`, `wait_until` (tests/images/helpers.py).
+Fixtures (tests/images/conftest.py): `containers` (containers of the image under test,
+removed after the test), `home_volume`, `derived_image`, `free_port`; the harness is in
+tests/harness/ (`TrackedContainer.exec` raises on a non-zero exit unless asked,
+`wait_services_up` fails at once with a crashing service's own error).
 Add tests of what the image serves, e.g. with `wait_for_http` once the service listens.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
 
-from tests.images.helpers import exec_in, wait_until
-
-SERVICE_DIR = "/run/service/{names.service}"
+from tests.harness.containers import TrackedContainers
 
 
-def _service_pid(container: Any) -> int | None:
-    """PID of the service while s6 reports it up, else None."""
-    code, out = exec_in(container, ["s6-svstat", "-o", "up,pid", SERVICE_DIR])
-    fields = out.split()
-    if code != 0 or len(fields) != 2 or fields[0] != "true":
-        return None
-    return int(fields[1])
-
-
-def test_service_is_up_and_stays_up(containers: Any) -> None:
+def test_service_is_up_and_stays_up(containers: TrackedContainers) -> None:
     c = containers.run()
-    pid = wait_until(lambda: _service_pid(c), timeout=120, message="{names.service} up")
+    pid = c.wait_services_up(["{names.service}"])["{names.service}"].pid
     time.sleep(3)
-    assert _service_pid(c) == pid, "the service restarted: its run script exits"
+    state = {{s.name: s for s in c.services()}}["{names.service}"]
+    assert (state.up, state.pid) == (True, pid), "the service restarted: its run script exits"
 '''
