@@ -56,10 +56,13 @@ rm -rf /var/lib/apt/lists/* "${deb}"
 # A cookie key baked into the image would be shared by every container.
 rm -f /var/lib/rstudio-server/secure-cookie-key
 
-# Let jovyan, and any uid in group 0, use what the package created.
+# Let jovyan, and any uid in group 0, use what the package created: jovyan's, group 0 with the
+# owner's rights, directories setgid (base's fix-permissions).
+paths=()
 for path in /etc/rstudio /var/lib/rstudio-server /var/log/rstudio /run/rstudio-server*; do
   if [[ -e "${path}" ]]; then
-    chown -R 1000:0 "${path}"
-    chmod -R g=u "${path}"
+    paths+=("${path}")
   fi
 done
+chown -R 1000 "${paths[@]}"
+fix-permissions "${paths[@]}"
