@@ -1,7 +1,9 @@
 # jupyter-pytorch-full (cuda): PyTorch and the "full" data-science set on jupyter (see README.md).
-# The cpu.Dockerfile and cuda.Dockerfile are identical up to the torch index default and the
-# last lines (labels, NVIDIA environment): when both variants install torch from the same
-# index (here: PyPI), the big layers are built once and shared.
+# What both variants install is written once, in install-full.sh (with requirements-torch.txt
+# and requirements-full.txt). The RUN instructions below are the same in cpu.Dockerfile, so
+# that when both variants install torch from the same index (here: PyPI) the big layers are
+# built once and shared; this file keeps only what differs: the torch index, the labels and
+# the NVIDIA environment.
 # Build context: this folder. The parent is passed as build-arg BASE_IMG.
 ARG BASE_IMG=jupyter
 FROM $BASE_IMG
@@ -11,28 +13,18 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # with the CUDA runtime libraries as nvidia-* wheels (no CUDA base image needed).
 ARG TORCH_INDEX_URL=https://pypi.org/simple
 
-# 1. PyTorch (the biggest layer, changes least often). Files are created by jovyan with
-#    umask 0002 in the venv's setgid directories: owned 1000:0 and group-writable, like the
-#    rest of /opt/venv. The pip cache lives in a BuildKit cache mount (PIP_CACHE_DIR), never
-#    in a layer; hadolint does not see PIP_CACHE_DIR pointing into the mount.
-# hadolint ignore=DL3042
-RUN --mount=type=bind,source=requirements-torch.txt,target=/tmp/requirements-torch.txt \
+# 1. PyTorch (the biggest layer, changes least often).
+RUN --mount=type=bind,source=install-full.sh,target=/tmp/kfnb-full/install-full.sh \
+    --mount=type=bind,source=requirements-torch.txt,target=/tmp/kfnb-full/requirements-torch.txt \
     --mount=type=cache,id=kfnb-pytorch-pip,target=/tmp/pip-cache,uid=1000,gid=0,sharing=locked \
-    umask 0002 \
- && PIP_CACHE_DIR=/tmp/pip-cache pip install --index-url "$TORCH_INDEX_URL" \
-      -r /tmp/requirements-torch.txt \
- && find "$VIRTUAL_ENV" ! -type l ! -perm -g=w -exec chmod g=u {} +
+    PIP_CACHE_DIR=/tmp/pip-cache bash /tmp/kfnb-full/install-full.sh torch
 
-# 2. The "full" set from PyPI (the torch pins keep pip from touching PyPI's torch).
-# hadolint ignore=DL3042
-RUN --mount=type=bind,source=requirements-torch.txt,target=/tmp/requirements-torch.txt \
-    --mount=type=bind,source=requirements-full.txt,target=/tmp/requirements-full.txt \
+# 2. The "full" set from PyPI.
+RUN --mount=type=bind,source=install-full.sh,target=/tmp/kfnb-full/install-full.sh \
+    --mount=type=bind,source=requirements-torch.txt,target=/tmp/kfnb-full/requirements-torch.txt \
+    --mount=type=bind,source=requirements-full.txt,target=/tmp/kfnb-full/requirements-full.txt \
     --mount=type=cache,id=kfnb-pytorch-pip,target=/tmp/pip-cache,uid=1000,gid=0,sharing=locked \
-    umask 0002 \
- && PIP_CACHE_DIR=/tmp/pip-cache pip install -r /tmp/requirements-full.txt \
-      -c /tmp/requirements-torch.txt \
- && find "$VIRTUAL_ENV" ! -type l ! -perm -g=w -exec chmod g=u {} + \
- && pip check
+    PIP_CACHE_DIR=/tmp/pip-cache bash /tmp/kfnb-full/install-full.sh full
 
 LABEL org.opencontainers.image.title="jupyter-pytorch-full-cuda" \
       org.opencontainers.image.description="Kubeflow notebook server image: JupyterLab 4 with PyTorch (CUDA, runtime libraries from PyPI wheels) and pandas, scikit-learn, matplotlib, xgboost, kfp, jupyterlab-git, ..."

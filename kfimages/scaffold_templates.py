@@ -43,7 +43,7 @@ _COPY_S6 = """\
 # Services (s6/services.d/<name>/run) and start-up scripts (s6/cont-init.d/NN-name) belong to
 # jovyan, group 0, group = user, as the parent's do: any uid with gid 0 can run them.
 COPY --chown=1000:0 s6/ /etc/
-RUN chmod -R g=u /etc/services.d /etc/cont-init.d
+RUN fix-permissions --no-setgid /etc/services.d /etc/cont-init.d
 
 """
 
@@ -77,7 +77,7 @@ LABEL org.opencontainers.image.title="{names.image}" \\
 def service_run(names: Names) -> str:
     """A placeholder service that stays up, logs one line and serves nothing."""
     return f"""\
-#!/usr/bin/with-contenv bash
+#!/command/with-contenv bash
 # shellcheck shell=bash
 # The {names.service} service, supervised by s6: base's /init starts every
 # /etc/services.d/*/run after the cont-init.d scripts, waits until it is up, and restarts it

@@ -56,10 +56,14 @@ rm -rf /var/lib/apt/lists/* "${deb}"
 # A cookie key baked into the image would be shared by every container.
 rm -f /var/lib/rstudio-server/secure-cookie-key
 
-# Let jovyan, and any uid in group 0, use what the package created.
-for path in /etc/rstudio /var/lib/rstudio-server /var/log/rstudio /run/rstudio-server*; do
+# Let jovyan, and any uid in group 0, use what the package created: jovyan's, group 0 with the
+# owner's rights (base's fix-permissions); the directories RStudio writes into at run time are
+# setgid, the configuration in /etc/rstudio is not (its modes stay exactly owner = group).
+chown -R 1000 /etc/rstudio
+fix-permissions --no-setgid /etc/rstudio
+for path in /var/lib/rstudio-server /var/log/rstudio /run/rstudio-server*; do
   if [[ -e "${path}" ]]; then
-    chown -R 1000:0 "${path}"
-    chmod -R g=u "${path}"
+    chown -R 1000 "${path}"
+    fix-permissions "${path}"
   fi
 done
