@@ -56,7 +56,7 @@ def test_plan_of_a_new_folder(repo_with_chart: Repo) -> None:
     assert dockerfile.endswith("USER 1000\n")
     assert files["myide/image.yaml"].text.count("\nsize_budget_mb: 300\n") == 1
     run = files["myide/s6/services.d/myide/run"].text
-    assert run.startswith("#!/usr/bin/with-contenv bash\n")
+    assert run.startswith("#!/command/with-contenv bash\n")
     assert run.endswith("exec sleep infinity\n")
     assert '/run/service/myide"' in files["tests/images/myide/test_myide.py"].text
     assert '["myide"]' in files["README.md"].text
