@@ -58,7 +58,7 @@ def test_plan_of_a_new_folder(repo_with_chart: Repo) -> None:
     run = files["myide/s6/services.d/myide/run"].text
     assert run.startswith("#!/command/with-contenv bash\n")
     assert run.endswith("exec sleep infinity\n")
-    assert '/run/service/myide"' in files["tests/images/myide/test_myide.py"].text
+    assert 'c.wait_services_up(["myide"])' in files["tests/images/myide/test_myide.py"].text
     assert '["myide"]' in files["README.md"].text
     assert not (repo_with_chart.root / "myide").exists(), "planning writes nothing"
 
