@@ -153,8 +153,10 @@ _BUILD_HELP = {
     "base": "git ref for --affected (e.g. origin/main)",
     "jobs": "how many independent images build at once (default $KFIMAGES_JOBS, else 1)",
     "no_cache": "rebuild even when inputs are unchanged, and pass --no-cache to buildx",
-    "ca_cert": "extra CA certificate file or directory of *.crt (repeatable; "
-    "default $KFIMAGES_CA_CERT)",
+    "ca_cert": "CA certificate (file, or directory of *.crt) the build's downloads trust besides "
+    "the host's store; never written into an image (repeatable; default $KFIMAGES_CA_CERT)",
+    "bake_ca": "CA certificate (file, or directory of *.crt) written into the images' trust "
+    "store; labels them io.kfimages.baked-ca (repeatable; default $KFIMAGES_BAKE_CA)",
     "no_bootstrap": "fail instead of creating a missing OS image with debootstrap",
 }
 
@@ -168,16 +170,18 @@ def _request(settings: Settings, **options: Any) -> plan.BuildRequest:
     """A BuildRequest from task options; jobs and CA default to the settings."""
     jobs = options.pop("jobs")
     ca_cert = options.pop("ca_cert")
+    bake_ca = options.pop("bake_ca")
     return plan.BuildRequest(
         jobs=settings.jobs if jobs is None else parse_jobs(jobs),
         ca_files=tuple(collect_ca_files(ca_cert or [], default=settings.ca_cert)),
+        bake_ca_files=tuple(collect_ca_files(bake_ca or [], default=settings.bake_ca)),
         **options,
     )
 
 
 @task(
     klass=_BuildTask,
-    iterable=["tag", "ca_cert"],
+    iterable=["tag", "ca_cert", "bake_ca"],
     positional=["names"],
     auto_shortflags=False,
     help={
@@ -187,6 +191,8 @@ def _request(settings: Settings, **options: Any) -> plan.BuildRequest:
         "push": "push every tag after ALL images of the plan were built (needs --registry)",
         "dry_run": "print the plan (parent ref, input digest, reuse or build, the buildx "
         "command line) and build nothing",
+        "allow_dirty": "with --push: allow a work tree with uncommitted changes",
+        "allow_baked_ca": "with --push: allow images with --bake-ca certificates",
     },
 )
 @_user_errors
@@ -203,6 +209,9 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     ca_cert: list[str] | None = None,
     no_bootstrap: bool = False,
     dry_run: bool = False,
+    bake_ca: list[str] | None = None,
+    allow_dirty: bool = False,
+    allow_baked_ca: bool = False,
 ) -> None:
     """Build images with docker buildx (parents first, reuse, parallel); summary at the end.
 
@@ -216,12 +225,15 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         settings,
         jobs=jobs,
         ca_cert=ca_cert,
+        bake_ca=bake_ca,
         registry=registry,
         tags=tuple(tag or ()),
         no_cache=no_cache,
         push=push,
         bootstrap=not no_bootstrap,
         dry_run=dry_run,
+        allow_dirty=allow_dirty,
+        allow_baked_ca=allow_baked_ca,
     )
     report = build_images(graph, wanted, request, settings=settings)
     if report.exit_code != EXIT_OK:
@@ -230,7 +242,7 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
 
 @task(
     klass=_BuildTask,
-    iterable=["ca_cert", "pytest_arg"],
+    iterable=["ca_cert", "bake_ca", "pytest_arg"],
     positional=["names"],
     auto_shortflags=False,
     help={
@@ -247,6 +259,7 @@ def smoke(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     base: str = "",
     affected: bool = False,
     ca_cert: list[str] | None = None,
+    bake_ca: list[str] | None = None,
     jobs: int | None = None,
     no_bootstrap: bool = False,
     no_cache: bool = False,
@@ -270,6 +283,7 @@ def smoke(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         settings,
         jobs=jobs,
         ca_cert=ca_cert,
+        bake_ca=bake_ca,
         tags=(smoke_tests.SMOKE_TAG,),
         no_cache=no_cache,
         bootstrap=not no_bootstrap,

@@ -17,14 +17,16 @@ ARG TORCH_INDEX_URL=https://pypi.org/simple
 RUN --mount=type=bind,source=install-full.sh,target=/tmp/kfnb-full/install-full.sh \
     --mount=type=bind,source=requirements-torch.txt,target=/tmp/kfnb-full/requirements-torch.txt \
     --mount=type=cache,id=kfnb-pytorch-pip,target=/tmp/pip-cache,uid=1000,gid=0,sharing=locked \
-    PIP_CACHE_DIR=/tmp/pip-cache bash /tmp/kfnb-full/install-full.sh torch
+    --mount=type=secret,id=build-ca,mode=0444 \
+    PIP_CACHE_DIR=/tmp/pip-cache with-build-ca bash /tmp/kfnb-full/install-full.sh torch
 
 # 2. The "full" set from PyPI.
 RUN --mount=type=bind,source=install-full.sh,target=/tmp/kfnb-full/install-full.sh \
     --mount=type=bind,source=requirements-torch.txt,target=/tmp/kfnb-full/requirements-torch.txt \
     --mount=type=bind,source=requirements-full.txt,target=/tmp/kfnb-full/requirements-full.txt \
     --mount=type=cache,id=kfnb-pytorch-pip,target=/tmp/pip-cache,uid=1000,gid=0,sharing=locked \
-    PIP_CACHE_DIR=/tmp/pip-cache bash /tmp/kfnb-full/install-full.sh full
+    --mount=type=secret,id=build-ca,mode=0444 \
+    PIP_CACHE_DIR=/tmp/pip-cache with-build-ca bash /tmp/kfnb-full/install-full.sh full
 
 LABEL org.opencontainers.image.title="jupyter-pytorch-full-cuda" \
       org.opencontainers.image.description="Kubeflow notebook server image: JupyterLab 4 with PyTorch (CUDA, runtime libraries from PyPI wheels) and pandas, scikit-learn, matplotlib, xgboost, kfp, jupyterlab-git, ..."

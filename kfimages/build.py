@@ -22,11 +22,19 @@ from typing import TextIO
 
 from kfimages import artifacts, buildx, docker_env, git, push, schedule
 from kfimages.bootstrap import ensure_os_image
-from kfimages.ca import ca_digest, fill_ca_dir
+from kfimages.ca import BUILD_CA_SECRET, HOST_BUNDLE, ca_digest, fill_ca_dir, write_build_bundle
 from kfimages.errors import UserError
 from kfimages.graph import Graph, Image
 from kfimages.inputs import CA_CONTEXT, INPUTS_LABEL, host_platform
-from kfimages.plan import BuildRequest, Facts, Step, check_request, make_steps, plan_images
+from kfimages.plan import (
+    BuildRequest,
+    Facts,
+    Step,
+    check_push,
+    check_request,
+    make_steps,
+    plan_images,
+)
 from kfimages.report import BuildReport, Result, Status, format_summary, table
 from kfimages.settings import Settings
 
@@ -139,21 +147,31 @@ def prepare(
     if not images:
         return []
     docker_env.check_docker()
+    info = git.read_info(graph.root)
+    check_push(request, info)
     facts = Facts(
-        git=git.read_info(graph.root),
+        git=info,
         os_images=_os_images(images, graph, request),
         repository_files=git.repository_files(graph.root)
         if any(i.config.extra_paths for i in images)
         else [],
-        baked_ca=ca_digest(request.ca_files) if request.ca_files else "",
+        baked_ca=ca_digest(request.bake_ca_files) if request.bake_ca_files else "",
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         work_dir=work,
         overrides=settings.build_args,
-        secrets=secret_files(settings),
+        secrets={**secret_files(settings), **_build_ca(request, work=work)},
     )
     return make_steps(
         graph, images, request=request, facts=facts, platform=request.platform or host_platform()
     )
+
+
+def _build_ca(request: BuildRequest, *, work: Path) -> dict[str, Path]:
+    """The `build-ca` secret: the host's CA store plus --ca-cert (downloads trust it)."""
+    bundle = write_build_bundle(
+        request.ca_files, host_bundle=HOST_BUNDLE, target=work / "secrets" / "build-ca.pem"
+    )
+    return {BUILD_CA_SECRET: bundle} if bundle is not None else {}
 
 
 def secret_files(settings: Settings) -> dict[str, Path]:
@@ -204,11 +222,12 @@ def build_images(
             return BuildReport(results=[])
         tags = [r.rsplit(":", 1)[1] for r in steps[0].delivery.refs]
         log.info(
-            "plan: %s; tags: %s; jobs: %d; CA files: %s",
-            ", ".join(s.name for s in steps), ", ".join(tags),
-            request.jobs, ", ".join(map(str, request.ca_files)) or "none",
+            "plan: %s; tags: %s; jobs: %d; build-time CA: host store%s; baked CA: %s",
+            ", ".join(s.name for s in steps), ", ".join(tags), request.jobs,
+            "".join(f" + {p}" for p in request.ca_files),
+            ", ".join(map(str, request.bake_ca_files)) or "none",
         )  # fmt: skip
-        fill_ca_dir(request.ca_files, target=work / CA_CONTEXT)
+        fill_ca_dir(request.bake_ca_files, target=work / CA_CONTEXT)
         rt = Runtime(root=graph.root, output=buildx.Output(out, prefix=request.jobs > 1))
         by_name = {s.name: s for s in steps}
         results = schedule.schedule(

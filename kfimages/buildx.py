@@ -21,11 +21,19 @@ from typing import TextIO
 
 from kfimages.errors import UserError
 from kfimages.graph import PARENT_ARG
-from kfimages.inputs import CA_CONTEXT, INPUTS_LABEL, BuildInputs
+from kfimages.inputs import BAKED_CA_LABEL, INPUTS_LABEL, BuildInputs
 
 log = logging.getLogger(__name__)
 
 _USERINFO_RE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+_TLS_MARKERS = (
+    "CERTIFICATE_VERIFY_FAILED",
+    "certificate verify failed",
+    "SELF_SIGNED_CERT_IN_CHAIN",
+    "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+    "unable to get local issuer certificate",
+    "server certificate verification failed",
+)
 _PROCESS_RE = re.compile(r'process "(.*)" did not complete successfully: (exit code: \d+)')
 TAIL_LINES = 40
 
@@ -81,6 +89,8 @@ def command(inputs: BuildInputs, delivery: Delivery, *, root: Path) -> list[str]
     for secret, path in sorted(delivery.secrets.items()):
         cmd += ["--secret", f"id={secret},src={path}"]
     labels = {**delivery.labels, INPUTS_LABEL: inputs.digest}
+    if inputs.baked_ca:
+        labels[BAKED_CA_LABEL] = inputs.baked_ca
     for key, value in sorted(labels.items()):
         cmd += ["--label", f"{key}={value}"]
     for ref in delivery.refs:
@@ -91,11 +101,6 @@ def command(inputs: BuildInputs, delivery: Delivery, *, root: Path) -> list[str]
     return cmd
 
 
-def context_names(inputs: BuildInputs) -> set[str]:
-    """The named build contexts a build of `inputs` needs on disk."""
-    return {CA_CONTEXT} | {a.context for a in inputs.artifacts if a.context}
-
-
 def mask_credentials(text: str) -> str:
     """`https://user:secret@host` -> `https://***@host`, for logs."""
     return _USERINFO_RE.sub(r"\g<scheme>***@", text)
@@ -103,6 +108,12 @@ def mask_credentials(text: str) -> str:
 
 def failure_reason(lines: Sequence[str], *, code: int) -> str:
     """One short line from the end of BuildKit's output: which step failed and how."""
+    if any(marker in line for line in lines for marker in _TLS_MARKERS):
+        return (
+            "a download failed on a TLS certificate the build does not trust; pass the "
+            "proxy's or mirror's CA with --ca-cert FILE (or $KFIMAGES_CA_CERT), or add it to "
+            "the host's store (update-ca-certificates)"
+        )
     errors = [line for line in lines if "ERROR" in line or "error:" in line.lower()]
     reason = (errors or list(lines) or [f"buildx exited with {code}"])[-1]
     if match := _PROCESS_RE.search(reason):

@@ -1,7 +1,13 @@
-"""Extra CA certificates handed to the build as the named build context `ca-certs`.
+"""CA certificates of a build: trusted by its downloads (a BuildKit secret), or baked.
 
-The base image copies `*.crt` from that context into its trust store. Without any
-CA the context is an empty directory, so nothing of the host goes into an image.
+- **Build-time trust** (default): the build host's CA store plus `--ca-cert` files are
+  written into one bundle that every build gets as the BuildKit secret `build-ca`; the
+  Dockerfiles' downloading steps mount it (`RUN --mount=type=secret,id=build-ca ...
+  with-build-ca pip install ...`). A secret is in no layer, label or history, and it is
+  not an input of the image: a host's `ca-certificates` update rebuilds nothing.
+- **Baked** (`--bake-ca`, opt-in): the files go into the named build context `ca-certs`,
+  which base copies into the image's trust store; their digest is an input of every
+  image and the label `io.kfimages.baked-ca`. Without them the context is empty.
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ from kfimages.errors import UserError
 
 log = logging.getLogger(__name__)
 
-CA_ENV = "KFIMAGES_CA_CERT"
-"""Where the default CA entries come from (kfimages.settings reads it)."""
+HOST_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+"""The build host's CA store (Debian's bundle, with the local CAs update-ca-certificates
+added from /usr/local/share/ca-certificates)."""
+BUILD_CA_SECRET = "build-ca"
 
 
 def _expand(path: Path) -> list[Path]:
@@ -28,7 +36,7 @@ def _expand(path: Path) -> list[Path]:
         return found
     if path.is_file():
         return [path]
-    raise UserError(f"CA certificate {path} does not exist (given by --ca-cert or ${CA_ENV})")
+    raise UserError(f"CA certificate {path} does not exist (given by an option or its variable)")
 
 
 def collect_ca_files(given: Iterable[str], *, default: Iterable[str] = ()) -> list[Path]:
@@ -60,3 +68,19 @@ def ca_digest(files: Iterable[Path]) -> str:
         digest.update(path.read_bytes())
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+def write_build_bundle(extra: Iterable[Path], *, host_bundle: Path, target: Path) -> Path | None:
+    """The host's CA store plus `extra`, as one PEM file for the `build-ca` secret; None
+    when there is neither."""
+    parts = [host_bundle] if host_bundle.is_file() else []
+    parts += list(extra)
+    if not parts:
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("wb") as out:
+        for path in parts:
+            data = path.read_bytes()
+            out.write(data if data.endswith(b"\n") else data + b"\n")
+    target.chmod(0o644)
+    return target

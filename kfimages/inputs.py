@@ -33,6 +33,8 @@ from kfimages.globs import path_matches
 from kfimages.graph import PARENT_ARG, VARIANT_SUFFIX, Image
 
 INPUTS_LABEL = "io.kfimages.inputs"
+BAKED_CA_LABEL = "io.kfimages.baked-ca"
+"""sha256 of the CA certificates baked into the image (only with --bake-ca)."""
 CA_CONTEXT = "ca-certs"
 ARTIFACT_CONTEXT_PREFIX = "artifact-"
 DIGEST_VERSION = "kfimages-inputs-v2"

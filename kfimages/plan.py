@@ -41,6 +41,13 @@ class BuildRequest:
     no_cache: bool = False
     push: bool = False
     ca_files: tuple[Path, ...] = ()
+    """Extra CAs trusted by the build's downloads (with the host's store); never baked."""
+    bake_ca_files: tuple[Path, ...] = ()
+    """CAs written into the images (an input of every image; push needs allow_baked_ca)."""
+    allow_dirty: bool = False
+    """Push images built from a work tree with uncommitted changes."""
+    allow_baked_ca: bool = False
+    """Push images with baked CA certificates."""
     bootstrap: bool = True
     """Create a missing, unpullable OS image with debootstrap (else fail)."""
     platform: str = ""
@@ -98,6 +105,20 @@ def check_request(request: BuildRequest) -> None:
             f"('{DEFAULT_REGISTRY}' is the local-only default)"
         )
     check_tags(request.tags)
+    if request.push and request.bake_ca_files and not request.allow_baked_ca:
+        raise UserError(
+            "refusing to push images with baked CA certificates (--bake-ca): every user of "
+            "the registry would trust them; pass --allow-baked-ca if that is meant"
+        )
+
+
+def check_push(request: BuildRequest, git: GitInfo) -> None:
+    """What a push must not publish, found before anything is built."""
+    if request.push and git.dirty and not request.allow_dirty:
+        raise UserError(
+            "refusing to push from a work tree with uncommitted changes (the images would not "
+            "match any commit); commit or stash them, or pass --allow-dirty"
+        )
 
 
 def expand_names(graph: Graph, words: Sequence[str], *, base_ref: str | None) -> list[str]:

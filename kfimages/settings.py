@@ -7,7 +7,10 @@ This is the only module of the package that reads the environment: `tasks.py` ca
 |---|---|
 | `KFIMAGES_BUILD_ARG_<NAME>` | `--build-arg NAME=value` for every image declaring `ARG NAME` |
 | `KFIMAGES_SECRET_<ID>` | a file for every build: `--secret id=<id>,src=FILE` (id lower-cased) |
-| `KFIMAGES_CA_CERT` | CA files or folders of `*.crt` (`:`-separated) when no `--ca-cert` is given |
+| `KFIMAGES_CA_CERT` | extra CAs for the downloads of builds (`--ca-cert`); never baked |
+| `KFIMAGES_BAKE_CA` | CAs written into the images (`--bake-ca`) |
+
+CA variables hold `:`-separated files or folders of `*.crt`.
 | `KFIMAGES_DEBIAN_MIRROR` | the Debian mirror `invoke bootstrap` uses |
 | `KFIMAGES_BASE_REF` | the base ref of `invoke smoke` when neither names nor `--base` are given |
 | `KFIMAGES_JOBS` | default of `--jobs` (parallel builds) |
@@ -27,11 +30,12 @@ PREFIX = "KFIMAGES_"
 BUILD_ARG_PREFIX = f"{PREFIX}BUILD_ARG_"
 SECRET_PREFIX = f"{PREFIX}SECRET_"
 CA_CERT = f"{PREFIX}CA_CERT"
+BAKE_CA = f"{PREFIX}BAKE_CA"
 DEBIAN_MIRROR = f"{PREFIX}DEBIAN_MIRROR"
 BASE_REF = f"{PREFIX}BASE_REF"
 JOBS = f"{PREFIX}JOBS"
 LOG_LEVEL = f"{PREFIX}LOG_LEVEL"
-KNOWN = (CA_CERT, DEBIAN_MIRROR, BASE_REF, JOBS, LOG_LEVEL)
+KNOWN = (CA_CERT, BAKE_CA, DEBIAN_MIRROR, BASE_REF, JOBS, LOG_LEVEL)
 """The plain variables (besides the BUILD_ARG_ family)."""
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
@@ -45,7 +49,9 @@ class Settings:
     secrets: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """BuildKit secret id -> file."""
     ca_cert: tuple[str, ...] = ()
-    """Entries of $KFIMAGES_CA_CERT (files or folders); empty: no extra CA."""
+    """Entries of $KFIMAGES_CA_CERT (files or folders): trusted by downloads only."""
+    bake_ca: tuple[str, ...] = ()
+    """Entries of $KFIMAGES_BAKE_CA: written into the images."""
     debian_mirror: str = DEFAULT_MIRROR
     base_ref: str = ""
     jobs: int = 1
@@ -72,6 +78,7 @@ class Settings:
             build_args=MappingProxyType(build_args),
             secrets=MappingProxyType(secrets),
             ca_cert=tuple(e for e in env.get(CA_CERT, "").split(os.pathsep) if e),
+            bake_ca=tuple(e for e in env.get(BAKE_CA, "").split(os.pathsep) if e),
             debian_mirror=env.get(DEBIAN_MIRROR, "") or DEFAULT_MIRROR,
             base_ref=env.get(BASE_REF, ""),
             jobs=parse_jobs(env.get(JOBS, "") or "1", source=JOBS),

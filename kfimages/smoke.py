@@ -136,7 +136,7 @@ def stale_problem(
     request = BuildRequest(
         registry=registry,
         tags=(tag,),
-        ca_files=tuple(collect_ca_files([], default=settings.ca_cert)),
+        bake_ca_files=tuple(collect_ca_files([], default=settings.bake_ca)),
         dry_run=True,
     )
     with tempfile.TemporaryDirectory(prefix="kfimages-fresh-") as tmp:

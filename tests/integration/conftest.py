@@ -198,6 +198,16 @@ class Registry:
                 return []
             raise
 
+    def digest(self, repository: str, tag: str) -> str:
+        """The manifest digest a tag names (Docker-Content-Digest of a HEAD request)."""
+        request = urllib.request.Request(
+            f"http://{self.host}/v2/{repository}/manifests/{tag}",
+            method="HEAD",
+            headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return str(response.headers["Docker-Content-Digest"])
+
     def catalog(self) -> list[str]:
         with urllib.request.urlopen(f"http://{self.host}/v2/_catalog", timeout=5) as response:
             return sorted(json.load(response).get("repositories") or [])
@@ -217,34 +227,69 @@ http:
 """
 
 
+REGISTRY_READONLY = """
+  maintenance:
+    readonly:
+      enabled: true
+"""
+
+
+class RegistryProcess:
+    """Runs docker-registry on one port and storage; restartable (e.g. read-only)."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        binary = shutil.which("docker-registry") or "/usr/bin/docker-registry"
+        if not Path(binary).exists():
+            pytest.fail("docker-registry is not installed: apt-get install docker-registry")
+        self.binary = binary
+        self.tmp = tmp_path
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, *, readonly: bool = False) -> None:
+        config = self.tmp / "registry.yml"
+        text = REGISTRY_CONFIG.format(root=self.tmp / "registry-data", addr=self.host)
+        if readonly:
+            text = text.replace("  delete:\n", REGISTRY_READONLY.lstrip("\n") + "  delete:\n")
+        config.write_text(text, encoding="utf-8")
+        log = self.tmp / "registry.log"
+        with log.open("a") as out:
+            self.proc = subprocess.Popen(
+                [self.binary, "serve", str(config)], stdout=out, stderr=out
+            )
+        proc = self.proc
+
+        def up() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError(log.read_text())
+            urllib.request.urlopen(f"http://{self.host}/v2/", timeout=2).close()
+            return True
+
+        try:
+            wait_until(up, timeout=20, message="docker-registry answering /v2/")
+        except AssertionError:
+            proc.kill()
+            raise
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
 @pytest.fixture
-def registry(tmp_path: Path) -> Iterator[Registry]:
-    """docker-registry serving on a free 127.0.0.1 port with temporary storage."""
-    binary = shutil.which("docker-registry") or "/usr/bin/docker-registry"
-    if not Path(binary).exists():
-        pytest.fail("docker-registry is not installed: apt-get install docker-registry")
-    port = free_port()
-    config = tmp_path / "registry.yml"
-    config.write_text(
-        REGISTRY_CONFIG.format(root=tmp_path / "registry-data", addr=f"127.0.0.1:{port}"),
-        encoding="utf-8",
-    )
-    logfile = (tmp_path / "registry.log").open("w")
-    proc = subprocess.Popen([binary, "serve", str(config)], stdout=logfile, stderr=logfile)
-    reg = Registry(host=f"127.0.0.1:{port}")
-
-    def up() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError((tmp_path / "registry.log").read_text())
-        urllib.request.urlopen(f"http://{reg.host}/v2/", timeout=2).close()
-        return True
-
+def registry_process(tmp_path: Path) -> Iterator[RegistryProcess]:
+    """docker-registry on a free 127.0.0.1 port with temporary storage, restartable."""
+    process = RegistryProcess(tmp_path)
+    process.start()
     try:
-        wait_until(up, timeout=20, message="docker-registry answering /v2/")
-    except AssertionError:
-        proc.kill()
-        raise
-    yield reg
-    proc.terminate()
-    proc.wait(timeout=10)
-    logfile.close()
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def registry(registry_process: RegistryProcess) -> Registry:
+    """docker-registry serving on a free 127.0.0.1 port with temporary storage."""
+    return Registry(host=registry_process.host)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -9,6 +10,8 @@ import os
 import shlex
 import shutil
 import subprocess
+import tarfile
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -16,18 +19,32 @@ from pathlib import Path
 
 import pytest
 
+from kfimages import docker_env, push
+from kfimages.build import prepare
+from kfimages.errors import UserError
+from kfimages.graph import load_graph
 from kfimages.inputs import INPUTS_LABEL
+from kfimages.plan import BuildRequest
 from kfimages.report import (
     EXIT_BLOCKED,
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
     BuildReport,
+    Result,
     Status,
     format_summary,
 )
+from kfimages.settings import Settings
 from tests.harness.http import free_port
-from tests.integration.conftest import Registry, Repo, docker, git, remove_images
+from tests.integration.conftest import (
+    Registry,
+    RegistryProcess,
+    Repo,
+    docker,
+    git,
+    remove_images,
+)
 
 BUILT, REUSED, FAILED = Status.BUILT, Status.REUSED, Status.FAILED
 BLOCKED, SKIPPED = Status.BLOCKED, Status.SKIPPED
@@ -215,6 +232,60 @@ def test_nothing_pushed_when_one_image_fails(repo: Repo, os_image: str, registry
     assert all(not r.pushed for r in report.results)
 
 
+def test_push_refuses_a_dirty_tree_and_a_baked_ca(
+    chain: Repo, registry: Registry, tmp_path: Path
+) -> None:
+    prefix = f"{registry.host}/{chain.registry}"
+    chain.write("b/new.txt", "uncommitted\n")
+    with pytest.raises(UserError, match=r"uncommitted changes.*--allow-dirty"):
+        chain.build("b", registry=prefix, push=True)
+    assert registry.catalog() == [], "refused before anything was built or pushed"
+    report = chain.build("b", registry=prefix, push=True, allow_dirty=True)
+    assert report.exit_code == EXIT_OK
+    chain.commit()
+    with pytest.raises(UserError, match=r"baked CA.*--allow-baked-ca"):
+        chain.build("b", registry=prefix, push=True, bake_ca_files=(_make_ca(tmp_path),))
+
+
+def test_a_push_that_stops_half_way_moves_no_moving_tag(
+    chain: Repo, registry_process: RegistryProcess, tmp_path: Path
+) -> None:
+    """The registry turns read-only after the first ref of the second push: every image's
+    `latest` still names the first push's image, and the push fails (exit code 1)."""
+    registry = Registry(host=registry_process.host)
+    prefix = f"{registry.host}/{chain.registry}"
+    first = chain.build("b", "c", registry=prefix, tags=("sha-1", "latest"), push=True)
+    assert first.exit_code == EXIT_OK
+    before = {n: registry.digest(f"{chain.registry}/{n}", "latest") for n in "abc"}
+    chain.write("a/Dockerfile", (chain.path / "a/Dockerfile").read_text() + "RUN echo v2\n")
+    chain.commit()
+    request = BuildRequest(registry=prefix, tags=("sha-2", "latest"))
+    assert chain.build("b", "c", registry=prefix, tags=("sha-2", "latest")).exit_code == EXIT_OK
+    pushed: list[str] = []
+
+    def push_then_stop(ref: str) -> tuple[bool, str]:
+        ok, detail = docker_env.push(ref)
+        pushed.append(ref)
+        if len(pushed) == 1:
+            registry_process.stop()
+            registry_process.start(readonly=True)
+        return ok, detail
+
+    with tempfile.TemporaryDirectory() as work:
+        steps = prepare(
+            load_graph(chain.path), ["b", "c"], request, settings=Settings(), work=Path(work)
+        )
+        report = BuildReport(results=[Result(s.name, s.ref, Status.REUSED) for s in steps])
+        assert not push.push_all(steps, report, push=push_then_stop)
+    report.push_failed = True
+    assert report.exit_code == EXIT_FAILED
+    assert pushed[0] == f"{prefix}/a:sha-2"
+    assert all(not ref.endswith(":latest") for ref in pushed), pushed
+    after = {n: registry.digest(f"{chain.registry}/{n}", "latest") for n in "abc"}
+    assert after == before
+    assert "sha-2" in registry.tags(f"{chain.registry}/a")
+
+
 def _make_ca(tmp_path: Path) -> Path:
     key, crt = tmp_path / "test-ca.key", tmp_path / "test-ca.crt"
     subprocess.run(
@@ -226,28 +297,82 @@ def _make_ca(tmp_path: Path) -> Path:
     return crt
 
 
-def test_ca_cert_goes_into_the_image_and_nothing_without_it(
-    repo: Repo, os_image: str, tmp_path: Path
-) -> None:
-    ca = _make_ca(tmp_path)
+def _layers_holding(ref: str, needle: bytes, tmp_path: Path) -> list[str]:
+    """The layers (and config) of a saved image whose files contain `needle`."""
+    archive = tmp_path / "image.tar"
+    docker("image", "save", "-o", str(archive), ref)
+    found: list[str] = []
+    with tarfile.open(archive) as outer:
+        for member in outer.getmembers():
+            data = outer.extractfile(member) if member.isfile() else None
+            if data is None:
+                continue
+            blob = data.read()
+            if needle in blob:
+                found.append(member.name)
+                continue
+            with (
+                contextlib.suppress(tarfile.TarError),
+                tarfile.open(fileobj=io.BytesIO(blob)) as layer,
+            ):
+                for entry in layer.getmembers():
+                    inner = layer.extractfile(entry) if entry.isfile() else None
+                    if inner is not None and needle in inner.read():
+                        found.append(f"{member.name}:{entry.name}")
+    return found
+
+
+def _ca_image(repo: Repo, os_image: str) -> None:
+    """An image whose download step must see the build-time CA, and that bakes ca-certs."""
     repo.write(
         "a/Dockerfile",
         f"""
         ARG BASE_IMG={os_image}
         FROM scratch AS ca-certs
         FROM $BASE_IMG
+        RUN --mount=type=secret,id=build-ca,mode=0444 \\
+            grep -q "BEGIN CERTIFICATE" /run/secrets/build-ca && wc -c /run/secrets/build-ca
         COPY --from=ca-certs . /usr/local/share/ca-certificates/
         """,
     )
     repo.commit()
-    with_ca = repo.build("a", ca_files=(ca,))
-    assert statuses(with_ca) == {"a": BUILT}
+
+
+def test_build_time_ca_reaches_downloads_but_no_layer(
+    repo: Repo, os_image: str, tmp_path: Path
+) -> None:
+    ca = _make_ca(tmp_path)
+    body = ca.read_bytes().splitlines()[1]  # a line of the certificate's base64
+    _ca_image(repo, os_image)
+    out = io.StringIO()
+    report = repo.build("a", ca_files=(ca,), stream=out)
+    assert statuses(report) == {"a": BUILT}, out.getvalue()[-2000:]
+    assert run_in(repo.ref("a"), "ls -A /usr/local/share/ca-certificates/").strip() == ""
+    assert _layers_holding(repo.ref("a"), body, tmp_path) == []
+    history = docker("image", "history", "--no-trunc", repo.ref("a")).stdout
+    assert body.decode()[:40] not in history
+    labels = docker("image", "inspect", "-f", "{{json .Config.Labels}}", repo.ref("a")).stdout
+    assert "io.kfimages.baked-ca" not in labels
+    (tmp_path / "other").mkdir()
+    again = repo.build("a", ca_files=(_make_ca(tmp_path / "other"),), tags=("t2",))
+    assert statuses(again) == {"a": REUSED}, "a build-time CA is not an input of the image"
+
+
+def test_baked_ca_is_opt_in_labelled_and_an_input(
+    repo: Repo, os_image: str, tmp_path: Path
+) -> None:
+    ca = _make_ca(tmp_path)
+    body = ca.read_bytes().splitlines()[1]
+    _ca_image(repo, os_image)
+    baked = repo.build("a", bake_ca_files=(ca,))
+    assert statuses(baked) == {"a": BUILT}
     listing = run_in(repo.ref("a"), "ls /usr/local/share/ca-certificates/").split()
     assert listing == ["00-test-ca.crt"]
-    copied = run_in(repo.ref("a"), "cat /usr/local/share/ca-certificates/00-test-ca.crt")
-    assert copied == ca.read_text(encoding="utf-8")
+    assert _layers_holding(repo.ref("a"), body, tmp_path) != []
+    labels = docker("image", "inspect", "-f", "{{json .Config.Labels}}", repo.ref("a")).stdout
+    assert '"io.kfimages.baked-ca":"' in labels
     without = repo.build("a", tags=("t2",))
-    assert statuses(without) == {"a": BUILT}, "the CA is part of the inputs: no reuse"
+    assert statuses(without) == {"a": BUILT}, "a baked CA is part of the inputs: no reuse"
     assert run_in(repo.ref("a", "t2"), "ls -A /usr/local/share/ca-certificates/").strip() == ""
 
 
