@@ -83,12 +83,19 @@ def test_user_extension_and_settings_survive_restart(
     # The image's defaults were copied once and are not put back over the user's file.
     assert kept["workbench.startupEditor"] == "none", kept
 
-    # Runtime files stay under /tmp: the socket, VS Code's logs, code-server's heartbeat.
+    # Runtime files stay under /tmp: the socket, VS Code's logs, code-server's heartbeat
+    # (written when the workbench is requested).
+    second.exec(f"curl -s -o /dev/null 'http://127.0.0.1:{PORT}/?folder={HOME}'")
+    second.wait_until(
+        lambda: second.exec(f"test -f {HEARTBEAT}", check=False).code == 0,
+        timeout=30,
+        message=f"the heartbeat {HEARTBEAT}",
+    )
     found = second.exec(
         f"find {HOME} \\( -type s -o -name '*.log' -o -name heartbeat -o -name logs \\) -print"
     ).stdout.strip()
     assert found == "", f"runtime files on the home volume:\n{found}"
-    second.exec(f"test -S /tmp/code-server/code-server-ipc.sock && test -f {HEARTBEAT}")
+    second.exec("test -S /tmp/code-server/code-server-ipc.sock && ls /tmp/code-server/logs/*/")
     assert _links_into_the_image(second) == ""
 
 
