@@ -56,7 +56,7 @@ def _start(
     start-up scripts have run."""
     c = containers.run(image=image, volumes={volume: {"bind": HOME, "mode": "rw"}}, **run)
     c.wait_until(
-        lambda: c.exec("test -d /run/service", check=False).code == 0,
+        lambda: c.exec("pgrep -x s6-svscan", check=False).code == 0,  # after cont-init.d
         timeout=60,
         message="the start-up scripts done",
     )
