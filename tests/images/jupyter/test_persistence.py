@@ -10,6 +10,7 @@ server's REST API, as JupyterLab's launcher does. Also as a random uid with gid 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -36,7 +37,7 @@ USERS = {"jovyan": None, "random-uid": RANDOM_USER}
 
 
 def _start(containers: TrackedContainers, volume: str, user: str | None) -> TrackedContainer:
-    kwargs = {"user": user} if user is not None else {}
+    kwargs: dict[str, Any] = {"user": user} if user is not None else {}
     return start_lab(containers, volumes={volume: {"bind": HOME, "mode": "rw"}}, **kwargs)
 
 
@@ -89,9 +90,7 @@ def test_venv_kernel_in_home_survives_restart(
     assert spec["argv"][0] == f"{ENV_DIR}/bin/python", spec
     # The kernel of that spec starts and runs code with the venv's interpreter, as this uid.
     kernel_id = _start_kernel(second, KERNEL)
-    out = _run_in_kernel(
-        second, kernel_id, "import os, sys; print(sys.prefix); print(os.getuid())"
-    )
+    out = _run_in_kernel(second, kernel_id, "import os, sys; print(sys.prefix); print(os.getuid())")
     uid = (user or "1000").split(":")[0]
     assert out == [ENV_DIR, uid, "ok"], out
     # The image's own kernel is still there, and still the image's.
