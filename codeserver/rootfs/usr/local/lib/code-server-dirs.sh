@@ -1,4 +1,5 @@
-# shellcheck shell=bash
+#!/bin/bash
+# Sourced (not run): the shebang only tells linters the shell.
 # Where code-server keeps what the user chooses to keep. Sourced by
 # /usr/local/bin/code-server (every `code-server` command) and
 # /etc/cont-init.d/60-codeserver, so that the server, `--install-extension` and
