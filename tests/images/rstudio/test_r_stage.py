@@ -154,13 +154,13 @@ def test_rstudio_configuration(r_stage: StageImage, containers: TrackedContainer
 def test_rstudio_files_belong_to_jovyan_and_group_0(
     r_stage: StageImage, containers: TrackedContainers
 ) -> None:
-    scripts = "/etc/cont-init.d/50-kubernetes-env"
+    scripts = "/etc/cont-init.d/50-kubernetes-env /etc/cont-init.d/55-r-user-library"
     out = containers.run_to_exit(
         ["bash", "-c", f"stat -c 'STAT %u:%g %A %n' /etc/rstudio /etc/rstudio/* {scripts}"],
         image=r_stage.ref,
     ).stdout
     stats = [line.split() for line in out.splitlines()]
-    assert len(stats) == 6, out
+    assert len(stats) == 7, out
     for _, owner, mode, path in stats:
         assert owner == "1000:0", f"{path} is owned by {owner}"
         if path.startswith("/etc/rstudio"):
@@ -170,10 +170,11 @@ def test_rstudio_files_belong_to_jovyan_and_group_0(
             assert mode[6] == "x", f"{path}: group 0 cannot run it ({mode})"
 
 
-def test_install_packages_goes_to_the_image_site_library(
+def test_install_packages_goes_to_the_user_library_in_the_home(
     r_stage: StageImage, containers: TrackedContainers
 ) -> None:
-    """install.packages() as a random uid writes into the image, not into the PVC home."""
+    """install.packages() as a random uid writes into the user library in the home (the PVC),
+    which the start-up script created; test_user_library.py checks it survives a restart."""
     script = (
         'd <- file.path(tempdir(), "kfnbprobe"); dir.create(file.path(d, "R"), recursive = TRUE); '
         'writeLines(c("Package: kfnbprobe", "Version: 0.1", "Title: Probe", '
@@ -190,4 +191,20 @@ def test_install_packages_goes_to_the_image_site_library(
         user=f"{RANDOM_UID}:0",
         cap_drop=["ALL"],
     ).stdout
-    assert "PROBE 42 /usr/local/lib/R/site-library/kfnbprobe" in out, out
+    assert "PROBE 42 /home/jovyan/R/x86_64-pc-linux-gnu-library/4.5/kfnbprobe" in out, out
+
+
+def test_install_packages_without_a_writable_home_uses_the_site_library(
+    r_stage: StageImage, containers: TrackedContainers
+) -> None:
+    """With a read-only root and no home volume there is no user library (the start-up script
+    says so and goes on): install.packages() falls back to the image's site library."""
+    result = containers.run_to_exit(
+        ["with-contenv", "Rscript", "-e", "cat(.libPaths()[1], '\\n')"],
+        image=r_stage.ref,
+        user=f"{RANDOM_UID}:0",
+        read_only=True,
+        tmpfs={"/tmp": "", "/run": ""},
+    )
+    assert result.stdout.strip() == "/usr/local/lib/R/site-library", result.stdout
+    assert "55-r-user-library: warning: cannot create" in result.logs, result.logs[-2000:]
