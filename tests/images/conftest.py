@@ -212,6 +212,22 @@ def derived_image() -> Iterator[DerivedImages]:
         images.remove_all()
 
 
+HOST_LOCAL_CAS = Path("/usr/local/share/ca-certificates")
+"""Where Debian keeps a host's own CAs (here: the TLS-intercepting proxy's)."""
+RUNTIME_CA_DIR = "/etc/kubeflow/ca-certificates"
+
+
+@pytest.fixture(scope="session")
+def platform_ca() -> dict[str, dict[str, str]]:
+    """docker SDK `volumes` that mount the host's local CAs where a platform mounts its CA
+    ConfigMap (/etc/kubeflow/ca-certificates, read-only), for tests whose container
+    downloads at run time: the images trust no CA of the build host (none is baked in).
+    Empty when the host has no local CA (it then needs none)."""
+    if not any(HOST_LOCAL_CAS.glob("*.crt")):
+        return {}
+    return {str(HOST_LOCAL_CAS): {"bind": RUNTIME_CA_DIR, "mode": "ro"}}
+
+
 @pytest.fixture
 def free_port() -> int:
     """A loopback TCP port of the host nobody listens on right now."""

@@ -106,13 +106,22 @@ def test_locale_and_tools(containers: TrackedContainers) -> None:
     assert "bundle-ok" in out
 
 
-def test_https_trusts_system_bundle(containers: TrackedContainers) -> None:
-    """curl and git verify HTTPS with the system bundle (which holds the build's extra CAs)."""
-    out = _run(
-        containers,
-        "curl -sS -o /dev/null -w 'curl %{http_code}\\n' https://pypi.org/simple/pip/; "
-        "git ls-remote https://pypi.org/simple/pip/ 2>&1 | head -3; true",
-    )
+def test_https_trusts_the_platform_ca(
+    containers: TrackedContainers, platform_ca: dict[str, dict[str, str]]
+) -> None:
+    """curl and git in a user's shell verify HTTPS with the system bundle plus the CA the
+    platform mounts (here the host's local CAs: this machine reaches PyPI through a
+    TLS-intercepting proxy, and no build-time CA is baked into the images)."""
+    out = containers.run_to_exit(
+        [
+            "bash",
+            "-lc",
+            "curl -sS -o /dev/null -w 'curl %{http_code}\\n' https://pypi.org/simple/pip/; "
+            "git ls-remote https://pypi.org/simple/pip/ 2>&1 | head -3; true",
+        ],
+        timeout=120,
+        volumes=platform_ca,
+    ).stdout
     assert "curl 200" in out, out
     assert "certificate" not in out.lower(), out
     # git's answer to an HTTP 404 (the URL is no repository): it got through verified TLS.

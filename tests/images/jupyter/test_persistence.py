@@ -36,9 +36,15 @@ MAKE_ENV = (
 USERS = {"jovyan": None, "random-uid": RANDOM_USER}
 
 
-def _start(containers: TrackedContainers, volume: str, user: str | None) -> TrackedContainer:
+def _start(
+    containers: TrackedContainers,
+    volume: str,
+    user: str | None,
+    platform_ca: dict[str, dict[str, str]],
+) -> TrackedContainer:
     kwargs: dict[str, Any] = {"user": user} if user is not None else {}
-    return start_lab(containers, volumes={volume: {"bind": HOME, "mode": "rw"}}, **kwargs)
+    volumes = {volume: {"bind": HOME, "mode": "rw"}, **platform_ca}
+    return start_lab(containers, volumes=volumes, **kwargs)
 
 
 def _start_kernel(container: TrackedContainer, name: str) -> str:
@@ -73,14 +79,17 @@ def _run_in_kernel(container: TrackedContainer, kernel_id: str, code: str) -> li
 
 @pytest.mark.parametrize("user", USERS.values(), ids=USERS.keys())
 def test_venv_kernel_in_home_survives_restart(
-    containers: TrackedContainers, home_volume: str, user: str | None
+    containers: TrackedContainers,
+    home_volume: str,
+    user: str | None,
+    platform_ca: dict[str, dict[str, str]],
 ) -> None:
-    first = _start(containers, home_volume, user)
-    first.exec(MAKE_ENV, timeout=300)
+    first = _start(containers, home_volume, user, platform_ca)
+    first.exec(["bash", "-lc", MAKE_ENV], timeout=300)  # as in a terminal: a login shell
     first.stop(timeout=10)
     first.raw.remove(v=False)
 
-    second = _start(containers, home_volume, user)
+    second = _start(containers, home_volume, user, platform_ca)
     code, body = http_get(second, f"{BASE}/api/kernelspecs")
     assert code == 200, body
     specs = json.loads(body)["kernelspecs"]
