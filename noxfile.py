@@ -4,7 +4,7 @@ The README's test command (`bash scripts/test.sh`) runs lint, tests, integration
 in that order. Every session passes `session.posargs` through. Tools come from
 requirements.txt (pinned); Docker sessions (`python=False`) run in the interpreter nox
 itself runs in (the project's .venv). The logic lives in `kfimages` (`lintfiles`, `smoke`,
-`chart`); these sessions only wire it.
+`chart`, `lock`); these sessions only wire it.
 """
 
 from __future__ import annotations
@@ -27,10 +27,11 @@ def _invoke(session: nox.Session, *args: str, success_codes: list[int] | None = 
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """hadolint, shellcheck, the README chart, ruff check + format, mypy (posargs: ruff)."""
+    """hadolint, shellcheck, the README chart, the lock files, ruff check + format, mypy
+    (posargs: ruff)."""
     session.install("-r", REQUIREMENTS)
     sys.path.insert(0, str(ROOT))
-    from kfimages import chart, lintfiles  # noqa: PLC0415 (needs ROOT on sys.path)
+    from kfimages import chart, lintfiles, lock  # noqa: PLC0415 (needs ROOT on sys.path)
     from kfimages.graph import load_graph  # noqa: PLC0415
 
     graph = load_graph(ROOT)
@@ -42,6 +43,8 @@ def lint(session: nox.Session) -> None:
         session.run("shellcheck", "--shell", shell, "--external-sources", *scripts)
     if problem := chart.check_chart(ROOT):
         session.error(problem)
+    if problems := lock.check_locks(ROOT, graph):  # offline: each lock against its inputs
+        session.error("\n".join(problems))
     session.run("ruff", "check", *session.posargs, ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")

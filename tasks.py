@@ -1,5 +1,5 @@
 """invoke tasks of the image repository: list, graph, affected, build, smoke, bootstrap, new,
-chart.
+chart, lock.
 
 Thin layer: every task parses its arguments and calls a plain function of `kfimages`.
 A `kfimages.errors.UserError` becomes `error: <message>` on stderr and exit code 2.
@@ -23,6 +23,7 @@ from invoke.tasks import Task, task
 from kfimages import bootstrap as boot
 from kfimages import changes, docker_env, plan, render, scaffold
 from kfimages import chart as image_chart
+from kfimages import lock as locks
 from kfimages import smoke as smoke_tests
 from kfimages.build import build_images
 from kfimages.ca import collect_ca_files
@@ -349,6 +350,35 @@ def chart(c: Context, check: bool = False) -> None:
         image_chart.write_chart(ROOT)
 
 
+@task(
+    iterable=["only"],
+    help={
+        "check": "only check (offline): exit 1 listing every lock that does not match its "
+        "inputs or has a requirement without --hash",
+        "only": "lock only this requirements*.in file or image folder (repeatable)",
+        "upgrade": "re-resolve to the newest versions allowed (default: keep the pins of the "
+        "existing lock where they still fit)",
+    },
+)
+@_user_errors
+def lock(
+    c: Context,
+    check: bool = False,
+    only: list[str] | None = None,
+    upgrade: bool = False,
+) -> None:
+    """Lock every <image folder>/requirements*.in into requirements*.lock.txt (uv, hashed,
+    Python 3.13 on linux/x86_64; parents' locks as constraints)."""
+    if check:
+        problems = locks.check_locks(ROOT)
+        if problems:
+            raise Exit("\n".join(f"error: {p}" for p in problems), code=1)
+        print(f"{len(locks.discover(ROOT))} lock(s) up to date")
+        return
+    for spec, seconds in locks.lock_all(ROOT, only=only or (), upgrade=upgrade):
+        print(f"{spec.lock}: {seconds:.1f} s")
+
+
 ns = Collection()
 ns.add_task(list_, name="list")
 ns.add_task(graph)
@@ -358,3 +388,4 @@ ns.add_task(smoke)
 ns.add_task(bootstrap)
 ns.add_task(new)
 ns.add_task(chart)
+ns.add_task(lock)

@@ -1,6 +1,7 @@
 # jupyter-pytorch-full (cuda): PyTorch and the "full" data-science set on jupyter (see README.md).
-# What both variants install is written once, in install-full.sh (with requirements-torch.txt
-# and requirements-full.txt). The RUN instructions below are the same in cpu.Dockerfile, so
+# What both variants install is written once, in install-full.sh (with the lock files
+# requirements-torch.lock.txt and requirements-full.lock.txt, written by `invoke lock` from the
+# .in files). The RUN instructions below are the same in cpu.Dockerfile, so
 # that when both variants install torch from the same index (here: PyPI) the big layers are
 # built once and shared; this file keeps only what differs: the torch index, the labels and
 # the NVIDIA environment.
@@ -14,16 +15,18 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TORCH_INDEX_URL=https://pypi.org/simple
 
 # 1. PyTorch (the biggest layer, changes least often).
+#    From requirements-torch.lock.txt (hashed) when TORCH_INDEX_URL is the lock's index (PyPI);
+#    from any other index torch is pinned by version only, without hashes (see install-full.sh).
 RUN --mount=type=bind,source=install-full.sh,target=/tmp/kfnb-full/install-full.sh \
-    --mount=type=bind,source=requirements-torch.txt,target=/tmp/kfnb-full/requirements-torch.txt \
+    --mount=type=bind,source=requirements-torch.in,target=/tmp/kfnb-full/requirements-torch.in \
+    --mount=type=bind,source=requirements-torch.lock.txt,target=/tmp/kfnb-full/requirements-torch.lock.txt \
     --mount=type=cache,id=kfnb-pytorch-pip,target=/tmp/pip-cache,uid=1000,gid=0,sharing=locked \
     --mount=type=secret,id=build-ca,mode=0444 \
     PIP_CACHE_DIR=/tmp/pip-cache with-build-ca bash /tmp/kfnb-full/install-full.sh torch
 
-# 2. The "full" set from PyPI.
+# 2. The "full" set from PyPI, from requirements-full.lock.txt (hashed).
 RUN --mount=type=bind,source=install-full.sh,target=/tmp/kfnb-full/install-full.sh \
-    --mount=type=bind,source=requirements-torch.txt,target=/tmp/kfnb-full/requirements-torch.txt \
-    --mount=type=bind,source=requirements-full.txt,target=/tmp/kfnb-full/requirements-full.txt \
+    --mount=type=bind,source=requirements-full.lock.txt,target=/tmp/kfnb-full/requirements-full.lock.txt \
     --mount=type=cache,id=kfnb-pytorch-pip,target=/tmp/pip-cache,uid=1000,gid=0,sharing=locked \
     --mount=type=secret,id=build-ca,mode=0444 \
     PIP_CACHE_DIR=/tmp/pip-cache with-build-ca bash /tmp/kfnb-full/install-full.sh full

@@ -4,12 +4,20 @@
 # same TORCH_INDEX_URL, both variants share these layers) and differ only in TORCH_INDEX_URL's
 # default, their labels and environment. Two steps, one layer each, biggest and most stable first:
 #
-#   torch   requirements-torch.txt (torch, torchvision, torchaudio) from $TORCH_INDEX_URL
-#   full    requirements-full.txt (the "full" data-science set) from PyPI, with the torch pins
-#           as constraints so that pip never swaps torch; then `pip check`
+#   torch   torch, torchvision, torchaudio from $TORCH_INDEX_URL: from the lock
+#           requirements-torch*.lock.txt whose header names that index (`# index-url:`), with
+#           --require-hashes; the lock here is PyPI's. An index without a lock (PyTorch's CPU
+#           index, the cpu variant's default, cannot be reached, so not locked, from the
+#           project's machines) gets requirements-torch.in: the trio pinned by version only,
+#           its dependencies as that index serves them, NO hash check (a warning says so).
+#   full    requirements-full.lock.txt (the "full" data-science set, every package hashed) from
+#           PyPI; it was resolved with jupyter's and the torch lock as constraints, so it agrees
+#           with what is installed (and re-pins only what requirements-full.in names); then
+#           `pip check`
 #
-# Run as jovyan (USER 1000) with requirements-torch.txt and requirements-full.txt bind-mounted
-# next to this script and the pip cache in a BuildKit cache mount at $PIP_CACHE_DIR (never in a
+# Each lock is installed with `pip install --require-hashes --no-deps`: the lock is the whole
+# set, pip installs what is missing or different and refuses a file whose hash differs.
+# Run as jovyan (USER 1000) with the files it uses bind-mounted next to this script and the pip cache in a BuildKit cache mount at $PIP_CACHE_DIR (never in a
 # layer). Files are created with umask 0002 in the venv's setgid directories (owned 1000:0,
 # group-writable like the rest of /opt/venv); fix-permissions (base) fixes the few created with
 # fixed modes, in the same layer.
@@ -24,12 +32,28 @@ export PIP_CACHE_DIR
 umask 0002
 case "${step}" in
   torch)
-    pip install --index-url "${TORCH_INDEX_URL:?install-full.sh: TORCH_INDEX_URL is not set}" \
-      -r "${here}/requirements-torch.txt"
+    index="${TORCH_INDEX_URL:?install-full.sh: TORCH_INDEX_URL is not set}"
+    index="${index%/}"
+    lock=""
+    for candidate in "${here}"/requirements-torch*.lock.txt; do
+      if [ -f "${candidate}" ] && [ "$(sed -n 's/^# index-url: //p' "${candidate}")" = "${index}" ]; then
+        lock="${candidate}"
+        break
+      fi
+    done
+    if [ -n "${lock}" ]; then
+      echo "install-full.sh: torch from ${index}, locked ($(basename "${lock}"), hashes checked)"
+      pip install --index-url "${index}" --require-hashes --no-deps -r "${lock}"
+    else
+      echo "install-full.sh: WARNING: no lock for ${index}: torch is pinned by version only" \
+        "(requirements-torch.in), its dependencies come as that index serves them, and no" \
+        "hash is checked" >&2
+      pip install --index-url "${index}" -r "${here}/requirements-torch.in"
+    fi
     fix-permissions "${VIRTUAL_ENV}"
     ;;
   full)
-    pip install -r "${here}/requirements-full.txt" -c "${here}/requirements-torch.txt"
+    pip install --require-hashes --no-deps -r "${here}/requirements-full.lock.txt"
     fix-permissions "${VIRTUAL_ENV}"
     pip check
     ;;

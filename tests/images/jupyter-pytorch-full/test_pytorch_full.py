@@ -9,9 +9,13 @@ from __future__ import annotations
 import json
 import re
 
+from kfimages.inputs import resolve_build_args
+from kfimages.lock import parse_header, read_pins
+from kfimages.settings import Settings
 from tests.harness.containers import TrackedContainers
 from tests.images.conftest import REPO_ROOT, ImageUnderTest
 from tests.images.jupyter.lab import execute_notebook, start_lab
+from tests.images.jupyter.test_locked import installed
 
 FOLDER = REPO_ROOT / "jupyter-pytorch-full"
 
@@ -36,11 +40,11 @@ TRAIN_CELLS = [
 
 
 def _pins(name: str) -> dict[str, str]:
-    """Distribution name -> pinned version, from a requirements file of the folder."""
+    """Distribution name -> pinned version, from a requirements .in file of the folder."""
     pins = {}
     for raw in (FOLDER / name).read_text(encoding="utf-8").splitlines():
         line = raw.split("#", 1)[0].strip()
-        if line:
+        if line and not line.startswith("-"):
             dist, _, version = line.partition("==")
             pins[dist.strip()] = version.strip()
     return pins
@@ -77,7 +81,7 @@ def test_torch_build_of_the_variant(
     out = c.exec(["python", "-c", script], timeout=180).stdout
     info = json.loads(out.strip().splitlines()[-1])
     print(f"{image_under_test.name}: {info}")
-    pins = _pins("requirements-torch.txt")
+    pins = _pins("requirements-torch.in")
     for dist in ("torch", "torchvision", "torchaudio"):
         assert info[dist].split("+")[0] == pins[dist], (dist, info[dist], pins[dist])
     if image_under_test.image.variant == "cuda":
@@ -93,12 +97,12 @@ def test_torch_build_of_the_variant(
 
 
 def test_every_package_of_the_full_set_imports(containers: TrackedContainers) -> None:
-    """Each distribution of requirements-full.txt: pinned version installed, its modules import.
+    """Each distribution of requirements-full.in: pinned version installed, its modules import.
 
     Import names come from the installed distributions' files (importlib.metadata), so
     scikit-learn -> sklearn, scikit-image -> skimage, jupyterlab-git -> jupyterlab_git.
     """
-    pins = _pins("requirements-full.txt")
+    pins = _pins("requirements-full.in")
     script = (
         "import importlib, importlib.metadata as md, json, sys\n"
         f"pins = {json.dumps(pins)}\n"
@@ -123,6 +127,43 @@ def test_every_package_of_the_full_set_imports(containers: TrackedContainers) ->
         print(f"{dist}=={result[dist]['version']}: import {', '.join(result[dist]['modules'])}")
         assert result[dist]["version"] == pin, (dist, result[dist])
         assert result[dist]["modules"], f"{dist}: no importable module found"
+
+
+def _torch_index(target: ImageUnderTest) -> str:
+    """The TORCH_INDEX_URL the image was built with (as invoke build resolves it)."""
+    args = resolve_build_args(
+        target.image, root=REPO_ROOT, overrides=Settings.from_environ().build_args
+    )
+    dockerfile = (REPO_ROOT / target.image.dockerfile).read_text(encoding="utf-8")
+    default = re.search(r"^ARG TORCH_INDEX_URL=(\S+)", dockerfile, re.MULTILINE)
+    assert default, f"{target.image.dockerfile} declares no ARG TORCH_INDEX_URL default"
+    return args.get("TORCH_INDEX_URL", default.group(1)).rstrip("/")
+
+
+def test_installed_set_matches_the_locks(
+    containers: TrackedContainers, image_under_test: ImageUnderTest
+) -> None:
+    """Every pin of requirements-full.lock.txt is installed at its version; with torch from
+    the torch lock's index (PyPI) every pin of that lock too, and nothing beyond jupyter's
+    lock, these locks and pip. From another index torch is pinned by version only."""
+    torch_lock = FOLDER / "requirements-torch.lock.txt"
+    header = parse_header(torch_lock.read_text(encoding="utf-8"))
+    assert header is not None
+    locked = header.fields["index-url"] == _torch_index(image_under_test)
+    expected = {
+        **(read_pins(torch_lock) if locked else {}),
+        **read_pins(FOLDER / "requirements-full.lock.txt"),
+    }
+    have = installed(containers.run(["sleep", "infinity"]))
+    wrong = {n: (v, have.get(n)) for n, v in expected.items() if have.get(n) != v}
+    print(
+        f"{image_under_test.name}: torch {'locked' if locked else 'by version only'}, "
+        f"{len(expected)} pins, {len(have)} installed"
+    )
+    assert not wrong, wrong
+    if locked:
+        everything = {**read_pins(REPO_ROOT / "jupyter" / "requirements.lock.txt"), **expected}
+        assert set(have) - set(everything) == {"pip"}, sorted(set(have) - set(everything))
 
 
 def test_jupyterlab_git_and_ipympl_are_enabled(containers: TrackedContainers) -> None:
