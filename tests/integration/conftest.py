@@ -212,6 +212,9 @@ storage:
     rootdirectory: {root}
   delete:
     enabled: true
+  maintenance:
+    readonly:
+      enabled: {readonly}
 http:
   addr: {addr}
 """
@@ -220,13 +223,27 @@ http:
 @pytest.fixture
 def registry(tmp_path: Path) -> Iterator[Registry]:
     """docker-registry serving on a free 127.0.0.1 port with temporary storage."""
+    yield from _serve_registry(tmp_path, readonly=False)
+
+
+@pytest.fixture
+def readonly_registry(tmp_path: Path) -> Iterator[Registry]:
+    """docker-registry in read-only mode: it answers, and refuses every push."""
+    yield from _serve_registry(tmp_path, readonly=True)
+
+
+def _serve_registry(tmp_path: Path, *, readonly: bool) -> Iterator[Registry]:
     binary = shutil.which("docker-registry") or "/usr/bin/docker-registry"
     if not Path(binary).exists():
         pytest.fail("docker-registry is not installed: apt-get install docker-registry")
     port = free_port()
     config = tmp_path / "registry.yml"
     config.write_text(
-        REGISTRY_CONFIG.format(root=tmp_path / "registry-data", addr=f"127.0.0.1:{port}"),
+        REGISTRY_CONFIG.format(
+            root=tmp_path / "registry-data",
+            addr=f"127.0.0.1:{port}",
+            readonly=str(readonly).lower(),
+        ),
         encoding="utf-8",
     )
     logfile = (tmp_path / "registry.log").open("w")

@@ -52,8 +52,34 @@ def test_size(
     budget = image_under_test.image.config.size_budget_mb
     print(f"{image_ref_under_test}: {size_mb:.1f} MB uncompressed (budget: {budget} MB)")
     record_property("image_size_mb", round(size_mb, 1))
-    if budget is not None:
-        assert size_mb <= budget, f"{size_mb:.1f} MB is over the size budget of {budget} MB"
+    assert budget is not None, (
+        f"{image_under_test.name} has no size budget: set size_budget_mb in "
+        f"{image_under_test.image.folder}/image.yaml"
+    )
+    assert size_mb <= budget, f"{size_mb:.1f} MB is over the size budget of {budget} MB"
+
+
+def test_no_setuid_or_setgid_files(containers: TrackedContainers) -> None:
+    """No file with the setuid or setgid bit (each is a way to root for the notebook's user);
+    directories may be setgid (fix-permissions)."""
+    found = _run(containers, "find / -xdev -perm /6000 -type f", user="0")
+    assert found.split() == [], f"setuid/setgid files:\n{found}"
+
+
+def test_security_updates_are_in_the_sources_and_applied(containers: TrackedContainers) -> None:
+    """apt knows `<suite>-security` and `<suite>-updates`, and nothing of the image has a
+    newer version there (needs Debian's archive). A failure long after the build means new
+    fixes were published: rebuild with `invoke build --refresh`."""
+    script = (
+        "set -e; . /etc/os-release; echo $VERSION_CODENAME; apt-get update -qq; "
+        "apt-cache policy | sed -n 's/.* \\([a-z]*-[a-z]*\\)\\/main .*/\\1/p' | sort -u; "
+        "echo ---; apt-get -s full-upgrade | sed -n 's/^Inst //p'"
+    )
+    out = _run(containers, script, user="0")
+    head, _, upgradable = out.partition("---\n")
+    codename, *suites = head.split()
+    assert {f"{codename}-security", f"{codename}-updates"} <= set(suites), head
+    assert upgradable.strip() == "", f"not upgraded from the update suites:\n{upgradable}"
 
 
 def test_user_jovyan(containers: TrackedContainers) -> None:
