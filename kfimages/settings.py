@@ -8,7 +8,7 @@ This is the only module of the package that reads the environment: `tasks.py` ca
 | `KFIMAGES_BUILD_ARG_<NAME>` | `--build-arg NAME=value` for every image declaring `ARG NAME` |
 | `KFIMAGES_SECRET_<ID>` | a file for every build: `--secret id=<id>,src=FILE` (id lower-cased) |
 | `KFIMAGES_CA_CERT` | CA files or folders of `*.crt` (`:`-separated) when no `--ca-cert` is given |
-| `KFIMAGES_DEBIAN_MIRROR` | the Debian mirror of `invoke bootstrap` and of `invoke build`'s bootstrap |
+| `KFIMAGES_DEBIAN_MIRROR` | the Debian mirror of `invoke bootstrap` (and of a build's bootstrap) |
 | `KFIMAGES_BASE_REF` | the base ref of `invoke smoke` when neither names nor `--base` are given |
 | `KFIMAGES_JOBS` | default of `--jobs` (parallel builds) |
 | `KFIMAGES_LOG_LEVEL` | DEBUG, INFO (default), WARNING, ERROR |
