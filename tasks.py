@@ -190,6 +190,8 @@ def _request(settings: Settings, **options: Any) -> plan.BuildRequest:
         "registry": f"registry/namespace prefix (default {DEFAULT_REGISTRY}: local only)",
         "tag": "tag to apply (repeatable; default sha-<12 hex>[-dirty] and latest)",
         "push": "push every tag after ALL images of the plan were built (needs --registry)",
+        "refresh": "re-create the OS image first (pull, else debootstrap): the root image is "
+        "rebuilt on it, with the current security updates",
         "dry_run": "print the plan (parent ref, input digest, reuse or build, the buildx "
         "command line) and build nothing",
         "allow_dirty": "with --push: allow a work tree with uncommitted changes",
@@ -209,6 +211,7 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     push: bool = False,
     ca_cert: list[str] | None = None,
     no_bootstrap: bool = False,
+    refresh: bool = False,
     dry_run: bool = False,
     bake_ca: list[str] | None = None,
     allow_dirty: bool = False,
@@ -232,6 +235,7 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         no_cache=no_cache,
         push=push,
         bootstrap=not no_bootstrap,
+        refresh_os=refresh,
         dry_run=dry_run,
         allow_dirty=allow_dirty,
         allow_baked_ca=allow_baked_ca,
@@ -302,27 +306,31 @@ def smoke(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     help={
         "os_image": "ref of the OS image to create (default: the root image's parent)",
         "suite": "Debian suite for debootstrap (default: from the tag, trixie-slim -> trixie)",
-        "force": "re-create the image even when it exists locally",
+        "force": "re-create the image with debootstrap even when it exists locally",
+        "refresh": "re-create the image even when it exists locally: pull, else debootstrap",
     }
 )
 @_user_errors
-def bootstrap(c: Context, os_image: str = "", suite: str = "", force: bool = False) -> None:
-    """Make the OS image available: local, else pulled, else debootstrap + docker import."""
+def bootstrap(
+    c: Context, os_image: str = "", suite: str = "", force: bool = False, refresh: bool = False
+) -> None:
+    """Make the OS image available: local, else pulled, else debootstrap + docker import;
+    print its age and origin."""
     docker_env.check_docker()
     if not os_image:
         roots = sorted({i.parent for i in _graph().roots()}) or [boot.DEFAULT_OS_IMAGE]
         if len(roots) > 1:
             raise UserError(f"several OS images in use ({', '.join(roots)}); pass --os-image")
         os_image = roots[0]
+    mirror = _settings().debian_mirror
     if force:
-        result = boot.bootstrap_os_image(
-            ref=os_image, suite=suite or None, mirror=_settings().debian_mirror
-        )
+        result = boot.bootstrap_os_image(ref=os_image, suite=suite or None, mirror=mirror)
+    elif refresh:
+        result = boot.refresh_os_image(os_image, suite=suite or None, mirror=mirror)
     else:
-        result = boot.ensure_os_image(
-            os_image, suite=suite or None, mirror=_settings().debian_mirror
-        )
+        result = boot.ensure_os_image(os_image, suite=suite or None, mirror=mirror)
     print(f"{result.ref}: {result.origin} ({result.image_id[:19]})")
+    print(boot.describe_local(result.ref))
 
 
 @task(

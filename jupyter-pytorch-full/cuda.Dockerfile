@@ -34,6 +34,8 @@ RUN --mount=type=bind,source=install-full.sh,target=/tmp/kfnb-full/install-full.
 LABEL org.opencontainers.image.title="jupyter-pytorch-full-cuda" \
       org.opencontainers.image.description="Kubeflow notebook server image: JupyterLab 4 with PyTorch (CUDA, runtime libraries from PyPI wheels) and pandas, scikit-learn, matplotlib, xgboost, kfp, jupyterlab-git, ..."
 
-# The NVIDIA container runtime exposes the GPUs and the driver's compute libraries.
-ENV NVIDIA_VISIBLE_DEVICES=all \
-    NVIDIA_DRIVER_CAPABILITIES=compute,utility
+# The NVIDIA container runtime mounts the driver's compute libraries. NVIDIA_VISIBLE_DEVICES is
+# left unset on purpose: NVIDIA's device plugin sets it for each pod that asks for GPUs, and an
+# image-wide `all` would show every GPU of the node to a pod that asked for none (on nodes whose
+# default runtime is NVIDIA's).
+ENV NVIDIA_DRIVER_CAPABILITIES=compute,utility

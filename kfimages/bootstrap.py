@@ -3,19 +3,26 @@
 Without a reachable registry (air-gapped hosts), `debootstrap --variant=minbase`
 plus `docker import` creates the image under the very name the Dockerfile asks for.
 Nothing is substituted silently: every path logs which image is used and where it
-came from.
+came from. debootstrap checks the archive's signatures with Debian's keyring, or the
+bootstrap fails; the image is labelled with its origin (suite, mirror, date). `refresh`
+re-creates a local OS image (pull, else debootstrap), and `describe` tells its age, so that
+an old local OS image does not pin old packages unnoticed.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from kfimages import docker_env
 from kfimages.errors import UserError
@@ -25,6 +32,14 @@ log = logging.getLogger(__name__)
 
 DEFAULT_OS_IMAGE = "debian:trixie-slim"
 PULL_TIMEOUT_S = 60.0
+KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
+"""Debian's archive keyring on the build host (package debian-archive-keyring): debootstrap
+verifies the Release files with it."""
+LABEL_PREFIX = "io.kfimages.os."
+"""Labels of a bootstrapped OS image: `<prefix>suite`, `<prefix>mirror`, `<prefix>date`."""
+MAX_AGE_DAYS = 30
+"""An OS image older than this (or of unknown age) gets REFRESH_HINT in the build's summary."""
+REFRESH_HINT = "refresh it: invoke build --refresh (or invoke bootstrap --refresh)"
 KNOWN_SUITES = ("bookworm", "trixie", "forky", "sid", "unstable", "testing", "stable")
 _TRIM = (
     "var/lib/apt/lists",
@@ -64,12 +79,30 @@ def suite_for(ref: str) -> str:
     return suite
 
 
-def _debootstrap(*, suite: str, target: Path, mirror: str) -> None:
+def check_keyring(keyring: Path) -> None:
+    """Fail (instead of bootstrapping unverified) when Debian's archive keyring is missing."""
+    if not keyring.is_file():
+        raise UserError(
+            f"Debian's archive keyring {keyring} is missing, so debootstrap could not verify "
+            "what it downloads; install it: apt-get install debian-archive-keyring"
+        )
+
+
+def debootstrap_command(*, suite: str, target: Path, mirror: str, keyring: Path) -> list[str]:
+    """debootstrap verifying every Release file with `keyring` (never unverified)."""
+    return [
+        "debootstrap", "--variant=minbase", "--force-check-gpg", f"--keyring={keyring}",
+        suite, str(target), mirror,
+    ]  # fmt: skip
+
+
+def _debootstrap(*, suite: str, target: Path, mirror: str, keyring: Path = KEYRING) -> None:
     if shutil.which("debootstrap") is None:
         raise UserError("debootstrap is not installed; run: bash scripts/install-docker.sh")
     if os.geteuid() != 0:
         raise UserError("debootstrap needs root; run `invoke bootstrap` as root")
-    cmd = ["debootstrap", "--variant=minbase", suite, str(target), mirror]
+    check_keyring(keyring)
+    cmd = debootstrap_command(suite=suite, target=target, mirror=mirror, keyring=keyring)
     log.info("running %s", " ".join(cmd))
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -88,8 +121,23 @@ def _trim(root: Path) -> None:
                     child.unlink()
 
 
-def _import(*, root: Path, ref: str, suite: str) -> None:
-    changes = [arg for change in _CHANGES for arg in ("--change", change)]
+def origin_labels(*, suite: str, mirror: str, date: str) -> dict[str, str]:
+    """The labels that say where a bootstrapped OS image came from."""
+    return {
+        f"{LABEL_PREFIX}suite": suite,
+        f"{LABEL_PREFIX}mirror": mirror,
+        f"{LABEL_PREFIX}date": date,
+    }
+
+
+def import_changes(labels: Mapping[str, str]) -> list[str]:
+    """`docker import --change` arguments: the image's ENV and CMD, and `labels`."""
+    label_changes = [f'LABEL {key}="{value}"' for key, value in sorted(labels.items())]
+    return [arg for change in (*_CHANGES, *label_changes) for arg in ("--change", change)]
+
+
+def _import(*, root: Path, ref: str, suite: str, labels: Mapping[str, str]) -> None:
+    changes = import_changes(labels)
     message = f"debootstrap --variant=minbase {suite} (kfimages bootstrap)"
     tar = subprocess.Popen(
         ["tar", "--numeric-owner", "-C", str(root), "-c", "."], stdout=subprocess.PIPE
@@ -114,11 +162,13 @@ def bootstrap_os_image(*, ref: str, suite: str | None = None, mirror: str | None
     suite = suite or suite_for(ref)
     mirror = mirror or DEFAULT_MIRROR
     started = time.monotonic()
+    date = datetime.now(UTC).isoformat(timespec="seconds")
+    labels = origin_labels(suite=suite, mirror=mirror, date=date)
     with tempfile.TemporaryDirectory(prefix="kfimages-rootfs-") as tmp:
         root = Path(tmp) / "rootfs"
         _debootstrap(suite=suite, target=root, mirror=mirror)
         _trim(root)
-        _import(root=root, ref=ref, suite=suite)
+        _import(root=root, ref=ref, suite=suite, labels=labels)
     data = docker_env.inspect_image(ref)
     if data is None:
         raise UserError(f"docker import reported success but {ref} is not in the engine")
@@ -151,3 +201,68 @@ def ensure_os_image(
         "(invoke bootstrap)", ref, detail or "pull failed",
     )  # fmt: skip
     return bootstrap_os_image(ref=ref, suite=suite, mirror=mirror)
+
+
+def refresh_os_image(
+    ref: str, *, suite: str | None = None, allow_bootstrap: bool = True, mirror: str | None = None
+) -> OsImage:
+    """Re-create `ref` whether or not it is local: pull its newest version, else bootstrap it
+    afresh (a root image built FROM it then gets a new parent digest and is rebuilt)."""
+    old = docker_env.inspect_image(ref)
+    ok, detail = docker_env.pull(ref, timeout=PULL_TIMEOUT_S)
+    data = docker_env.inspect_image(ref) if ok else None
+    if data is not None:
+        same = old is not None and old["Id"] == data["Id"]
+        log.info(
+            "OS image %s: pulled (%s)%s", ref, str(data["Id"])[:19], ", unchanged" if same else ""
+        )
+        return OsImage(ref=ref, origin="pulled", image_id=str(data["Id"]))
+    if not allow_bootstrap:
+        raise UserError(f"cannot refresh OS image {ref}: not pullable ({detail}) and no bootstrap")
+    log.info("OS image %s: refreshing with debootstrap (not pullable: %s)", ref, detail or "?")
+    return bootstrap_os_image(ref=ref, suite=suite, mirror=mirror)
+
+
+def _created(value: str) -> datetime | None:
+    """Docker's `Created` (RFC 3339 with nanoseconds) as a UTC datetime."""
+    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)", value)
+    if match is None:
+        return None
+    return datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+
+
+def _age(seconds: float) -> str:
+    if seconds < 3600:
+        return f"{max(seconds, 0) / 60:.0f} min"
+    if seconds < 86400:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} days"
+
+
+def describe(ref: str, data: Mapping[str, Any], *, now: datetime) -> str:
+    """One line: the OS image's ID, when it was created and how old it is, where a
+    bootstrapped one came from, and a hint to refresh it when older than MAX_AGE_DAYS."""
+    created = _created(str(data.get("Created", "")))
+    labels = (data.get("Config") or {}).get("Labels") or {}
+    line = f"OS image {ref} ({str(data.get('Id', ''))[:19]}): "
+    if created is None:
+        line += "creation date unknown"
+    else:
+        seconds = (now - created).total_seconds()
+        line += f"created {created:%Y-%m-%d %H:%M} UTC, {_age(seconds)} old"
+    if f"{LABEL_PREFIX}suite" in labels:
+        line += (
+            f"; debootstrap {labels[f'{LABEL_PREFIX}suite']} from "
+            f"{labels.get(f'{LABEL_PREFIX}mirror', '?')}"
+        )
+    if created is None or (now - created).days > MAX_AGE_DAYS:
+        line += f"; {REFRESH_HINT}"
+    return line
+
+
+def describe_local(ref: str, *, now: datetime | None = None) -> str:
+    """`describe` of the local image `ref` (or that it is missing)."""
+    data = docker_env.inspect_image(ref)
+    if data is None:
+        return f"OS image {ref}: not local"
+    return describe(ref, data, now=now or datetime.now(UTC))

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from kfimages import artifacts, buildx, docker_env, git, push, schedule
-from kfimages.bootstrap import ensure_os_image
+from kfimages.bootstrap import describe_local, ensure_os_image, refresh_os_image
 from kfimages.ca import BUILD_CA_SECRET, HOST_BUNDLE, ca_digest, fill_ca_dir, write_build_bundle
 from kfimages.errors import UserError
 from kfimages.graph import Graph, Image
@@ -124,18 +124,41 @@ def _work_dir() -> Iterator[Path]:
         yield Path(tmp)
 
 
-def _os_images(images: Sequence[Image], graph: Graph, request: BuildRequest) -> dict[str, str]:
-    """OS image ref -> image ID for the plan's roots: ensured (local, pulled or bootstrapped),
-    or for a dry run only inspected (a missing one is named, not fetched)."""
+def _os_images(
+    images: Sequence[Image], graph: Graph, request: BuildRequest, *, mirror: str
+) -> dict[str, str]:
+    """OS image ref -> image ID for the plan's roots: ensured (local, pulled or bootstrapped)
+    or, with `refresh_os`, re-created; for a dry run only inspected (a missing or refreshed
+    one is named, not fetched)."""
     refs = sorted({i.parent for i in images if graph.parent_of(i.name) is None})
     out: dict[str, str] = {}
     for ref in refs:
         if request.dry_run:
             data = docker_env.inspect_image(ref)
             out[ref] = str(data["Id"]) if data else f"(missing {ref}: would pull or bootstrap)"
+            if request.refresh_os:
+                out[ref] = f"(refreshed {ref}: would pull, else bootstrap)"
+        elif request.refresh_os:
+            os_image = refresh_os_image(ref, allow_bootstrap=request.bootstrap, mirror=mirror)
+            out[ref] = os_image.image_id
         else:
-            out[ref] = ensure_os_image(ref, allow_bootstrap=request.bootstrap).image_id
+            os_image = ensure_os_image(ref, allow_bootstrap=request.bootstrap, mirror=mirror)
+            out[ref] = os_image.image_id
     return out
+
+
+def os_image_lines(steps: Sequence[Step], *, refresh: bool = False) -> list[str]:
+    """A line per OS image of the plan: its age and origin (bootstrap.describe); for a dry run
+    with `refresh`, that it would be re-created first."""
+    refs = sorted({s.delivery.parent_ref for s in steps if s.parent is None})
+    lines = [describe_local(ref) for ref in refs]
+    if refresh:
+        lines = [
+            f"OS image {ref}: would be refreshed first (pull, else debootstrap), so the plan's "
+            f"root images are built; now {line.removeprefix(f'OS image {ref} ')}"
+            for ref, line in zip(refs, lines, strict=True)
+        ]
+    return lines
 
 
 def prepare(
@@ -151,7 +174,7 @@ def prepare(
     check_push(request, info)
     facts = Facts(
         git=info,
-        os_images=_os_images(images, graph, request),
+        os_images=_os_images(images, graph, request, mirror=settings.debian_mirror),
         repository_files=git.repository_files(graph.root)
         if any(i.config.extra_paths for i in images)
         else [],
@@ -188,8 +211,9 @@ def secret_files(settings: Settings) -> dict[str, Path]:
     return out
 
 
-def format_dry_run(steps: Sequence[Step], *, root: Path) -> str:
-    """The plan: per image its parent ref, input digest, reuse or build, and the command."""
+def format_dry_run(steps: Sequence[Step], *, root: Path, refresh: bool = False) -> str:
+    """The plan: per image its parent ref, input digest, reuse or build, and the command;
+    then each OS image's age (and, with `refresh`, that it would be re-created)."""
     rows, commands = [], []
     for step in steps:
         reusable = find_reusable(step, tag=False)
@@ -198,7 +222,7 @@ def format_dry_run(steps: Sequence[Step], *, root: Path) -> str:
         cmd = buildx.command(step.inputs, step.delivery, root=root)
         commands.append(f"# {step.name}\n{shlex.join(cmd)}")
     lines = table(("IMAGE", "PARENT REF", "INPUTS", "ACTION"), rows)
-    return "\n".join([*lines, "", *commands])
+    return "\n".join([*lines, "", *commands, "", *os_image_lines(steps, refresh=refresh)])
 
 
 def build_images(
@@ -217,7 +241,7 @@ def build_images(
             out.write("nothing to build\n")
             return BuildReport(results=[])
         if request.dry_run:
-            out.write(format_dry_run(steps, root=graph.root) + "\n")
+            out.write(format_dry_run(steps, root=graph.root, refresh=request.refresh_os) + "\n")
             out.flush()
             return BuildReport(results=[])
         tags = [r.rsplit(":", 1)[1] for r in steps[0].delivery.refs]
@@ -237,7 +261,7 @@ def build_images(
             run=lambda name: run_step(by_name[name], rt),
             jobs=request.jobs,
         )
-    report = BuildReport(results=results)
+    report = BuildReport(results=results, notes=os_image_lines(steps))
     if request.push:
         if report.exit_code == 0:
             report.push_failed = not push.push_all(steps, report)

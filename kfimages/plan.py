@@ -50,6 +50,9 @@ class BuildRequest:
     """Push images with baked CA certificates."""
     bootstrap: bool = True
     """Create a missing, unpullable OS image with debootstrap (else fail)."""
+    refresh_os: bool = False
+    """Re-create the OS image first (pull, else debootstrap): its new image ID is the root's
+    parent digest (Facts.os_images), so the root image and its descendants are rebuilt."""
     platform: str = ""
     """`os/arch` to build for; empty: the build host's."""
     dry_run: bool = False

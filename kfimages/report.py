@@ -63,6 +63,8 @@ class BuildReport:
 
     results: list[Result]
     push_failed: bool = False
+    notes: list[str] = field(default_factory=list)
+    """Lines shown above the summary table (the OS images' age and origin)."""
 
     @property
     def exit_code(self) -> int:
@@ -114,4 +116,4 @@ def format_summary(report: BuildReport) -> str:
     counts = collections.Counter(r.status for r in report.results)
     shown = [s for s in Status if s != Status.PLANNED or counts[s]]
     lines.append(f"{', '.join(f'{counts[s]} {s}' for s in shown)}; exit code {report.exit_code}")
-    return "\n".join(lines)
+    return "\n".join([*report.notes, *lines])

@@ -9,9 +9,7 @@ This is the only module of the package that reads the environment: `tasks.py` ca
 | `KFIMAGES_SECRET_<ID>` | a file for every build: `--secret id=<id>,src=FILE` (id lower-cased) |
 | `KFIMAGES_CA_CERT` | extra CAs for the downloads of builds (`--ca-cert`); never baked |
 | `KFIMAGES_BAKE_CA` | CAs written into the images (`--bake-ca`) |
-
-CA variables hold `:`-separated files or folders of `*.crt`.
-| `KFIMAGES_DEBIAN_MIRROR` | the Debian mirror `invoke bootstrap` uses |
+| `KFIMAGES_DEBIAN_MIRROR` | the Debian mirror of `invoke bootstrap` (and of a build's bootstrap) |
 | `KFIMAGES_BASE_REF` | the base ref of `invoke smoke` when neither names nor `--base` are given |
 | `KFIMAGES_JOBS` | default of `--jobs` (parallel builds) |
 | `KFIMAGES_LOG_LEVEL` | DEBUG, INFO (default), WARNING, ERROR |

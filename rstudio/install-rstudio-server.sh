@@ -2,8 +2,11 @@
 # Install RStudio Server from a .deb whose SHA-256 is pinned (run by the
 # Dockerfile as root; see README.md, "Building").
 #
-#   install-rstudio-server.sh URL SHA256 LOCAL_DIR
+#   install-rstudio-server.sh URL SHA256 LOCAL_DIR VERSION
 #
+# The package must have SHA-256 SHA256 and be rstudio-server with Version VERSION (its
+# Debian version, e.g. 2026.01.1+403): a file renamed or a mirror serving another release
+# is refused with a line naming both versions.
 # URL is http(s):// (Posit's server or a mirror) or file:///.../NAME.deb; a
 # file:// URL is read from LOCAL_DIR/NAME.deb, the named build context
 # `artifact-rstudio-server` (`--build-context artifact-rstudio-server=<folder holding NAME.deb>`).
@@ -12,6 +15,7 @@ set -euo pipefail
 url="$1"
 sha256="$2"
 local_dir="$3"
+want_version="${4:-}"
 deb=/tmp/rstudio-server.deb
 
 fail() {
@@ -44,7 +48,14 @@ if [[ "${actual}" != "${sha256,,}" ]]; then
   fail "SHA-256 mismatch for ${url}: expected ${sha256}, got ${actual}"
 fi
 echo "install-rstudio-server: SHA-256 ${actual} verified"
-echo "install-rstudio-server: package $(dpkg-deb -f "${deb}" Package) $(dpkg-deb -f "${deb}" Version)"
+[[ -n "${want_version}" ]] || fail "RSTUDIO_VERSION is not set: cannot check the package's version"
+package="$(dpkg-deb -f "${deb}" Package 2>/dev/null)" \
+  || fail "${url} is not a Debian package (dpkg-deb cannot read its control file)"
+version="$(dpkg-deb -f "${deb}" Version)"
+if [[ "${package}" != rstudio-server || "${version}" != "${want_version}" ]]; then
+  fail "version mismatch for ${url}: the package is ${package} ${version}, RSTUDIO_VERSION is ${want_version}; pin RSTUDIO_VERSION, RSTUDIO_URL and RSTUDIO_SHA256 of the same release"
+fi
+echo "install-rstudio-server: package ${package} ${version} (RSTUDIO_VERSION) verified"
 
 # apt resolves the package's remaining dependencies from Debian; keep the
 # configuration files of this image (/etc/rstudio/*) over the package's defaults.
@@ -52,6 +63,9 @@ apt-get update
 apt-get install -y --no-install-recommends -o Dpkg::Options::=--force-confold "${deb}"
 apt-get clean
 rm -rf /var/lib/apt/lists/* "${deb}"
+
+# No setuid or setgid programs, as in base (tests/images/base/test_image.py checks every image).
+find / -xdev -perm /6000 -type f -exec chmod ug-s {} +
 
 # A cookie key baked into the image would be shared by every container.
 rm -f /var/lib/rstudio-server/secure-cookie-key

@@ -222,15 +222,11 @@ storage:
     rootdirectory: {root}
   delete:
     enabled: true
-http:
-  addr: {addr}
-"""
-
-
-REGISTRY_READONLY = """
   maintenance:
     readonly:
-      enabled: true
+      enabled: {readonly}
+http:
+  addr: {addr}
 """
 
 
@@ -249,9 +245,9 @@ class RegistryProcess:
 
     def start(self, *, readonly: bool = False) -> None:
         config = self.tmp / "registry.yml"
-        text = REGISTRY_CONFIG.format(root=self.tmp / "registry-data", addr=self.host)
-        if readonly:
-            text = text.replace("  delete:\n", REGISTRY_READONLY.lstrip("\n") + "  delete:\n")
+        text = REGISTRY_CONFIG.format(
+            root=self.tmp / "registry-data", addr=self.host, readonly=str(readonly).lower()
+        )
         config.write_text(text, encoding="utf-8")
         log = self.tmp / "registry.log"
         with log.open("a") as out:
@@ -293,3 +289,14 @@ def registry_process(tmp_path: Path) -> Iterator[RegistryProcess]:
 def registry(registry_process: RegistryProcess) -> Registry:
     """docker-registry serving on a free 127.0.0.1 port with temporary storage."""
     return Registry(host=registry_process.host)
+
+
+@pytest.fixture
+def readonly_registry(tmp_path: Path) -> Iterator[Registry]:
+    """docker-registry in read-only mode: it answers, and refuses every push."""
+    process = RegistryProcess(tmp_path)
+    process.start(readonly=True)
+    try:
+        yield Registry(host=process.host)
+    finally:
+        process.stop()

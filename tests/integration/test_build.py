@@ -286,6 +286,31 @@ def test_a_push_that_stops_half_way_moves_no_moving_tag(
     assert "sha-2" in registry.tags(f"{chain.registry}/a")
 
 
+def _summary_rows(stdout: str) -> dict[str, str]:
+    table = stdout[stdout.index("IMAGE  ") :].splitlines()[1:-1]
+    return {line.split()[0]: line for line in table}
+
+
+@pytest.mark.parametrize("where", ["read-only registry", "no registry"])
+def test_a_failing_push_exits_1_and_says_why(
+    chain: Repo, readonly_registry: Registry, where: str
+) -> None:
+    """A real `docker push` that fails: a registry that refuses pushes (read-only mode), or
+    one that is gone (a closed loopback port). The images are built; the push fails, the
+    summary names the ref, and invoke exits 1."""
+    host = readonly_registry.host if where == "read-only registry" else f"127.0.0.1:{free_port()}"
+    prefix = f"{host}/{chain.registry}"
+    result = chain.invoke("build", "b", "--registry", prefix, "--tag", "t1", "--push")
+    print(result.stdout[-1500:], result.stderr[-1500:], sep="\n")
+    assert result.returncode == EXIT_FAILED, result.stderr[-2000:]
+    rows = _summary_rows(result.stdout)
+    assert {name: row.split()[2] for name, row in rows.items()} == {"a": BUILT, "b": BUILT}
+    assert f"push of {prefix}/a:t1 failed: " in rows["a"], rows
+    assert result.stdout.splitlines()[-1].endswith("exit code 1")
+    if where == "read-only registry":
+        assert readonly_registry.catalog() == []
+
+
 def _make_ca(tmp_path: Path) -> Path:
     key, crt = tmp_path / "test-ca.key", tmp_path / "test-ca.crt"
     subprocess.run(
@@ -392,12 +417,46 @@ def test_missing_os_image_is_bootstrapped_and_logged(
         assert f"OS image {os_ref} is neither local nor pullable" in text
         assert f"OS image {os_ref}: bootstrapped with debootstrap trixie" in text
         assert run_in(repo.ref("root"), "cat /suite").strip() == "trixie"
+        os_labels = labels(os_ref)
+        assert os_labels["io.kfimages.os.suite"] == "trixie"
+        assert os_labels["io.kfimages.os.mirror"] == "http://deb.debian.org/debian"
+        date = datetime.fromisoformat(os_labels["io.kfimages.os.date"])
+        assert abs(datetime.now(UTC) - date) < timedelta(minutes=15)
+        summary = format_summary(report).splitlines()
+        assert summary[0].startswith(f"OS image {os_ref} (sha256:"), summary
+        assert "min old; debootstrap trixie from http://deb.debian.org/debian" in summary[0]
         caplog.clear()
         with caplog.at_level(logging.INFO, logger="kfimages"):
             assert statuses(repo.build("root")) == {"root": REUSED}
         assert f"OS image {os_ref}: local" in caplog.text
+        _refresh_rebuilds_the_root(repo, os_ref)
     finally:
         remove_images(os_ref.split(":", maxsplit=1)[0])
+
+
+def _refresh_rebuilds_the_root(repo: Repo, os_ref: str) -> None:
+    """`--refresh --dry-run` says it would refresh and touches nothing; `--refresh`
+    re-creates the OS image (not pullable here: debootstrap again), whose new ID rebuilds
+    the root; `invoke bootstrap` prints the OS image's age."""
+    old_id = json.loads(docker("image", "inspect", os_ref).stdout)[0]["Id"]
+    args = ("build", "root", "--registry", repo.registry, "--tag", "t1")
+    dry = repo.invoke(*args, "--refresh", "--dry-run")
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    last = dry.stdout.strip().splitlines()[-1]
+    assert last.startswith(f"OS image {os_ref}: would be refreshed first"), dry.stdout
+    assert dry.stdout.splitlines()[1].split()[3] == "build", "a refreshed OS: root rebuilt"
+    assert json.loads(docker("image", "inspect", os_ref).stdout)[0]["Id"] == old_id
+    fresh = repo.invoke(*args, "--refresh")
+    print(fresh.stdout[-1200:], fresh.stderr[-1500:], sep="\n")
+    assert fresh.returncode == 0, fresh.stderr[-2000:]
+    assert f"OS image {os_ref}: refreshing with debootstrap" in fresh.stderr
+    assert json.loads(docker("image", "inspect", os_ref).stdout)[0]["Id"] != old_id
+    assert _summary_rows(fresh.stdout)["root"].split()[2] == BUILT
+    shown = repo.invoke("bootstrap", "--os-image", os_ref)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert shown.stdout.splitlines()[0].startswith(f"{os_ref}: local (sha256:")
+    assert shown.stdout.splitlines()[1].startswith(f"OS image {os_ref} (sha256:")
+    assert " UTC, " in shown.stdout
 
 
 def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:

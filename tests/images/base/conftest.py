@@ -13,9 +13,11 @@ from tests.harness.images import DerivedImages, files_of
 HERE = Path(__file__).resolve().parent
 SMOKE_FILES = HERE / "derived"
 CRASHING_FILES = HERE / "crashing"
+STUBBORN_FILES = HERE / "stubborn"
 SMOKE_DIR = "/tmp/kfnb-smoke"
 SERVICE = "kfnb-smoke"
 CRASHING_SERVICE = "kfnb-crashing"
+STUBBORN_SERVICE = "kfnb-stubborn"
 FAILING_SCRIPT = "52-kfnb-smoke-maybe-fail"
 
 
@@ -29,3 +31,9 @@ def smoke_image(derived_image: DerivedImages, image_ref_under_test: str) -> str:
 def crashing_image(derived_image: DerivedImages, image_ref_under_test: str) -> str:
     """Ref of an image FROM the image under test with a service whose program is missing."""
     return derived_image(image_ref_under_test, files_of(CRASHING_FILES))
+
+
+@pytest.fixture(scope="session")
+def stubborn_image(derived_image: DerivedImages, image_ref_under_test: str) -> str:
+    """Ref of an image FROM the image under test with a service that ignores SIGTERM."""
+    return derived_image(image_ref_under_test, files_of(STUBBORN_FILES))

@@ -5,19 +5,23 @@ can be exercised with the real Dockerfile: a local file given the way `invoke bu
 gives one (a file:// RSTUDIO_URL plus the named build context artifact-rstudio-server)
 is refused when its SHA-256 differs from RSTUDIO_SHA256, or when no sum is pinned; an
 unreachable mirror fails the build with the URL. The file used is not a package at all:
-the build must stop before it would be installed.
+the build must stop before it would be installed. A real (tiny, empty) Debian package
+called rstudio-server, made here with dpkg-deb, checks the Version: refused with a clear
+line when it is not RSTUDIO_VERSION, installed when it is.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from kfimages.buildx import AdhocBuildError, build_adhoc
+from tests.harness.images import remove_image
 from tests.images.conftest import REPO_ROOT
 from tests.images.rstudio.stage import StageImage, stage_parent_ref
 
@@ -87,3 +91,80 @@ def test_unreachable_mirror_fails_with_its_url(base_ref: str) -> None:
         {"BASE_IMG": base_ref, "RSTUDIO_URL": url, "RSTUDIO_SHA256": "0" * 64}, None
     )
     assert f"cannot download {url}" in out, out[-3000:]
+
+
+# --------------------------------------------------------------------------- Version check
+
+PINNED_VERSION = "2026.01.1+403"
+FAKE_DEB = "rstudio-server-fake-amd64.deb"
+
+
+def _fake_rstudio_deb(folder: Path, *, version: str) -> Path:
+    """An empty Debian package `rstudio-server` of `version` (no files, no dependencies)."""
+    root = folder / f"pkg-{version}"
+    (root / "DEBIAN").mkdir(parents=True)
+    (root / "DEBIAN" / "control").write_text(
+        f"Package: rstudio-server\nVersion: {version}\nArchitecture: all\n"
+        "Maintainer: kfnb smoke tests <nobody@example.invalid>\n"
+        "Description: a probe of install-rstudio-server.sh's version check\n",
+        encoding="utf-8",
+    )
+    deb = folder / FAKE_DEB
+    subprocess.run(
+        ["dpkg-deb", "--root-owner-group", "--build", str(root), str(deb)],
+        check=True,
+        capture_output=True,
+    )
+    return deb
+
+
+def _build_args(base_ref: str, deb: Path, *, version: str) -> dict[str, str]:
+    return {
+        "BASE_IMG": base_ref,
+        "RSTUDIO_URL": f"file:///anywhere/{FAKE_DEB}",
+        "RSTUDIO_SHA256": hashlib.sha256(deb.read_bytes()).hexdigest(),
+        "RSTUDIO_VERSION": version,
+    }
+
+
+def test_a_package_of_another_version_is_refused(base_ref: str, tmp_path: Path) -> None:
+    deb = _fake_rstudio_deb(tmp_path, version="2025.09.2+418")
+    out = _refused_build(_build_args(base_ref, deb, version=PINNED_VERSION), tmp_path)
+    assert (
+        f"install-rstudio-server: version mismatch for file:///anywhere/{FAKE_DEB}: the package "
+        f"is rstudio-server 2025.09.2+418, RSTUDIO_VERSION is {PINNED_VERSION}"
+    ) in out, out[-3000:]
+    sha = hashlib.sha256(deb.read_bytes()).hexdigest()
+    assert f"SHA-256 {sha} verified" in out, "the sum matched: the version refused it"
+
+
+def test_a_package_of_the_pinned_version_is_installed(base_ref: str, tmp_path: Path) -> None:
+    deb = _fake_rstudio_deb(tmp_path, version=PINNED_VERSION)
+    log = io.StringIO()
+    tag = "kfnb-test/rstudio-verify:accepted"
+    try:
+        build_adhoc(
+            context=REPO_ROOT / "rstudio",
+            tag=tag,
+            build_args=_build_args(base_ref, deb, version=PINNED_VERSION),
+            contexts={"artifact-rstudio-server": tmp_path},
+            stream=log,
+        )
+    finally:
+        remove_image(tag)
+    out = log.getvalue()
+    assert f"package rstudio-server {PINNED_VERSION} (RSTUDIO_VERSION) verified" in out, out[-3000:]
+
+
+def test_the_dockerfile_pins_version_url_and_sum_of_one_release() -> None:
+    text = (REPO_ROOT / "rstudio" / "Dockerfile").read_text(encoding="utf-8")
+    args = dict(
+        line.removeprefix("ARG ").split("=", 1)
+        for line in text.splitlines()
+        if line.startswith("ARG RSTUDIO_")
+    )
+    assert args["RSTUDIO_VERSION"] == PINNED_VERSION
+    assert args["RSTUDIO_URL"].endswith(
+        f"rstudio-server-{PINNED_VERSION.replace('+', '-')}-amd64.deb"
+    )
+    assert len(args["RSTUDIO_SHA256"]) == 64, "a published SHA-256 is pinned (README.md)"
