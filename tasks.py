@@ -95,6 +95,18 @@ class _BuildTask(Task[Any]):
         return args
 
 
+class _ManifestTask(Task[Any]):
+    """`manifest`'s positional NAMES, optional with --all (as `build`'s with --affected)."""
+
+    def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
+        args: list[Argument] = super().get_arguments(ignore_unknown_help)
+        by_name = {arg.name: arg for arg in args}
+        names = by_name["names"]
+        names.__class__ = _NamesArgument
+        setattr(names, "affected", by_name["all"])  # noqa: B010 (mypy: base class has none)
+        return args
+
+
 def _graph() -> Graph:
     return load_graph(ROOT)
 
@@ -360,12 +372,14 @@ def chart(c: Context, check: bool = False) -> None:
         "registry": f"registry/namespace prefix of the refs (default {DEFAULT_REGISTRY})",
         "tag": f"tag of the refs (default {DEFAULT_TAG})",
     },
+    klass=_ManifestTask,
     positional=["names"],
+    auto_shortflags=False,
 )
 @_user_errors
 def manifest(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     c: Context,
-    names: str = "",
+    names: str | None = None,
     all: bool = False,
     output: str = "",
     registry: str = DEFAULT_REGISTRY,
@@ -376,7 +390,7 @@ def manifest(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     invoke manifest NAME[,NAME...] [--output DIR] | --all --output DIR
     """
     graph = _graph()
-    words = names.replace(",", " ").split()
+    words = (names or "").replace(",", " ").split()
     if all == bool(words):
         raise UserError("name the image(s) or pass --all (with --output DIR)")
     if len(words) > 1 and not output:
