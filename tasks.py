@@ -393,7 +393,7 @@ def manifest(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     words = (names or "").replace(",", " ").split()
     if all == bool(words):
         raise UserError("name the image(s) or pass --all (with --output DIR)")
-    if len(words) > 1 and not output:
+    if (all or len(words) > 1) and not output:
         raise UserError("several images need --output DIR (one file per image)")
     docker_env.check_docker()
     images = graph.build_order(graph.images if all else words)
