@@ -27,11 +27,11 @@ def _invoke(session: nox.Session, *args: str, success_codes: list[int] | None = 
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """hadolint, shellcheck, the README chart, the lock files, ruff check + format, mypy
-    (posargs: ruff)."""
+    """hadolint, shellcheck, the README chart, the lock files, the CI workflow (generated,
+    actionlint), ruff check + format, mypy (posargs: ruff)."""
     session.install("-r", REQUIREMENTS)
     sys.path.insert(0, str(ROOT))
-    from kfimages import chart, lintfiles, lock  # noqa: PLC0415 (needs ROOT on sys.path)
+    from kfimages import chart, lintfiles, lock, workflow  # noqa: PLC0415 (ROOT on sys.path)
     from kfimages.graph import load_graph  # noqa: PLC0415
 
     graph = load_graph(ROOT)
@@ -45,6 +45,9 @@ def lint(session: nox.Session) -> None:
         session.error(problem)
     if problems := lock.check_locks(ROOT, graph):  # offline: each lock against its inputs
         session.error("\n".join(problems))
+    if problem := workflow.check(graph):  # the CI workflow is generated: never edited by hand
+        session.error(problem)
+    session.run("actionlint", str(workflow.WORKFLOW))  # runs shellcheck on its `run:` scripts
     session.run("ruff", "check", *session.posargs, ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")

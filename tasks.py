@@ -1,5 +1,5 @@
 """invoke tasks of the image repository: list, graph, affected, build, smoke, bootstrap, new,
-chart, lock.
+chart, lock, manifest, bake, workflow.
 
 Thin layer: every task parses its arguments and calls a plain function of `kfimages`.
 A `kfimages.errors.UserError` becomes `error: <message>` on stderr and exit code 2.
@@ -20,15 +20,18 @@ from invoke.exceptions import Exit
 from invoke.parser.argument import Argument
 from invoke.tasks import Task, task
 
+from kfimages import bake as bake_file
 from kfimages import bootstrap as boot
 from kfimages import changes, docker_env, plan, render, scaffold
 from kfimages import chart as image_chart
 from kfimages import lock as locks
+from kfimages import manifest as build_manifest
 from kfimages import smoke as smoke_tests
+from kfimages import workflow as ci_workflow
 from kfimages.build import build_images
 from kfimages.ca import collect_ca_files
 from kfimages.errors import UserError
-from kfimages.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, load_graph
+from kfimages.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, image_ref, load_graph
 from kfimages.report import EXIT_OK, EXIT_USAGE
 from kfimages.settings import Settings, parse_jobs
 
@@ -90,6 +93,18 @@ class _BuildTask(Task[Any]):
         names = by_name["names"]
         names.__class__ = _NamesArgument
         setattr(names, "affected", by_name["affected"])  # noqa: B010 (mypy: base class has none)
+        return args
+
+
+class _ManifestTask(Task[Any]):
+    """`manifest`'s positional NAMES, optional with --all (as `build`'s with --affected)."""
+
+    def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
+        args: list[Argument] = super().get_arguments(ignore_unknown_help)
+        by_name = {arg.name: arg for arg in args}
+        names = by_name["names"]
+        names.__class__ = _NamesArgument
+        setattr(names, "affected", by_name["all"])  # noqa: B010 (mypy: base class has none)
         return args
 
 
@@ -387,6 +402,119 @@ def lock(
         print(f"{spec.lock}: {seconds:.1f} s")
 
 
+@task(
+    help={
+        "names": "image(s), comma-separated",
+        "all": "every image of the repository that exists locally (with --output)",
+        "output": "write one <name>.md per image into this folder instead of printing",
+        "registry": f"registry/namespace prefix of the refs (default {DEFAULT_REGISTRY})",
+        "tag": f"tag of the refs (default {DEFAULT_TAG})",
+    },
+    klass=_ManifestTask,
+    positional=["names"],
+    auto_shortflags=False,
+)
+@_user_errors
+def manifest(  # noqa: PLR0917 (invoke passes CLI options as parameters)
+    c: Context,
+    names: str | None = None,
+    all: bool = False,
+    output: str = "",
+    registry: str = DEFAULT_REGISTRY,
+    tag: str = DEFAULT_TAG,
+) -> None:
+    """Print a Markdown build manifest read from a built image (packages, versions, labels).
+
+    invoke manifest NAME[,NAME...] [--output DIR] | --all --output DIR
+    """
+    graph = _graph()
+    words = (names or "").replace(",", " ").split()
+    if all == bool(words):
+        raise UserError("name the image(s) or pass --all (with --output DIR)")
+    if (all or len(words) > 1) and not output:
+        raise UserError("several images need --output DIR (one file per image)")
+    docker_env.check_docker()
+    images = graph.build_order(graph.images if all else words)
+    refs = {i.name: image_ref(i, registry=registry, tag=tag) for i in images}
+    if all:
+        missing = [n for n, ref in refs.items() if docker_env.inspect_image(ref) is None]
+        if missing:
+            print(f"manifest: not built, skipped: {', '.join(missing)}", file=sys.stderr)
+        refs = {n: r for n, r in refs.items() if n not in missing}
+    manifests = [build_manifest.read_manifest(name=n, ref=r) for n, r in refs.items()]
+    if output:
+        for path in build_manifest.write_manifests(manifests, output=Path(output)):
+            print(path)
+    else:
+        print(build_manifest.render_markdown(manifests[0]), end="")
+
+
+@task(
+    klass=_BuildTask,
+    iterable=["tag", "ca_cert", "bake_ca"],
+    positional=["names"],
+    auto_shortflags=False,
+    help={
+        **{k: v for k, v in _BUILD_HELP.items() if k not in ("jobs", "no_cache", "no_bootstrap")},
+        "registry": f"registry/namespace prefix (default {DEFAULT_REGISTRY})",
+        "tag": "tag to apply (repeatable; default sha-<12 hex>[-dirty] and latest)",
+        "cache_registry": "registry/namespace for BuildKit's registry cache: cache-from and "
+        "cache-to type=registry,ref=<it>/<repository>:buildcache (needs a docker-container "
+        "or remote builder)",
+        "work_dir": "folder for the named contexts and secrets the file points at (default "
+        "artifacts/bake)",
+        "output": "write the file there instead of printing it",
+    },
+)
+@_user_errors
+def bake(  # noqa: PLR0917 (invoke passes CLI options as parameters)
+    c: Context,
+    names: str | None = None,
+    affected: bool = False,
+    base: str = "",
+    registry: str = DEFAULT_REGISTRY,
+    tag: list[str] | None = None,
+    ca_cert: list[str] | None = None,
+    bake_ca: list[str] | None = None,
+    cache_registry: str = "",
+    work_dir: str = "",
+    output: str = "",
+) -> None:
+    """Print a docker-bake.json of the plan (one target per image), computed like `build`.
+
+    invoke bake NAME[,NAME...] | --affected --base REF; then
+    docker buildx bake -f docker-bake.json --load   (or --push, on any builder)
+    """
+    settings = _settings()
+    graph = _graph()
+    wanted = plan.expand_names(graph, _words(names, affected=affected), base_ref=base or None)
+    request = _request(
+        settings, jobs=None, ca_cert=ca_cert, bake_ca=bake_ca, registry=registry,
+        tags=tuple(tag or ()),
+    )  # fmt: skip
+    work = Path(work_dir) if work_dir else ROOT / "artifacts" / "bake"
+    doc = bake_file.make_bake(
+        graph, wanted, request, settings=settings, work=work.resolve(),
+        cache_registry=cache_registry,
+    )  # fmt: skip
+    text = bake_file.render(doc)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
+
+
+@task(help={"check": "only check: exit 1 when the workflow file differs from what it writes"})
+@_user_errors
+def workflow(c: Context, check: bool = False) -> None:
+    """Write .github/workflows/images.yml (lint, tests, plan, a job per stage, push, manifests)."""
+    if check:
+        if problem := ci_workflow.check(_graph()):
+            raise Exit(f"error: {problem}", code=1)
+        return
+    print(ci_workflow.write(_graph()))
+
+
 ns = Collection()
 ns.add_task(list_, name="list")
 ns.add_task(graph)
@@ -397,3 +525,6 @@ ns.add_task(bootstrap)
 ns.add_task(new)
 ns.add_task(chart)
 ns.add_task(lock)
+ns.add_task(manifest)
+ns.add_task(bake)
+ns.add_task(workflow)

@@ -13,14 +13,14 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from kfimages import artifacts, buildx, docker_env, git, push, schedule
+from kfimages import artifacts, buildx, docker_env, git, push, schedule, taggers
 from kfimages.bootstrap import describe_local, ensure_os_image, refresh_os_image
 from kfimages.ca import BUILD_CA_SECRET, HOST_BUNDLE, ca_digest, fill_ca_dir, write_build_bundle
 from kfimages.errors import UserError
@@ -47,6 +47,8 @@ class Runtime:
 
     root: Path
     output: buildx.Output
+    taggers: Mapping[str, tuple[taggers.Tagger, ...]] = field(default_factory=dict)
+    """Image name -> its content taggers (kfimages.taggers.resolve)."""
 
 
 def find_reusable(step: Step, *, tag: bool = True) -> str | None:
@@ -69,7 +71,7 @@ def find_reusable(step: Step, *, tag: bool = True) -> str | None:
     return source
 
 
-def _fill_artifact_contexts(step: Step) -> None:
+def fill_artifact_contexts(step: Step) -> None:
     """Copy each `file://` artifact into its named build context folder."""
     for artifact in step.inputs.artifacts:
         path = artifacts.local_path(artifact.url)
@@ -97,25 +99,41 @@ def run_step(step: Step, rt: Runtime) -> Result:
             result.status = Status.REUSED
             result.reason = f"same inputs as {source}" if source != step.ref else ""
             log.info("%s: reused %s", step.name, source)
-            return result
+            return _tag_content(step, rt, result)
         blocked = _blocked_reason(step)
         if blocked is not None:
             result.status, result.reason, result.blocked_by = Status.BLOCKED, blocked, step.name
             log.warning("%s: blocked, %s", step.name, blocked)
             return result
-        _fill_artifact_contexts(step)
+        fill_artifact_contexts(step)
         log.info("%s: building %s (BASE_IMG=%s)", step.name, step.ref, step.delivery.parent_ref)
         cmd = buildx.command(step.inputs, step.delivery, root=rt.root)
         ok, reason, _ = buildx.run(cmd, name=step.name, output=rt.output)
         if not ok:
             result.status, result.reason = Status.FAILED, reason
             log.error("%s: build failed: %s", step.name, reason)
-        return result
+            return result
+        return _tag_content(step, rt, result)
     except (UserError, OSError) as exc:
         result.status, result.reason = Status.FAILED, str(exc).splitlines()[0]
         return result
     finally:
         result.duration = time.monotonic() - started
+
+
+def _tag_content(step: Step, rt: Runtime, result: Result) -> Result:
+    """Give a built or reused image its content tags; a tagger that fails fails the image."""
+    try:
+        result.content_refs = taggers.content_refs(
+            step.ref,
+            rt.taggers.get(step.name, ()),
+            image=step.name,
+            reused=result.status == Status.REUSED,
+        )
+    except UserError as exc:
+        result.status, result.reason = Status.FAILED, f"tagging: {exc}"
+        log.error("%s: tagging failed: %s", step.name, exc)
+    return result
 
 
 @contextmanager
@@ -252,7 +270,11 @@ def build_images(
             ", ".join(map(str, request.bake_ca_files)) or "none",
         )  # fmt: skip
         fill_ca_dir(request.bake_ca_files, target=work / CA_CONTEXT)
-        rt = Runtime(root=graph.root, output=buildx.Output(out, prefix=request.jobs > 1))
+        rt = Runtime(
+            root=graph.root,
+            output=buildx.Output(out, prefix=request.jobs > 1),
+            taggers={s.name: taggers.resolve(graph, s.name) for s in steps},
+        )
         by_name = {s.name: s for s in steps}
         results = schedule.schedule(
             [s.name for s in steps],

@@ -73,25 +73,37 @@ class Output:
             self.stream.flush()
 
 
+def build_args(inputs: BuildInputs, delivery: Delivery) -> dict[str, str]:
+    """Every build arg of an image: BASE_IMG (the parent's exact ref) first, then the rest
+    sorted (shared by `command` and the bake file, kfimages.bake)."""
+    rest = {k: v for k, v in sorted(inputs.build_args.items()) if k != PARENT_ARG}
+    return {PARENT_ARG: delivery.parent_ref, **rest}
+
+
+def labels(inputs: BuildInputs, delivery: Delivery) -> dict[str, str]:
+    """Every label of an image, sorted: the per-build ones, the input digest and the baked CA
+    digest (shared by `command` and the bake file, kfimages.bake)."""
+    out = {**delivery.labels, INPUTS_LABEL: inputs.digest}
+    if inputs.baked_ca:
+        out[BAKED_CA_LABEL] = inputs.baked_ca
+    return dict(sorted(out.items()))
+
+
 def command(inputs: BuildInputs, delivery: Delivery, *, root: Path) -> list[str]:
     """The `docker buildx build` command line of one image of the graph."""
     cmd = [
         "docker", "buildx", "build", "--progress=plain", "--load",
         "-f", str(root / inputs.dockerfile),
-        "--build-arg", f"{PARENT_ARG}={delivery.parent_ref}",
     ]  # fmt: skip
     if inputs.platform:
         cmd += ["--platform", inputs.platform]
-    for key, value in sorted(inputs.build_args.items()):
+    for key, value in build_args(inputs, delivery).items():
         cmd += ["--build-arg", f"{key}={value}"]
     for name, path in sorted(delivery.context_dirs.items()):
         cmd += ["--build-context", f"{name}={path}"]
     for secret, path in sorted(delivery.secrets.items()):
         cmd += ["--secret", f"id={secret},src={path}"]
-    labels = {**delivery.labels, INPUTS_LABEL: inputs.digest}
-    if inputs.baked_ca:
-        labels[BAKED_CA_LABEL] = inputs.baked_ca
-    for key, value in sorted(labels.items()):
+    for key, value in labels(inputs, delivery).items():
         cmd += ["--label", f"{key}={value}"]
     for ref in delivery.refs:
         cmd += ["-t", ref]

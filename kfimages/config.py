@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +15,9 @@ from kfimages.errors import UserError
 
 CONFIG_FILE = "image.yaml"
 
-_TOP_KEYS = {"paths", "build_args", "variants", "size_budget_mb", "artifacts"}
-_VARIANT_KEYS = {"build_args", "size_budget_mb", "artifacts"}
+_TOP_KEYS = {"paths", "build_args", "variants", "size_budget_mb", "artifacts", "taggers"}
+_VARIANT_KEYS = {"build_args", "size_budget_mb", "artifacts", "taggers"}
+_TAGGER_RE = re.compile(r"^-?[a-z][a-z0-9-]*$")
 _ARTIFACT_KEYS = {"name", "url", "build_arg"}
 
 
@@ -36,6 +38,9 @@ class ImageConfig:
     build_args: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     size_budget_mb: int | None = None
     artifacts: tuple[Artifact, ...] = ()
+    taggers: tuple[str, ...] = ()
+    """Edits of the inherited content taggers, in order: `name` adds one, `-name` removes
+    an inherited one (kfimages.taggers resolves them along the parent chain)."""
 
 
 def _fail(path: Path, problem: str) -> UserError:
@@ -103,11 +108,23 @@ def _artifacts(path: Path, where: str, value: Any) -> tuple[Artifact, ...]:
     return tuple(out)
 
 
+def _taggers(path: Path, where: str, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and _TAGGER_RE.match(v) for v in value
+    ):
+        raise _fail(
+            path, f"{where} must be a list of tagger names (`python`), or `-name` to drop one"
+        )
+    return tuple(value)
+
+
 def load_folder_config(folder: Path) -> dict[str | None, ImageConfig]:
     """Read `folder/image.yaml`: the config of the folder (key None) and of each variant.
 
     Variant entries inherit the folder's settings and override them key by key
-    (build_args are merged).
+    (build_args are merged; a variant's taggers edit the folder's).
     """
     path = folder / CONFIG_FILE
     if not path.is_file():
@@ -128,6 +145,7 @@ def load_folder_config(folder: Path) -> dict[str | None, ImageConfig]:
         build_args=MappingProxyType(_build_args(path, "build_args", top.get("build_args"))),
         size_budget_mb=_budget(path, "size_budget_mb", top.get("size_budget_mb")),
         artifacts=_artifacts(path, "artifacts", top.get("artifacts")),
+        taggers=_taggers(path, "taggers", top.get("taggers")),
     )
     configs: dict[str | None, ImageConfig] = {None: base}
     for variant, raw in _mapping(path, "variants", top.get("variants")).items():
@@ -145,5 +163,6 @@ def load_folder_config(folder: Path) -> dict[str | None, ImageConfig]:
             build_args=MappingProxyType(args),
             size_budget_mb=budget if budget is not None else base.size_budget_mb,
             artifacts=artifacts or base.artifacts,
+            taggers=base.taggers + _taggers(path, f"{where}.taggers", entry.get("taggers")),
         )
     return configs

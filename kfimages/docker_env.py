@@ -92,3 +92,21 @@ def push(ref: str) -> tuple[bool, str]:
     done = _run(["docker", "push", ref], timeout=3600)
     output = (done.stdout + done.stderr).strip().splitlines()
     return done.returncode == 0, output[-1] if output else ""
+
+
+def run_in_image(ref: str, script: str, *, timeout: float = 600) -> tuple[int, str]:
+    """Run a shell script in a throwaway container of a local image, with no network and
+    `/bin/sh` as the entrypoint (the image's own `/init` is not started); (exit code, stdout
+    and stderr). Exit code 125 and the engine's message when the container cannot start."""
+    args = ["docker", "run", "--rm", "--network", "none", "--entrypoint", "/bin/sh", ref]
+    try:
+        done = _run([*args, "-c", script], timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return 124, f"no result within {timeout:.0f}s"
+    return done.returncode, done.stdout + done.stderr
+
+
+def repo_tags(ref: str) -> list[str]:
+    """Every local ref (RepoTags) of the image that `ref` names; [] when it does not exist."""
+    data = inspect_image(ref)
+    return list((data or {}).get("RepoTags") or [])

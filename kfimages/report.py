@@ -51,6 +51,8 @@ class Result:
     """Wall-clock start (time.time()); 0 for a skipped image."""
     blocked_by: str = ""
     """For a blocked image its own name, for one skipped below it the blocked ancestor's."""
+    content_refs: list[str] = field(default_factory=list)
+    """Refs with the image's content tags (kfimages.taggers), pushed with the moving tags."""
 
     @property
     def finished(self) -> float:
@@ -109,6 +111,9 @@ def format_summary(report: BuildReport) -> str:
     rows = []
     for r in report.results:
         reason = r.reason
+        if r.content_refs:
+            tags = ", ".join(ref.rsplit(":", 1)[1] for ref in r.content_refs)
+            reason = f"{reason}; content tags {tags}".lstrip("; ")
         if r.pushed:
             reason = f"{reason}; pushed {len(r.pushed)} tag(s)".lstrip("; ")
         rows.append((r.name, r.ref, str(r.status), f"{r.duration:.1f}s", reason))

@@ -103,3 +103,17 @@ def test_push_all_stops_at_the_first_failure() -> None:
             assert not any(is_moving(r) for r in pusher.calls), (
                 "a moving tag was pushed although an immutable one failed"
             )
+
+
+def test_content_tags_are_pushed_with_the_moving_tags_after_every_sha_tag() -> None:
+    rep = report()
+    rep.by_name()["base"].content_refs = [f"{REG}/base:python-3.13.5", f"{REG}/base:2026-11-27"]
+    pusher = FakePusher()
+    assert push_all(STEPS, rep, push=pusher)
+    last_sha = max(i for i, ref in enumerate(pusher.calls) if not is_moving(ref))
+    for ref in (f"{REG}/base:python-3.13.5", f"{REG}/base:2026-11-27"):
+        assert pusher.calls.index(ref) > last_sha, ref
+        assert ref in rep.by_name()["base"].pushed
+    order = push_order(STEPS, extra={"base": [f"{REG}/base:lab-4.6.6"]})
+    lab, latest = ("base", f"{REG}/base:lab-4.6.6"), ("base", f"{REG}/base:latest")
+    assert order.index(lab) > order.index(latest)

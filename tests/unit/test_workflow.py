@@ -1,0 +1,52 @@
+"""The generated CI workflow (kfimages.workflow): stable, names no image, a job per stage."""
+
+from __future__ import annotations
+
+import yaml
+
+from kfimages import workflow
+from tests.unit.conftest import Repo
+
+
+def test_workflow_is_stable_and_names_no_image(chain: Repo) -> None:
+    graph = chain.graph()
+    text = workflow.expected(graph)
+    assert text == workflow.expected(graph)
+    for name in graph.images:
+        assert f" {name} " not in text, name
+        assert f'"{name}"' not in text, name
+    for word in ("jupyter", "codeserver", "pytorch", "rstudio"):
+        assert word not in text
+    doc = yaml.safe_load(text)
+    jobs = doc["jobs"]
+    assert set(jobs) == {"lint", "integration", "plan", "stage-0", "stage-1", "stage-2"}
+    assert jobs["stage-1"]["needs"] == ["plan", "stage-0"]
+    assert jobs["stage-2"]["strategy"]["matrix"]["include"] == (
+        "${{ fromJSON(needs.plan.outputs.stage2) }}"
+    )
+    assert "invoke affected --base" in jobs["plan"]["steps"][-1]["run"]
+    runs = "\n".join(str(s.get("run", "")) for s in jobs["stage-0"]["steps"])
+    assert "--cache-registry" in runs
+    assert "docker buildx bake" in runs
+    assert "--push" in runs
+    assert "invoke manifest" in runs
+    assert "ubuntu-24.04-arm" in doc["env"]["RUNNERS"]
+
+
+def test_a_new_sibling_changes_nothing_a_deeper_chain_adds_a_stage(chain: Repo) -> None:
+    before = workflow.expected(chain.graph())
+    chain.image("rbioc", "base")
+    assert workflow.expected(chain.graph()) == before
+    chain.image("deeper", "pytorch.cpu")
+    after = workflow.expected(chain.graph())
+    assert "stage-3:" in after
+    assert "stage-3:" not in before
+
+
+def test_check_reports_missing_and_stale(chain: Repo) -> None:
+    graph = chain.graph()
+    assert "is missing" in str(workflow.check(graph))
+    path = workflow.write(graph)
+    assert workflow.check(graph) is None
+    path.write_text(path.read_text() + "# edited\n")
+    assert "differs from what `invoke workflow` writes" in str(workflow.check(graph))
