@@ -29,7 +29,7 @@ import subprocess
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,8 +131,12 @@ class GatewayProxy:
         upstream_port: int,
         *,
         pages: Mapping[str, str] | None = None,
+        known_missing: Sequence[str] = (),
     ) -> None:
+        """`known_missing`: parts of URLs the app asks for and its server answers 404 also
+        without a proxy (not failures of the gateway)."""
         self.route = route
+        self.known_missing = tuple(known_missing)
         self.upstream_port = upstream_port
         self.pages = dict(pages or {})
         self.port = 0
@@ -291,6 +295,18 @@ http {{
                 logged.append(LoggedRequest(parts[0], parts[1], int(parts[2]), parts[3]))
         return logged
 
+    def websockets(self, *, timeout: float = 15) -> list[LoggedRequest]:
+        """The WebSockets that went through the route (logged with status 101 when they
+        close: call this after the browser is gone); waits up to `timeout` for the first."""
+
+        def logged() -> list[LoggedRequest]:
+            return [r for r in self.requests()[self._mark :] if r.status == 101]
+
+        try:
+            return wait_until(logged, timeout=timeout, interval=0.2, message="a WebSocket")
+        except AssertionError:
+            return []
+
     def mark(self) -> None:
         """From now on: `failures()` and `report()` look at later requests only (e.g. once
         the server is up, so that the 502s of waiting for it do not count)."""
@@ -302,7 +318,9 @@ http {{
         return [
             r
             for r in self.requests()[self._mark :]
-            if r.uri.startswith(self.route.prefix.rstrip("/")) and r.status >= 400
+            if r.uri.startswith(self.route.prefix.rstrip("/"))
+            and r.status >= 400
+            and not (r.status == 404 and any(part in r.uri for part in self.known_missing))
         ]
 
     def report(self) -> str:

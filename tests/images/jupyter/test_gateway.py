@@ -49,33 +49,32 @@ def _open_and_run(
     *,
     in_iframe: bool,
     shot: str,
-) -> GatewayProxy:
+) -> None:
     c, host_port = start_lab_published(containers, nb_prefix)
     write_notebook(c, [CELL])
     path = f"lab/tree/{NOTEBOOK}"
     pages = {"dashboard.html": dashboard_page(route.prefix, path)}
     screenshot = artifacts_dir / f"{shot}.png"
-    with GatewayProxy(route, host_port, pages=pages) as proxy, ChromiumPage() as page:
+    with GatewayProxy(route, host_port, pages=pages) as proxy:
         code, body = proxy.get("api/status")
         assert code == 200, f"GET {proxy.url('api/status')} -> {code}: {body[:300]}"
         proxy.mark()
-        page.goto(proxy.page_url("dashboard.html") if in_iframe else proxy.url(path))
-        lab = LabPage(page, in_iframe=in_iframe)
-        try:
-            lab.wait_notebook()
-            lab.run_cell(0, f"kfnb-gateway 42 {nb_prefix}")
-        except AssertionError as exc:
-            fail_with(proxy, page, screenshot, exc)
-        page.screenshot(screenshot)
-        if in_iframe:
-            assert page.evaluate("document.querySelector('#kfnb-dashboard') !== null")
-        requests = proxy.requests()
-        failures = proxy.failures()
-    print(f"{route.name}: {len(requests)} requests, screenshot {screenshot}")
-    channels = [r for r in requests if "/channels" in r.uri and r.status == 101]
-    assert channels, f"no kernel WebSocket went through the proxy\n{proxy.report()}"
-    assert not failures, proxy.report()
-    return proxy
+        with ChromiumPage() as page:
+            page.goto(proxy.page_url("dashboard.html") if in_iframe else proxy.url(path))
+            lab = LabPage(page, in_iframe=in_iframe)
+            try:
+                lab.wait_notebook()
+                lab.run_cell(0, f"kfnb-gateway 42 {nb_prefix}")
+            except AssertionError as exc:
+                fail_with(proxy, page, screenshot, exc)
+            page.screenshot(screenshot)
+            if in_iframe:
+                assert page.evaluate("document.querySelector('#kfnb-dashboard') !== null")
+        # The browser is gone: nginx has logged the WebSockets it carried.
+        channels = [r for r in proxy.websockets() if "/channels" in r.uri]
+        print(f"{route.name}: {len(proxy.requests())} requests, screenshot {screenshot}")
+        assert channels, f"no kernel WebSocket went through the proxy\n{proxy.report()}"
+        assert not proxy.failures(), proxy.report()
 
 
 @pytest.mark.parametrize("mode", MODES.values(), ids=MODES.keys())
