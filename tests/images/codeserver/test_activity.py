@@ -63,6 +63,7 @@ def test_activity_reports_the_start_writes_the_file_and_fails_with_one_line(
 ) -> None:
     c = containers.run(user=RANDOM_USER)
     c.wait_services_up()
+    c.reload()
     started = datetime.fromisoformat(c.attrs["State"]["StartedAt"][:19] + "+00:00")
     first = activity(c)
     print(f"container started {started}, kubeflow-activity {first}")
