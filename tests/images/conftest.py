@@ -3,6 +3,9 @@
 Tests live in `tests/images/<folder>/`. For an image under test, the tests of its
 own folder and of every ancestor's folder run, so base's contract tests also run
 against each child image, and a new sibling folder is tested with no edit here.
+A test marked `@pytest.mark.folder_image_only` (slow end-to-end checks of what a child
+image does not change, e.g. the gateway tests) runs for its folder's own image only and
+skips, with the reason, for the images built FROM it.
 
 Fixtures: `image_under_test`, `image_ref_under_test`, `docker_client`, `containers`
 (tests.harness.containers), `home_volume`, `derived_image` (tests.harness.images),
@@ -96,6 +99,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="image smoke test: pass --image NAME"))
             keep.append(item)
         elif target.is_or_inherits(folder):
+            if item.get_closest_marker("folder_image_only") and target.name != folder:
+                item.add_marker(
+                    pytest.mark.skip(
+                        reason=f"runs for {folder} only, not again for {target.name} built FROM it"
+                    )
+                )
             keep.append(item)
         else:
             dropped.append(item)

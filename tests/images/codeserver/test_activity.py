@@ -1,0 +1,153 @@
+"""Idle culling and activity for code-server: /usr/local/bin/kubeflow-activity.
+
+Kubeflow Notebooks 2 offers only a `podExec` probe for code-server. kubeflow-activity reports
+when the user last worked: typing in the editor (the image's built-in extension touches
+/tmp/kubeflow-activity/code-server) or in a terminal (the terminal's access time); an open
+workbench that nobody touches is not activity, although it keeps code-server's own heartbeat
+beating (both shown here, through the gateway proxy, in Chromium).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.harness.browser import ChromiumPage
+from tests.harness.containers import TrackedContainer, TrackedContainers
+from tests.harness.proxy import GatewayProxy, notebooks_v1
+from tests.images.codeserver.test_gateway import KNOWN_MISSING
+from tests.images.codeserver.workbench import (
+    HOME,
+    RANDOM_USER,
+    Workbench,
+    marker_name,
+    start_published,
+)
+
+ACTIVITY = "/usr/local/bin/kubeflow-activity"
+HEARTBEAT = "/tmp/code-server/xdg-data/code-server/heartbeat"
+TAB_IDLE_S = 65
+"""code-server re-beats its heartbeat every 60 s while a connection is open."""
+IDLE_S = 10
+PTY_GRANULARITY_S = 8
+"""The kernel updates a terminal's access time only when it is 8 s or more behind."""
+
+
+def activity(c: TrackedContainer) -> datetime:
+    """kubeflow-activity run with /bin/sh, as the platform's podExec would: its time."""
+    result = c.exec(["sh", ACTIVITY])
+    assert result.stderr == "", result.stderr
+    document = json.loads(result.stdout)
+    assert list(document) == ["last_activity"], document
+    value = str(document["last_activity"])
+    assert value.endswith("Z"), value
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def moved(c: TrackedContainer, since: datetime, *, strict: bool = False) -> datetime | None:
+    """kubeflow-activity's time if it is at `since` or later (`strict`: later), else None."""
+    value = activity(c)
+    return value if value > since or (value == since and not strict) else None
+
+
+def mtime(c: TrackedContainer, path: str) -> int:
+    return int(c.exec(["stat", "-c", "%Y", path]).stdout)
+
+
+def test_activity_reports_the_start_writes_the_file_and_fails_with_one_line(
+    containers: TrackedContainers,
+) -> None:
+    c = containers.run(user=RANDOM_USER)
+    c.wait_services_up()
+    c.reload()
+    started = datetime.fromisoformat(c.attrs["State"]["StartedAt"][:19] + "+00:00")
+    first = activity(c)
+    print(f"container started {started}, kubeflow-activity {first}")
+    assert abs(first - started) <= timedelta(seconds=2)  # nobody worked yet
+    time.sleep(3)
+    assert activity(c) == first
+
+    out = c.exec(
+        "OUTPUT_JSON_PATH=/tmp/out.json sh -c 'exec kubeflow-activity' && cat /tmp/out.json"
+    )
+    assert json.loads(out.stdout) == {"last_activity": first.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    assert out.stderr == ""
+
+    bad = c.exec(
+        ["sh", ACTIVITY], environment={"OUTPUT_JSON_PATH": "/proc/nope/out.json"}, check=False
+    )
+    print(f"unwritable OUTPUT_JSON_PATH: exit {bad.code}, stderr {bad.stderr!r}")
+    assert bad.code != 0
+    assert bad.stdout == ""
+    assert len(bad.stderr.splitlines()) == 1, bad.stderr
+    assert "OUTPUT_JSON_PATH=/proc/nope/out.json" in bad.stderr
+
+
+@pytest.mark.folder_image_only
+def test_an_idle_tab_is_not_activity_typing_in_editor_and_terminal_is(
+    containers: TrackedContainers, home_volume: str, artifacts_dir: Path
+) -> None:
+    marker = marker_name()
+    c, host_port = start_published(containers, home_volume, {marker: "hello\n"})
+    screenshot = artifacts_dir / "activity.png"
+    with (
+        GatewayProxy(
+            notebooks_v1(rewrite_uri="/"), host_port, known_missing=KNOWN_MISSING
+        ) as proxy,
+        ChromiumPage() as page,
+    ):
+        proxy.mark()
+        page.goto(proxy.url(f"?folder={HOME}"))
+        wb = Workbench(page, c)
+        try:
+            wb.wait_explorer_shows(marker)
+            opened = activity(c)
+            beat = mtime(c, HEARTBEAT)
+            time.sleep(TAB_IDLE_S)
+            wb.assert_connected()
+            idle = activity(c)
+            beat_later = mtime(c, HEARTBEAT)
+            print(
+                f"workbench open, untouched {TAB_IDLE_S}s: kubeflow-activity {opened} -> {idle}; "
+                f"code-server's heartbeat file {beat} -> {beat_later}"
+            )
+            assert idle == opened, "kubeflow-activity moved while the tab sat untouched"
+            assert beat_later > beat, "code-server's heartbeat did not beat for the open tab"
+
+            wb.open_file(marker)
+            typed = datetime.now(UTC).replace(microsecond=0)
+            wb.type_in_editor("kfnb typed this ")
+            after_editor = c.wait_until(
+                lambda: moved(c, typed),
+                timeout=30,
+                message="kubeflow-activity to move after typing in the editor",
+            )
+            print(f"typed in the editor at {typed}: kubeflow-activity {after_editor}")
+
+            wb.open_terminal()
+            time.sleep(IDLE_S)
+            before_terminal = activity(c)
+            assert before_terminal <= after_editor + timedelta(seconds=PTY_GRANULARITY_S + 2)
+            keyed = datetime.now(UTC).replace(microsecond=0)
+            page.type_text("echo kfnb")  # keystrokes, no Enter
+            after_terminal = c.wait_until(
+                lambda: moved(
+                    c,
+                    max(keyed - timedelta(seconds=PTY_GRANULARITY_S), before_terminal),
+                    strict=True,
+                ),
+                timeout=30,
+                message="kubeflow-activity to move after keystrokes in the terminal",
+            )
+            print(
+                f"idle {IDLE_S}s, then keys in the terminal at {keyed}: kubeflow-activity "
+                f"{before_terminal} -> {after_terminal}"
+            )
+        except AssertionError as exc:
+            page.screenshot(screenshot)
+            raise AssertionError(f"{exc}\n{proxy.report()}\nscreenshot: {screenshot}") from exc
+        page.screenshot(screenshot)

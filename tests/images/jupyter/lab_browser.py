@@ -1,0 +1,102 @@
+"""JupyterLab behind the gateway proxy, in a real browser: shared by the jupyter gateway and
+activity tests (tests/harness/proxy.py, tests/harness/browser.py)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.harness.browser import ChromiumPage
+from tests.harness.containers import TrackedContainer, TrackedContainers
+from tests.harness.http import free_port, wait_for_http
+from tests.harness.proxy import GatewayProxy
+from tests.images.jupyter.lab import PORT, notebook
+
+HOME = "/home/jovyan"
+NOTEBOOK = "gateway.ipynb"
+SHIFT = 8
+
+
+def start_lab_published(
+    containers: TrackedContainers, nb_prefix: str, **kwargs: Any
+) -> tuple[TrackedContainer, int]:
+    """JupyterLab with NB_PREFIX=`nb_prefix`, published on 127.0.0.1:<free port> (for the proxy);
+    waits for <prefix>/api/status inside the container. (container, host port)"""
+    host_port = free_port()
+    c = containers.run(
+        environment={"NB_PREFIX": nb_prefix},
+        ports={f"{PORT}/tcp": ("127.0.0.1", host_port)},
+        **kwargs,
+    )
+    wait_for_http(c, f"http://127.0.0.1:{PORT}{nb_prefix.rstrip('/')}/api/status", timeout=120)
+    return c, host_port
+
+
+def write_notebook(c: TrackedContainer, cells: list[str], name: str = NOTEBOOK) -> None:
+    c.write_file(f"{HOME}/{name}", notebook(cells))
+
+
+def dashboard_page(proxy_prefix: str, path: str) -> str:
+    """A page of the dashboard's origin that shows the app in an iframe (as the central
+    dashboard does)."""
+    return (
+        "<!doctype html><html><head><title>kfnb dashboard</title></head>"
+        "<body style='margin:0'><div id='kfnb-dashboard'>central dashboard</div>"
+        f"<iframe id='kfnb-app' src='{proxy_prefix}{path}' "
+        "style='width:1260px;height:740px;border:0'></iframe></body></html>"
+    )
+
+
+class LabPage:
+    """A Lab notebook open in `page` (top level, or in the dashboard's iframe)."""
+
+    def __init__(self, page: ChromiumPage, *, in_iframe: bool) -> None:
+        self.page = page
+        self.doc = (
+            "document.querySelector('#kfnb-app').contentDocument" if in_iframe else "document"
+        )
+        self.win = "document.querySelector('#kfnb-app').contentWindow" if in_iframe else "window"
+
+    def q(self, selector: str) -> str:
+        return f"{self.doc}?.querySelector({json.dumps(selector)})"
+
+    def wait_notebook(self, timeout: float = 120) -> None:
+        self.page.wait_for(self.q(".jp-NotebookPanel .jp-Cell .cm-content"), timeout=timeout)
+
+    def outputs(self) -> str:
+        return str(
+            self.page.evaluate(
+                f"[...({self.doc}?.querySelectorAll('.jp-OutputArea-output') ?? [])]"
+                ".map((o) => o.textContent).join('\\n')"
+            )
+            or ""
+        )
+
+    def run_cell(self, index: int, expected: str, *, timeout: float = 120) -> None:
+        """Put cell `index` into edit mode and press Shift+Enter (again, every 15 s, until the
+        output shows `expected`: a press before the notebook was wired up is lost)."""
+        cells = f"{self.doc}.querySelectorAll('.jp-NotebookPanel .jp-Cell .cm-content')"
+        deadline = time.monotonic() + timeout
+        while True:
+            self.page.evaluate(f"{self.win}.focus(); {cells}[{index}].focus()")
+            self.page.press("Enter", code="Enter", key_code=13, modifiers=SHIFT)
+            try:
+                self.page.wait_for(
+                    f"[...{self.doc}.querySelectorAll('.jp-OutputArea-output')]"
+                    f".some((o) => o.textContent.includes({json.dumps(expected)}))",
+                    timeout=15,
+                )
+                return
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"cell {index} did not print {expected!r} within {timeout}s; "
+                        f"outputs: {self.outputs()!r}"
+                    ) from None
+
+
+def fail_with(proxy: GatewayProxy, page: ChromiumPage, screenshot: Path, exc: Exception) -> None:
+    page.screenshot(screenshot)
+    raise AssertionError(f"{exc}\n{proxy.report()}\nscreenshot: {screenshot}") from exc

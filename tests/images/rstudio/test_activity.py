@@ -1,0 +1,79 @@
+"""kubeflow-activity in the rstudio image, tested on the R stage (everything but rserver).
+
+What runs here: the script under /bin/sh (the container's start, OUTPUT_JSON_PATH, one line on
+stderr for a path it cannot write), and Rprofile.site's task callback: an R command completed
+in an interactive R session moves the time, idleness and non-interactive R (Rscript) do not.
+What needs rserver (an R command typed in RStudio's console in a browser, an idle RStudio tab)
+is in test_rstudio_gateway.py and skips with the download URL where rserver cannot be built.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+from tests.harness.containers import TrackedContainer, TrackedContainers
+from tests.images.rstudio.stage import StageImage, hardened
+
+ACTIVITY = "/usr/local/bin/kubeflow-activity"
+IDLE_S = 3
+
+
+def activity(c: TrackedContainer) -> datetime:
+    result = c.exec(["sh", ACTIVITY])
+    assert result.stderr == "", result.stderr
+    document = json.loads(result.stdout)
+    assert list(document) == ["last_activity"], document
+    value = str(document["last_activity"])
+    assert value.endswith("Z"), value
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def test_r_commands_in_an_interactive_session_move_activity(
+    r_stage: StageImage, containers: TrackedContainers
+) -> None:
+    # As a random uid on a read-only root (the stamp lives in the /tmp tmpfs).
+    c = containers.run(["sleep", "infinity"], image=r_stage.ref, **hardened())
+    c.wait_until(lambda: c.exec("true", check=False).code == 0, timeout=60, message="exec")
+    c.reload()
+    started = datetime.fromisoformat(c.attrs["State"]["StartedAt"][:19] + "+00:00")
+    first = activity(c)
+    print(f"container started {started}, kubeflow-activity {first}")
+    assert abs(first - started) <= timedelta(seconds=2)
+
+    # Non-interactive R (a script, a batch job) is not the user at the keyboard.
+    c.exec(["Rscript", "-e", "x <- 1 + 1"])
+    time.sleep(IDLE_S)
+    assert activity(c) == first, "Rscript or idleness moved kubeflow-activity"
+
+    typed = datetime.now(UTC).replace(microsecond=0)
+    out = c.exec(
+        'printf \'x <- 6 * 7\\ncat("answer", x, "\\\\n")\\n\' | R -q --no-save --interactive'
+    ).stdout
+    assert "answer 42" in out, out
+    after = activity(c)
+    print(f"R commands at {typed}: kubeflow-activity {after}")
+    assert after >= typed
+    time.sleep(IDLE_S)
+    assert activity(c) == after, "kubeflow-activity moved while nobody worked"
+
+
+def test_activity_writes_output_json_and_fails_with_one_line(
+    r_stage: StageImage, containers: TrackedContainers
+) -> None:
+    c = containers.run(["sleep", "infinity"], image=r_stage.ref)
+    c.wait_until(lambda: c.exec("true", check=False).code == 0, timeout=60, message="exec")
+    out = c.exec(
+        "OUTPUT_JSON_PATH=/tmp/out.json sh -c 'exec kubeflow-activity' && cat /tmp/out.json"
+    )
+    document = json.loads(out.stdout)
+    assert list(document) == ["last_activity"], document
+    bad = c.exec(
+        ["sh", ACTIVITY], environment={"OUTPUT_JSON_PATH": "/nonexistent/out.json"}, check=False
+    )
+    print(f"unwritable OUTPUT_JSON_PATH: exit {bad.code}, stderr {bad.stderr!r}")
+    assert bad.code != 0
+    assert bad.stdout == ""
+    assert len(bad.stderr.splitlines()) == 1, bad.stderr
+    assert "OUTPUT_JSON_PATH=/nonexistent/out.json" in bad.stderr
