@@ -86,26 +86,24 @@ class _NamesArgument(Argument):
         self.set_value(arg, cast=True)
 
 
-class _BuildTask(Task[Any]):
-    def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
-        args: list[Argument] = super().get_arguments(ignore_unknown_help)
-        by_name = {arg.name: arg for arg in args}
-        names = by_name["names"]
-        names.__class__ = _NamesArgument
-        setattr(names, "affected", by_name["affected"])  # noqa: B010 (mypy: base class has none)
-        return args
+def _optional_names_task(flag: str) -> type[Task[Any]]:
+    """A Task class whose positional NAMES may be left out when the option `flag` is given
+    (`build --affected`, `manifest --all`)."""
+
+    class _Task(Task[Any]):
+        def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
+            args: list[Argument] = super().get_arguments(ignore_unknown_help)
+            by_name = {arg.name: arg for arg in args}
+            names = by_name["names"]
+            names.__class__ = _NamesArgument
+            setattr(names, "affected", by_name[flag])  # noqa: B010 (mypy: base class has none)
+            return args
+
+    return _Task
 
 
-class _ManifestTask(Task[Any]):
-    """`manifest`'s positional NAMES, optional with --all (as `build`'s with --affected)."""
-
-    def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
-        args: list[Argument] = super().get_arguments(ignore_unknown_help)
-        by_name = {arg.name: arg for arg in args}
-        names = by_name["names"]
-        names.__class__ = _NamesArgument
-        setattr(names, "affected", by_name["all"])  # noqa: B010 (mypy: base class has none)
-        return args
+_BuildTask = _optional_names_task("affected")
+_ManifestTask = _optional_names_task("all")
 
 
 def _graph() -> Graph:
