@@ -78,4 +78,8 @@ def build(session: nox.Session) -> None:
 @nox.session(python=False, default=False)
 def smoke(session: nox.Session) -> None:
     """Build and smoke-test images: posargs are `invoke smoke` arguments (NAMES, --base)."""
-    _invoke(session, "smoke", *session.posargs)
+    # Names come first; without them, the images affected since --base or $KFIMAGES_BASE_REF.
+    args = list(session.posargs)
+    if (not args or args[0].startswith("-")) and "--affected" not in args:
+        args.append("--affected")
+    _invoke(session, "smoke", *args)
