@@ -81,6 +81,23 @@ def fill_artifact_contexts(step: Step) -> None:
             shutil.copyfile(path, target / path.name)
 
 
+def parent_problem(step: Step) -> str | None:
+    """Why the parent ref of an in-plan parent does not name the image this plan made of it
+    (its inputs label differs: another build retagged it meanwhile), else None. The child is
+    built FROM that ref, so building on would label another parent's content as this one."""
+    if step.parent is None:
+        return None
+    labels = docker_env.image_labels(step.delivery.parent_ref) or {}
+    found = labels.get(INPUTS_LABEL, "(none)")
+    if found == step.inputs.parent:
+        return None
+    return (
+        f"parent ref {step.delivery.parent_ref} names another image now (inputs {found[:12]}, "
+        f"this plan's {step.inputs.parent[:12]}): something retagged it during the build; "
+        "build again"
+    )
+
+
 def _blocked_reason(step: Step) -> str | None:
     for artifact in step.inputs.artifacts:
         problem = artifacts.check_url(artifact.url)
@@ -104,6 +121,11 @@ def run_step(step: Step, rt: Runtime) -> Result:
         if blocked is not None:
             result.status, result.reason, result.blocked_by = Status.BLOCKED, blocked, step.name
             log.warning("%s: blocked, %s", step.name, blocked)
+            return result
+        moved = parent_problem(step)
+        if moved is not None:
+            result.status, result.reason = Status.FAILED, moved
+            log.error("%s: %s", step.name, moved)
             return result
         fill_artifact_contexts(step)
         log.info("%s: building %s (BASE_IMG=%s)", step.name, step.ref, step.delivery.parent_ref)

@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 
-from kfimages import plan
+from kfimages import build, docker_env, plan
 from kfimages.bootstrap import suite_for
 from kfimages.build import build_images
 from kfimages.ca import ca_digest, collect_ca_files, fill_ca_dir
 from kfimages.errors import UserError
 from kfimages.git import GitInfo, read_info
 from kfimages.graph import Graph
+from kfimages.inputs import INPUTS_LABEL
 from kfimages.plan import BuildRequest, Facts, Step, check_request, expand_names, plan_images
 from kfimages.settings import Settings
 from tests.unit.conftest import Repo
@@ -272,3 +273,24 @@ def test_os_suite_from_the_tag() -> None:
         suite_for("debian:13-slim")
     with pytest.raises(UserError, match="--suite"):
         suite_for("localhost:5000/debian")
+
+
+def test_a_retagged_parent_ref_stops_the_child(
+    chain: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The child builds FROM its parent's ref: if something retagged that ref after the
+    parent was built (a second build of the same tag), building would label other content
+    with this plan's digest. The runner refuses instead."""
+    planned = steps(chain.graph(), ["jupyter"], tmp_path)
+    jupyter, base = planned["jupyter"], planned["base"]
+    labels: dict[str, dict[str, str]] = {}
+    monkeypatch.setattr(docker_env, "image_labels", labels.get)
+    assert build.parent_problem(base) is None, "a root builds FROM the OS image"
+    labels[jupyter.delivery.parent_ref] = {INPUTS_LABEL: base.inputs.digest}
+    assert build.parent_problem(jupyter) is None
+    labels[jupyter.delivery.parent_ref] = {INPUTS_LABEL: "0" * 64}
+    problem = build.parent_problem(jupyter)
+    assert problem is not None
+    assert problem.startswith(f"parent ref {jupyter.delivery.parent_ref} names another image")
+    del labels[jupyter.delivery.parent_ref]
+    assert "inputs (none)" in str(build.parent_problem(jupyter))
