@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.activity import ACTIVITY
+from tests.harness.activity import kubeflow_activity as activity
 from tests.harness.browser import ChromiumPage
 from tests.harness.containers import TrackedContainer, TrackedContainers
 from tests.harness.proxy import GatewayProxy, notebooks_v1
@@ -28,24 +30,12 @@ from tests.images.codeserver.workbench import (
     start_published,
 )
 
-ACTIVITY = "/usr/local/bin/kubeflow-activity"
 HEARTBEAT = "/tmp/code-server/xdg-data/code-server/heartbeat"
 TAB_IDLE_S = 65
 """code-server re-beats its heartbeat every 60 s while a connection is open."""
 IDLE_S = 10
 PTY_GRANULARITY_S = 8
 """The kernel updates a terminal's access time only when it is 8 s or more behind."""
-
-
-def activity(c: TrackedContainer) -> datetime:
-    """kubeflow-activity run with /bin/sh, as the platform's podExec would: its time."""
-    result = c.exec(["sh", ACTIVITY])
-    assert result.stderr == "", result.stderr
-    document = json.loads(result.stdout)
-    assert list(document) == ["last_activity"], document
-    value = str(document["last_activity"])
-    assert value.endswith("Z"), value
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def moved(c: TrackedContainer, since: datetime, *, strict: bool = False) -> datetime | None:

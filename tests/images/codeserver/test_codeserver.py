@@ -27,6 +27,7 @@ from tests.harness.http import (
 )
 from tests.harness.images import DerivedImages
 from tests.harness.waiting import wait_until
+from tests.images.codeserver.workbench import focus_terminal
 
 PORT = 8888
 HOME = "/home/jovyan"
@@ -179,20 +180,8 @@ def test_browser_opens_workbench_explorer_shows_home_and_terminal_runs(
         # The workbench may still be registering its keybindings when the explorer shows: a
         # press that came too early is lost, so press again until a terminal exists (Ctrl+`
         # toggles the panel: never press while one is there), then give it the focus.
-        textarea = "document.querySelector('.xterm-helper-textarea')"
-
-        def terminal_focused() -> bool:
-            if not page.evaluate(f"Boolean({textarea})"):
-                page.press("`", code="Backquote", key_code=192, modifiers=2)
-                try:
-                    page.wait_for(textarea, timeout=10)
-                except AssertionError:
-                    return False
-            page.evaluate(f"{textarea}.focus()")
-            return bool(page.evaluate(f"document.activeElement === {textarea}"))
-
         try:
-            c.wait_until(terminal_focused, timeout=90, interval=0.5, message="a focused terminal")
+            focus_terminal(page, c)
         except AssertionError:
             page.screenshot(screenshot)
             raise

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.harness.browser import ChromiumPage
-from tests.harness.containers import TrackedContainer, TrackedContainers
+from tests.harness.containers import TrackedContainers
 from tests.harness.http import host_port_free, wait_for_http
 from tests.harness.waiting import wait_until
 from tests.images.base.runtime_ca import (
@@ -23,6 +23,7 @@ from tests.images.base.runtime_ca import (
     Pki,
     make_pki,
 )
+from tests.images.codeserver.workbench import focus_terminal
 
 PORT = 8888
 HOME = "/home/jovyan"
@@ -34,25 +35,6 @@ _NODE_GET = (
     "r.statusCode); r.resume(); }}).on('error', (e) => {{ console.log('node-error', e.message); "
     "process.exitCode = 1; }})"
 )
-
-
-def _focus_terminal(page: ChromiumPage, container: TrackedContainer) -> None:
-    """Open the integrated terminal (Ctrl+`) and focus it. The workbench may still be
-    registering its keybindings: press again until a terminal exists (never while one is
-    there: Ctrl+` toggles the panel)."""
-    textarea = "document.querySelector('.xterm-helper-textarea')"
-
-    def focused() -> bool:
-        if not page.evaluate(f"Boolean({textarea})"):
-            page.press("`", code="Backquote", key_code=192, modifiers=2)
-            try:
-                page.wait_for(textarea, timeout=10)
-            except AssertionError:
-                return False
-        page.evaluate(f"{textarea}.focus()")
-        return bool(page.evaluate(f"document.activeElement === {textarea}"))
-
-    container.wait_until(focused, timeout=90, interval=0.5, message="a focused terminal")
 
 
 def test_browser_terminal_and_login_shells_have_the_image_path(
@@ -76,7 +58,7 @@ def test_browser_terminal_and_login_shells_have_the_image_path(
         page.goto(f"http://127.0.0.1:{PORT}/?folder={HOME}")
         try:
             page.wait_for("document.querySelector('.monaco-workbench')", timeout=120)
-            _focus_terminal(page, c)
+            focus_terminal(page, c)
             page.type_text(line)
             page.press("Enter", code="Enter", key_code=13)
             written = c.wait_until(

@@ -134,3 +134,22 @@ class Workbench:
     def run_in_terminal(self, command: str) -> None:
         self.page.type_text(command)
         self.page.press("Enter", code="Enter", key_code=13)
+
+
+def focus_terminal(page: ChromiumPage, container: TrackedContainer) -> None:
+    """Open the integrated terminal (Ctrl+`) and focus it. The workbench may still be
+    registering its keybindings: press again until a terminal exists (never while one is
+    there: Ctrl+` toggles the panel)."""
+    textarea = "document.querySelector('.xterm-helper-textarea')"
+
+    def focused() -> bool:
+        if not page.evaluate(f"Boolean({textarea})"):
+            page.press("`", code="Backquote", key_code=192, modifiers=2)
+            try:
+                page.wait_for(textarea, timeout=10)
+            except AssertionError:
+                return False
+        page.evaluate(f"{textarea}.focus()")
+        return bool(page.evaluate(f"document.activeElement === {textarea}"))
+
+    container.wait_until(focused, timeout=90, interval=0.5, message="a focused terminal")

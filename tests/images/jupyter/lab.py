@@ -78,3 +78,20 @@ def execute_notebook(
             )
         )
     return stdout
+
+
+def run_in_kernel(container: TrackedContainer, kernel_id: str, code: str) -> str:
+    """Run `code` in a kernel the server started (a client on its connection file); the
+    output printed by the code, then the reply's status."""
+    # Kernel connection files are runtime state: under /tmp, not on the home PVC.
+    connection = f"/tmp/jupyter-runtime/kernel-{kernel_id}.json"
+    client = (
+        "import jupyter_client\n"
+        f"kc = jupyter_client.BlockingKernelClient(connection_file={connection!r})\n"
+        "kc.load_connection_file()\n"
+        "kc.start_channels()\n"
+        "kc.wait_for_ready(timeout=60)\n"
+        f"reply = kc.execute_interactive({code!r}, timeout=60)\n"
+        "print(reply['content']['status'])\n"
+    )
+    return container.exec(["python", "-c", client], timeout=120).stdout

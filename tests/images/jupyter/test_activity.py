@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.activity import ACTIVITY
+from tests.harness.activity import kubeflow_activity as activity
+from tests.harness.activity import parse_time as parse
 from tests.harness.browser import ChromiumPage
 from tests.harness.containers import TrackedContainer, TrackedContainers
 from tests.harness.http import http_get, wait_for_http
@@ -30,7 +33,6 @@ from tests.images.jupyter.lab_browser import (
     write_notebook,
 )
 
-ACTIVITY = "/usr/local/bin/kubeflow-activity"
 IDLE_S = 12
 TAB_IDLE_S = 40
 """Lab polls the server every 10 s or so (kernels, sessions, terminals, contents): 40 s of an
@@ -41,21 +43,6 @@ PREFIXES = {
 }
 # The probe of a WorkspaceKind (podExec.script), as README.md recommends it.
 PROBE_SCRIPT = f"#!/bin/sh\nexec {ACTIVITY}\n"
-
-
-def parse(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def activity(c: TrackedContainer, **env: str) -> datetime:
-    """Run kubeflow-activity with /bin/sh as the platform would; its last_activity."""
-    result = c.exec(["sh", ACTIVITY], environment=env or None)
-    assert result.stderr == "", result.stderr
-    document = json.loads(result.stdout)
-    assert list(document) == ["last_activity"], document
-    value = str(document["last_activity"])
-    assert value.endswith("Z"), value  # UTC
-    return parse(value)
 
 
 def status_activity(c: TrackedContainer, prefix: str = PREFIX) -> datetime:

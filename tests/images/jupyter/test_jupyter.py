@@ -27,6 +27,7 @@ from tests.images.jupyter.lab import (
     RANDOM_USER,
     VENV,
     execute_notebook,
+    run_in_kernel,
     start_lab,
 )
 
@@ -93,23 +94,6 @@ def _start_kernel(container: TrackedContainer) -> str:
     return str(json.loads(body)["id"])
 
 
-def _run_in_kernel(container: TrackedContainer, kernel_id: str, code: str) -> str:
-    """Run `code` in a kernel the server started (a client on its connection file); the
-    output printed by the code, then the reply's status."""
-    # Kernel connection files are runtime state: under /tmp, not on the home PVC.
-    connection = f"/tmp/jupyter-runtime/kernel-{kernel_id}.json"
-    client = (
-        "import jupyter_client\n"
-        f"kc = jupyter_client.BlockingKernelClient(connection_file={connection!r})\n"
-        "kc.load_connection_file()\n"
-        "kc.start_channels()\n"
-        "kc.wait_for_ready(timeout=60)\n"
-        f"reply = kc.execute_interactive({code!r}, timeout=60)\n"
-        "print(reply['content']['status'])\n"
-    )
-    return container.exec(["python", "-c", client], timeout=120).stdout
-
-
 def test_culler_sees_kernel_state_and_activity(containers: TrackedContainers) -> None:
     """The idle culler GETs <prefix>/api/kernels and reads execution_state and last_activity."""
     c = start_lab(containers)
@@ -131,7 +115,7 @@ def test_culler_sees_kernel_state_and_activity(containers: TrackedContainers) ->
     first = datetime.fromisoformat(started["last_activity"].replace("Z", "+00:00"))
     # Run code in that kernel as a client would: the server sees the kernel busy, then idle,
     # and moves last_activity (what the culler compares with its idle time).
-    out = _run_in_kernel(c, kernel_id, "print(6 * 7)")
+    out = run_in_kernel(c, kernel_id, "print(6 * 7)")
     assert out.split()[-2:] == ["42", "ok"], out
     idle = c.wait_until(
         lambda: (k := listed(("idle",))) and k["last_activity"] != started["last_activity"] and k,
@@ -286,7 +270,7 @@ def test_restricted_mode_serves_and_runs_a_kernel(containers: TrackedContainers)
     assert outputs[0].split() == ["54321", "0"], outputs
     # A kernel of the server knows the random uid by name (base's nss_wrapper), as git,
     # ssh and getpass in a notebook need.
-    out = _run_in_kernel(
+    out = run_in_kernel(
         c, _start_kernel(c), "import os, pwd; print(pwd.getpwuid(os.getuid()).pw_name)"
     )
     assert out.split()[-2:] == ["jovyan", "ok"], out

@@ -16,7 +16,7 @@ import pytest
 
 from tests.harness.containers import TrackedContainer, TrackedContainers
 from tests.harness.http import http_get
-from tests.images.jupyter.lab import BASE, RANDOM_USER, start_lab
+from tests.images.jupyter.lab import BASE, RANDOM_USER, run_in_kernel, start_lab
 
 HOME = "/home/jovyan"
 ENV_DIR = f"{HOME}/envs/kfnb-persist"
@@ -61,22 +61,6 @@ def _start_kernel(container: TrackedContainer, name: str) -> str:
     return str(json.loads(body)["id"])
 
 
-def _run_in_kernel(container: TrackedContainer, kernel_id: str, code: str) -> list[str]:
-    """Run `code` in a kernel the server started (a client on its connection file); the
-    lines the code printed, then the reply's status."""
-    connection = f"/tmp/jupyter-runtime/kernel-{kernel_id}.json"
-    client = (
-        "import jupyter_client\n"
-        f"kc = jupyter_client.BlockingKernelClient(connection_file={connection!r})\n"
-        "kc.load_connection_file()\n"
-        "kc.start_channels()\n"
-        "kc.wait_for_ready(timeout=60)\n"
-        f"reply = kc.execute_interactive({code!r}, timeout=60)\n"
-        "print(reply['content']['status'])\n"
-    )
-    return container.exec(["python", "-c", client], timeout=120).stdout.split()
-
-
 @pytest.mark.parametrize("user", USERS.values(), ids=USERS.keys())
 def test_venv_kernel_in_home_survives_restart(
     containers: TrackedContainers,
@@ -99,7 +83,9 @@ def test_venv_kernel_in_home_survives_restart(
     assert spec["argv"][0] == f"{ENV_DIR}/bin/python", spec
     # The kernel of that spec starts and runs code with the venv's interpreter, as this uid.
     kernel_id = _start_kernel(second, KERNEL)
-    out = _run_in_kernel(second, kernel_id, "import os, sys; print(sys.prefix); print(os.getuid())")
+    out = run_in_kernel(
+        second, kernel_id, "import os, sys; print(sys.prefix); print(os.getuid())"
+    ).split()
     uid = (user or "1000").split(":")[0]
     assert out == [ENV_DIR, uid, "ok"], out
     # The image's own kernel is still there, and still the image's.

@@ -13,21 +13,12 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
-from tests.harness.containers import TrackedContainer, TrackedContainers
+from tests.harness.activity import ACTIVITY
+from tests.harness.activity import kubeflow_activity as activity
+from tests.harness.containers import TrackedContainers
 from tests.images.rstudio.stage import StageImage, hardened
 
-ACTIVITY = "/usr/local/bin/kubeflow-activity"
 IDLE_S = 3
-
-
-def activity(c: TrackedContainer) -> datetime:
-    result = c.exec(["sh", ACTIVITY])
-    assert result.stderr == "", result.stderr
-    document = json.loads(result.stdout)
-    assert list(document) == ["last_activity"], document
-    value = str(document["last_activity"])
-    assert value.endswith("Z"), value
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def test_r_commands_in_an_interactive_session_move_activity(
