@@ -22,7 +22,7 @@ from invoke.tasks import Task, task
 
 from kfimages import bake as bake_file
 from kfimages import bootstrap as boot
-from kfimages import changes, docker_env, plan, render, scaffold
+from kfimages import changes, docker_env, plan, platforms, render, scaffold
 from kfimages import chart as image_chart
 from kfimages import lock as locks
 from kfimages import manifest as build_manifest
@@ -172,6 +172,8 @@ _BUILD_HELP = {
     "bake_ca": "CA certificate (file, or directory of *.crt) written into the images' trust "
     "store; labels them io.kfimages.baked-ca (repeatable; default $KFIMAGES_BAKE_CA)",
     "no_bootstrap": "fail instead of creating a missing OS image with debootstrap",
+    "platform": "platform(s) to build for, comma-separated: linux/amd64, linux/arm64 (default: "
+    "the host's); another platform's refs get the tag suffix -<arch> and run through QEMU",
 }
 
 
@@ -185,6 +187,7 @@ def _request(settings: Settings, **options: Any) -> plan.BuildRequest:
     jobs = options.pop("jobs")
     ca_cert = options.pop("ca_cert")
     bake_ca = options.pop("bake_ca")
+    options["platforms"] = platforms.parse(options.pop("platform", ""))
     return plan.BuildRequest(
         jobs=settings.jobs if jobs is None else parse_jobs(jobs),
         ca_files=tuple(collect_ca_files(ca_cert or [], default=settings.ca_cert)),
@@ -202,7 +205,8 @@ def _request(settings: Settings, **options: Any) -> plan.BuildRequest:
         **_BUILD_HELP,
         "registry": f"registry/namespace prefix (default {DEFAULT_REGISTRY}: local only)",
         "tag": "tag to apply (repeatable; default sha-<12 hex>[-dirty] and latest)",
-        "push": "push every tag after ALL images of the plan were built (needs --registry)",
+        "push": "push every tag after ALL images of the plan were built (needs --registry); "
+        "with another platform, per-platform tags -<arch>, then one manifest list per tag",
         "refresh": "re-create the OS image first (pull, else debootstrap): the root image is "
         "rebuilt on it, with the current security updates",
         "dry_run": "print the plan (parent ref, input digest, reuse or build, the buildx "
@@ -229,6 +233,7 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     bake_ca: list[str] | None = None,
     allow_dirty: bool = False,
     allow_baked_ca: bool = False,
+    platform: str = "",
 ) -> None:
     """Build images with docker buildx (parents first, reuse, parallel); summary at the end.
 
@@ -252,6 +257,7 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         dry_run=dry_run,
         allow_dirty=allow_dirty,
         allow_baked_ca=allow_baked_ca,
+        platform=platform,
     )
     report = build_images(graph, wanted, request, settings=settings)
     if report.exit_code != EXIT_OK:
@@ -281,11 +287,15 @@ def smoke(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     jobs: int | None = None,
     no_bootstrap: bool = False,
     no_cache: bool = False,
+    platform: str = "",
 ) -> None:
     """Build images (tag latest) and run their smoke tests (pytest tests/images --image NAME).
 
     invoke smoke NAME[,NAME...] | --affected --base REF (default base: $KFIMAGES_BASE_REF)
     Blocked images run the tests that do not need the blocked part; exit 1 on any failure.
+    With --platform of another platform: that platform's images, and only the tests marked
+    `emulated`; --affected then picks the affected images whose image.yaml lists it in
+    `emulated_smoke`.
     """
     settings = _settings()
     graph = _graph()
@@ -293,9 +303,11 @@ def smoke(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     names_given = (names or "").replace(",", " ").split()
     if names_given and affected:
         raise UserError("give image names or --affected, not both")
-    wanted = smoke_tests.select(graph, names=names_given, base_ref=base_ref)
+    target = smoke_tests.smoke_platform(platform)
+    wanted = smoke_tests.select(graph, names=names_given, base_ref=base_ref, platform=target)
     if not wanted:
-        print(f"smoke: no image affected since {base_ref}: nothing to test")
+        where = f" that lists {target} in emulated_smoke" if platforms.is_foreign(target) else ""
+        print(f"smoke: no image affected since {base_ref}{where}: nothing to test")
         return
     request = _request(
         settings,
@@ -305,6 +317,7 @@ def smoke(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         tags=(smoke_tests.SMOKE_TAG,),
         no_cache=no_cache,
         bootstrap=not no_bootstrap,
+        platform=target,
     )
     outcomes = smoke_tests.smoke(
         graph, wanted, settings=settings, request=request, pytest_args=pytest_arg or ()
@@ -477,6 +490,7 @@ def bake(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     cache_registry: str = "",
     work_dir: str = "",
     output: str = "",
+    platform: str = "",
 ) -> None:
     """Print a docker-bake.json of the plan (one target per image), computed like `build`.
 
@@ -488,7 +502,7 @@ def bake(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     wanted = plan.expand_names(graph, _words(names, affected=affected), base_ref=base or None)
     request = _request(
         settings, jobs=None, ca_cert=ca_cert, bake_ca=bake_ca, registry=registry,
-        tags=tuple(tag or ()),
+        tags=tuple(tag or ()), platform=platform,
     )  # fmt: skip
     work = Path(work_dir) if work_dir else ROOT / "artifacts" / "bake"
     doc = bake_file.make_bake(

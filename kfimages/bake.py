@@ -36,8 +36,9 @@ CACHE_TAG = "buildcache"
 
 
 def target_name(step: Step) -> str:
-    """A bake target name for an image (its repository: letters, digits, `-`, `_`)."""
-    return step.image.repository
+    """A bake target name for an image (its repository: letters, digits, `-`, `_`), plus
+    the platform's tag suffix for another platform than the host's (`jupyter-arm64`)."""
+    return step.image.repository + step.suffix
 
 
 def _parent_context(
@@ -141,8 +142,9 @@ def make_bake(
     fill_ca_dir(request.bake_ca_files, target=work / CA_CONTEXT)
     for step in steps:
         build.fill_artifact_contexts(step)
+    wanted = {s.name for s in steps if s.image.name in names}  # on every platform
     baked, reused = select(
-        steps, wanted=set(names), reusable=lambda s: build.find_reusable(s, tag=False)
+        steps, wanted=wanted, reusable=lambda s: build.find_reusable(s, tag=False)
     )
     return bake_file(baked, reused=reused, root=str(graph.root), cache_registry=cache_registry)
 

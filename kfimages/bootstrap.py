@@ -7,6 +7,12 @@ came from. debootstrap checks the archive's signatures with Debian's keyring, or
 bootstrap fails; the image is labelled with its origin (suite, mirror, date). `refresh`
 re-creates a local OS image (pull, else debootstrap), and `describe` tells its age, so that
 an old local OS image does not pin old packages unnoticed.
+
+Another platform than the host's (`platform="linux/arm64"`) gets its own local ref, the OS
+image's name with the tag suffix `-<arch>` (`debian:trixie-slim-arm64`, kfimages.platforms):
+the one exception to the exact name. It is local or bootstrapped (`debootstrap --arch`, both
+stages through QEMU), never pulled: a pull of another platform would replace the host's
+image under the same tag. With a registry, pull it and tag it under that name yourself.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kfimages import docker_env
+from kfimages import docker_env, platforms
 from kfimages.errors import UserError
 from kfimages.settings import DEFAULT_MIRROR
 
@@ -88,21 +94,29 @@ def check_keyring(keyring: Path) -> None:
         )
 
 
-def debootstrap_command(*, suite: str, target: Path, mirror: str, keyring: Path) -> list[str]:
-    """debootstrap verifying every Release file with `keyring` (never unverified)."""
+def debootstrap_command(
+    *, suite: str, target: Path, mirror: str, keyring: Path, platform: str = ""
+) -> list[str]:
+    """debootstrap verifying every Release file with `keyring` (never unverified); with a
+    platform, for its architecture (`--arch=arm64`)."""
+    arch = [f"--arch={platforms.arch(platform)}"] if platform else []
     return [
-        "debootstrap", "--variant=minbase", "--force-check-gpg", f"--keyring={keyring}",
+        "debootstrap", "--variant=minbase", *arch, "--force-check-gpg", f"--keyring={keyring}",
         suite, str(target), mirror,
     ]  # fmt: skip
 
 
-def _debootstrap(*, suite: str, target: Path, mirror: str, keyring: Path = KEYRING) -> None:
+def _debootstrap(
+    *, suite: str, target: Path, mirror: str, keyring: Path = KEYRING, platform: str = ""
+) -> None:
     if shutil.which("debootstrap") is None:
         raise UserError("debootstrap is not installed; run: bash scripts/install-docker.sh")
     if os.geteuid() != 0:
         raise UserError("debootstrap needs root; run `invoke bootstrap` as root")
     check_keyring(keyring)
-    cmd = debootstrap_command(suite=suite, target=target, mirror=mirror, keyring=keyring)
+    cmd = debootstrap_command(
+        suite=suite, target=target, mirror=mirror, keyring=keyring, platform=platform
+    )
     log.info("running %s", " ".join(cmd))
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -136,8 +150,12 @@ def import_changes(labels: Mapping[str, str]) -> list[str]:
     return [arg for change in (*_CHANGES, *label_changes) for arg in ("--change", change)]
 
 
-def _import(*, root: Path, ref: str, suite: str, labels: Mapping[str, str]) -> None:
+def _import(
+    *, root: Path, ref: str, suite: str, labels: Mapping[str, str], platform: str = ""
+) -> None:
     changes = import_changes(labels)
+    if platform:
+        changes += ["--platform", platform]
     message = f"debootstrap --variant=minbase {suite} (kfimages bootstrap)"
     tar = subprocess.Popen(
         ["tar", "--numeric-owner", "-C", str(root), "-c", "."], stdout=subprocess.PIPE
@@ -157,8 +175,11 @@ def _import(*, root: Path, ref: str, suite: str, labels: Mapping[str, str]) -> N
         )
 
 
-def bootstrap_os_image(*, ref: str, suite: str | None = None, mirror: str | None = None) -> OsImage:
-    """Create `ref` from scratch with debootstrap + docker import (replaces a local `ref`)."""
+def bootstrap_os_image(
+    *, ref: str, suite: str | None = None, mirror: str | None = None, platform: str = ""
+) -> OsImage:
+    """Create `ref` from scratch with debootstrap + docker import (replaces a local `ref`);
+    with `platform`, for that platform (through QEMU when it is not the host's)."""
     suite = suite or suite_for(ref)
     mirror = mirror or DEFAULT_MIRROR
     started = time.monotonic()
@@ -166,9 +187,9 @@ def bootstrap_os_image(*, ref: str, suite: str | None = None, mirror: str | None
     labels = origin_labels(suite=suite, mirror=mirror, date=date)
     with tempfile.TemporaryDirectory(prefix="kfimages-rootfs-") as tmp:
         root = Path(tmp) / "rootfs"
-        _debootstrap(suite=suite, target=root, mirror=mirror)
+        _debootstrap(suite=suite, target=root, mirror=mirror, platform=platform)
         _trim(root)
-        _import(root=root, ref=ref, suite=suite, labels=labels)
+        _import(root=root, ref=ref, suite=suite, labels=labels, platform=platform)
     data = docker_env.inspect_image(ref)
     if data is None:
         raise UserError(f"docker import reported success but {ref} is not in the engine")
@@ -179,15 +200,28 @@ def bootstrap_os_image(*, ref: str, suite: str | None = None, mirror: str | None
     return OsImage(ref=ref, origin="bootstrapped", image_id=str(data["Id"]))
 
 
+def _pull(ref: str, *, platform: str) -> tuple[bool, str]:
+    """Pull `ref` for the host's platform; another platform's OS image is never pulled."""
+    if platform and platforms.is_foreign(platform):
+        return False, f"an OS image for {platform} is not pulled (it would replace the host's)"
+    return docker_env.pull(ref, timeout=PULL_TIMEOUT_S)
+
+
 def ensure_os_image(
-    ref: str, *, suite: str | None = None, allow_bootstrap: bool = True, mirror: str | None = None
+    ref: str,
+    *,
+    suite: str | None = None,
+    allow_bootstrap: bool = True,
+    mirror: str | None = None,
+    platform: str = "",
 ) -> OsImage:
-    """Use `ref` if it is local, else pull it, else bootstrap it; log which and why."""
+    """Use `ref` if it is local, else pull it (host platform only), else bootstrap it; log
+    which and why."""
     data = docker_env.inspect_image(ref)
     if data is not None:
         log.info("OS image %s: local (%s)", ref, str(data["Id"])[:19])
         return OsImage(ref=ref, origin="local", image_id=str(data["Id"]))
-    ok, detail = docker_env.pull(ref, timeout=PULL_TIMEOUT_S)
+    ok, detail = _pull(ref, platform=platform)
     data = docker_env.inspect_image(ref) if ok else None
     if data is not None:
         log.info("OS image %s: pulled (%s)", ref, str(data["Id"])[:19])
@@ -200,16 +234,21 @@ def ensure_os_image(
         "OS image %s is neither local nor pullable (%s): creating it with debootstrap "
         "(invoke bootstrap)", ref, detail or "pull failed",
     )  # fmt: skip
-    return bootstrap_os_image(ref=ref, suite=suite, mirror=mirror)
+    return bootstrap_os_image(ref=ref, suite=suite, mirror=mirror, platform=platform)
 
 
 def refresh_os_image(
-    ref: str, *, suite: str | None = None, allow_bootstrap: bool = True, mirror: str | None = None
+    ref: str,
+    *,
+    suite: str | None = None,
+    allow_bootstrap: bool = True,
+    mirror: str | None = None,
+    platform: str = "",
 ) -> OsImage:
     """Re-create `ref` whether or not it is local: pull its newest version, else bootstrap it
     afresh (a root image built FROM it then gets a new parent digest and is rebuilt)."""
     old = docker_env.inspect_image(ref)
-    ok, detail = docker_env.pull(ref, timeout=PULL_TIMEOUT_S)
+    ok, detail = _pull(ref, platform=platform)
     data = docker_env.inspect_image(ref) if ok else None
     if data is not None:
         same = old is not None and old["Id"] == data["Id"]
@@ -220,7 +259,7 @@ def refresh_os_image(
     if not allow_bootstrap:
         raise UserError(f"cannot refresh OS image {ref}: not pullable ({detail}) and no bootstrap")
     log.info("OS image %s: refreshing with debootstrap (not pullable: %s)", ref, detail or "?")
-    return bootstrap_os_image(ref=ref, suite=suite, mirror=mirror)
+    return bootstrap_os_image(ref=ref, suite=suite, mirror=mirror, platform=platform)
 
 
 def _created(value: str) -> datetime | None:

@@ -25,7 +25,7 @@ from kfimages.bootstrap import describe_local, ensure_os_image, refresh_os_image
 from kfimages.ca import BUILD_CA_SECRET, HOST_BUNDLE, ca_digest, fill_ca_dir, write_build_bundle
 from kfimages.errors import UserError
 from kfimages.graph import Graph, Image
-from kfimages.inputs import CA_CONTEXT, INPUTS_LABEL, host_platform
+from kfimages.inputs import CA_CONTEXT, INPUTS_LABEL
 from kfimages.plan import (
     BuildRequest,
     Facts,
@@ -35,6 +35,7 @@ from kfimages.plan import (
     make_steps,
     plan_images,
 )
+from kfimages.platforms import check_runnable, host_platform, qualify
 from kfimages.report import BuildReport, Result, Status, format_summary, table
 from kfimages.settings import Settings
 
@@ -148,9 +149,10 @@ def _tag_content(step: Step, rt: Runtime, result: Result) -> Result:
     try:
         result.content_refs = taggers.content_refs(
             step.ref,
-            rt.taggers.get(step.name, ()),
+            rt.taggers.get(step.image.name, ()),
             image=step.name,
             reused=result.status == Status.REUSED,
+            suffix=step.suffix,
         )
     except UserError as exc:
         result.status, result.reason = Status.FAILED, f"tagging: {exc}"
@@ -165,25 +167,34 @@ def _work_dir() -> Iterator[Path]:
 
 
 def _os_images(
-    images: Sequence[Image], graph: Graph, request: BuildRequest, *, mirror: str
+    images: Sequence[Image],
+    graph: Graph,
+    request: BuildRequest,
+    *,
+    mirror: str,
+    platforms: Sequence[str],
 ) -> dict[str, str]:
-    """OS image ref -> image ID for the plan's roots: ensured (local, pulled or bootstrapped)
-    or, with `refresh_os`, re-created; for a dry run only inspected (a missing or refreshed
-    one is named, not fetched)."""
-    refs = sorted({i.parent for i in images if graph.parent_of(i.name) is None})
+    """Platform-qualified OS image ref -> image ID for the plan's roots, per platform: ensured
+    (local, pulled or bootstrapped) or, with `refresh_os`, re-created; for a dry run only
+    inspected (a missing or refreshed one is named, not fetched)."""
+    wanted = sorted(
+        (qualify(image.parent, platform), platform)
+        for image in images
+        if graph.parent_of(image.name) is None
+        for platform in platforms
+    )
     out: dict[str, str] = {}
-    for ref in refs:
+    for ref, platform in dict(wanted).items():
         if request.dry_run:
             data = docker_env.inspect_image(ref)
             out[ref] = str(data["Id"]) if data else f"(missing {ref}: would pull or bootstrap)"
             if request.refresh_os:
                 out[ref] = f"(refreshed {ref}: would pull, else bootstrap)"
-        elif request.refresh_os:
-            os_image = refresh_os_image(ref, allow_bootstrap=request.bootstrap, mirror=mirror)
-            out[ref] = os_image.image_id
-        else:
-            os_image = ensure_os_image(ref, allow_bootstrap=request.bootstrap, mirror=mirror)
-            out[ref] = os_image.image_id
+            continue
+        ensure = refresh_os_image if request.refresh_os else ensure_os_image
+        out[ref] = ensure(
+            ref, allow_bootstrap=request.bootstrap, mirror=mirror, platform=platform
+        ).image_id
     return out
 
 
@@ -210,11 +221,16 @@ def prepare(
     if not images:
         return []
     docker_env.check_docker()
+    host = host_platform()
+    targets = request.platforms or (host,)
+    check_runnable(targets)
     info = git.read_info(graph.root)
     check_push(request, info)
     facts = Facts(
         git=info,
-        os_images=_os_images(images, graph, request, mirror=settings.debian_mirror),
+        os_images=_os_images(
+            images, graph, request, mirror=settings.debian_mirror, platforms=targets
+        ),
         repository_files=git.repository_files(graph.root)
         if any(i.config.extra_paths for i in images)
         else [],
@@ -224,9 +240,7 @@ def prepare(
         overrides=settings.build_args,
         secrets={**secret_files(settings), **_build_ca(request, work=work)},
     )
-    return make_steps(
-        graph, images, request=request, facts=facts, platform=request.platform or host_platform()
-    )
+    return make_steps(graph, images, request=request, facts=facts, platforms=targets, host=host)
 
 
 def _build_ca(request: BuildRequest, *, work: Path) -> dict[str, Path]:
@@ -295,7 +309,7 @@ def build_images(
         rt = Runtime(
             root=graph.root,
             output=buildx.Output(out, prefix=request.jobs > 1),
-            taggers={s.name: taggers.resolve(graph, s.name) for s in steps},
+            taggers={name: taggers.resolve(graph, name) for name in {s.image.name for s in steps}},
         )
         by_name = {s.name: s for s in steps}
         results = schedule.schedule(
@@ -308,7 +322,8 @@ def build_images(
     report = BuildReport(results=results, notes=os_image_lines(steps))
     if request.push:
         if report.exit_code == 0:
-            report.push_failed = not push.push_all(steps, report)
+            multi = len({s.inputs.platform for s in steps}) > 1 or any(s.suffix for s in steps)
+            report.push_failed = not push.push_all(steps, report, multi_platform=multi)
         else:
             log.error("nothing pushed: not every image of the plan was built or reused")
     out.write("\n" + format_summary(report) + "\n")

@@ -12,11 +12,14 @@ from typing import Any
 import yaml
 
 from kfimages.errors import UserError
+from kfimages.platforms import SUPPORTED
 
 CONFIG_FILE = "image.yaml"
 
-_TOP_KEYS = {"paths", "build_args", "variants", "size_budget_mb", "artifacts", "taggers"}
-_VARIANT_KEYS = {"build_args", "size_budget_mb", "artifacts", "taggers"}
+_TOP_KEYS = {
+    "paths", "build_args", "variants", "size_budget_mb", "artifacts", "taggers", "emulated_smoke",
+}  # fmt: skip
+_VARIANT_KEYS = {"build_args", "size_budget_mb", "artifacts", "taggers", "emulated_smoke"}
 _TAGGER_RE = re.compile(r"^-?[a-z][a-z0-9-]*$")
 _ARTIFACT_KEYS = {"name", "url", "build_arg"}
 
@@ -41,6 +44,10 @@ class ImageConfig:
     taggers: tuple[str, ...] = ()
     """Edits of the inherited content taggers, in order: `name` adds one, `-name` removes
     an inherited one (kfimages.taggers resolves them along the parent chain)."""
+    emulated_smoke: tuple[str, ...] = ()
+    """Platforms other than the host's whose smoke subset (tests marked `emulated`) CI runs
+    under QEMU when the image is affected (`invoke smoke --affected --platform P`); not
+    inherited: emulation is slow, so only images that say so are tested that way."""
 
 
 def _fail(path: Path, problem: str) -> UserError:
@@ -120,6 +127,14 @@ def _taggers(path: Path, where: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _platforms(path: Path, where: str, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(v in SUPPORTED for v in value):
+        raise _fail(path, f"{where} must be a list of platforms: {', '.join(SUPPORTED)}")
+    return tuple(value)
+
+
 def load_folder_config(folder: Path) -> dict[str | None, ImageConfig]:
     """Read `folder/image.yaml`: the config of the folder (key None) and of each variant.
 
@@ -146,6 +161,7 @@ def load_folder_config(folder: Path) -> dict[str | None, ImageConfig]:
         size_budget_mb=_budget(path, "size_budget_mb", top.get("size_budget_mb")),
         artifacts=_artifacts(path, "artifacts", top.get("artifacts")),
         taggers=_taggers(path, "taggers", top.get("taggers")),
+        emulated_smoke=_platforms(path, "emulated_smoke", top.get("emulated_smoke")),
     )
     configs: dict[str | None, ImageConfig] = {None: base}
     for variant, raw in _mapping(path, "variants", top.get("variants")).items():
@@ -164,5 +180,8 @@ def load_folder_config(folder: Path) -> dict[str | None, ImageConfig]:
             size_budget_mb=budget if budget is not None else base.size_budget_mb,
             artifacts=artifacts or base.artifacts,
             taggers=base.taggers + _taggers(path, f"{where}.taggers", entry.get("taggers")),
+            emulated_smoke=_platforms(path, f"{where}.emulated_smoke", entry.get("emulated_smoke"))
+            if "emulated_smoke" in entry
+            else base.emulated_smoke,
         )
     return configs

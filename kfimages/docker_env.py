@@ -6,6 +6,7 @@ import json
 import logging
 import shutil
 import subprocess
+from collections.abc import Sequence
 from typing import Any
 
 from kfimages.errors import UserError
@@ -90,6 +91,14 @@ def pull(ref: str, *, timeout: float) -> tuple[bool, str]:
 def push(ref: str) -> tuple[bool, str]:
     """`docker push` of one ref; (success, last line of its output)."""
     done = _run(["docker", "push", ref], timeout=3600)
+    output = (done.stdout + done.stderr).strip().splitlines()
+    return done.returncode == 0, output[-1] if output else ""
+
+
+def create_manifest_list(ref: str, sources: Sequence[str]) -> tuple[bool, str]:
+    """`docker buildx imagetools create -t REF SOURCES...`: a manifest list in the registry
+    of images already pushed there; (success, last line of its output)."""
+    done = _run(["docker", "buildx", "imagetools", "create", "-t", ref, *sources], timeout=600)
     output = (done.stdout + done.stderr).strip().splitlines()
     return done.returncode == 0, output[-1] if output else ""
 

@@ -17,7 +17,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import platform as host
 import re
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
@@ -41,7 +40,6 @@ DIGEST_VERSION = "kfimages-inputs-v2"
 BUILD_ARG_ENV_PREFIX = "KFIMAGES_BUILD_ARG_"
 
 _ARG_DECL_RE = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
-_MACHINES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
 
 @dataclass(frozen=True)
@@ -95,12 +93,6 @@ def _plain(value: Any) -> Any:
 
 def _canonical(inputs: BuildInputs) -> str:
     return json.dumps([DIGEST_VERSION, _plain(inputs)], sort_keys=True, separators=(",", ":"))
-
-
-def host_platform() -> str:
-    """The build host's platform as BuildKit names it (`linux/amd64`, `linux/arm64`)."""
-    machine = host.machine().lower()
-    return f"linux/{_MACHINES.get(machine, machine)}"
 
 
 # ----------------------------------------------------------------------------- files

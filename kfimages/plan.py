@@ -19,6 +19,7 @@ from kfimages.errors import UserError
 from kfimages.git import GitInfo
 from kfimages.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, Image, image_ref
 from kfimages.inputs import CA_CONTEXT, BuildInputs, make_inputs
+from kfimages.platforms import SUPPORTED, tag_suffix
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,9 @@ class BuildRequest:
     refresh_os: bool = False
     """Re-create the OS image first (pull, else debootstrap): its new image ID is the root's
     parent digest (Facts.os_images), so the root image and its descendants are rebuilt."""
-    platform: str = ""
-    """`os/arch` to build for; empty: the build host's."""
+    platforms: tuple[str, ...] = ()
+    """`os/arch` to build for (kfimages.platforms.SUPPORTED); empty: the build host's. Each
+    platform is one more set of steps; another platform's refs carry its tag suffix."""
     dry_run: bool = False
 
 
@@ -66,11 +68,15 @@ class Step:
     inputs: BuildInputs
     delivery: Delivery
     parent: str | None = None
-    """The parent's name when it is an image of the plan, else None."""
+    """The parent's step name when it is an image of the plan, else None."""
+    suffix: str = ""
+    """The platform's tag suffix ('' for the build host's platform, else `-<arch>`)."""
 
     @property
     def name(self) -> str:
-        return self.image.name
+        """The step's name: the image's, plus `@<arch>` for another platform than the host's
+        (the key of the schedule and of the report)."""
+        return f"{self.image.name}@{self.suffix[1:]}" if self.suffix else self.image.name
 
     @property
     def ref(self) -> str:
@@ -108,6 +114,11 @@ def check_request(request: BuildRequest) -> None:
             f"('{DEFAULT_REGISTRY}' is the local-only default)"
         )
     check_tags(request.tags)
+    for platform in request.platforms:
+        if platform not in SUPPORTED:
+            raise UserError(
+                f"unknown platform '{platform}'; use one or more of {', '.join(SUPPORTED)}"
+            )
     if request.push and request.bake_ca_files and not request.allow_baked_ca:
         raise UserError(
             "refusing to push images with baked CA certificates (--bake-ca): every user of "
@@ -168,18 +179,51 @@ def _labels(image: Image, *, facts: Facts, version: str) -> dict[str, str]:
     }
 
 
+def step_name(name: str, platform: str, *, host: str) -> str:
+    """The step name of an image on a platform (Step.name)."""
+    suffix = tag_suffix(platform, host=host)
+    return f"{name}@{suffix[1:]}" if suffix else name
+
+
 def make_steps(
-    graph: Graph, images: Sequence[Image], *, request: BuildRequest, facts: Facts, platform: str
+    graph: Graph,
+    images: Sequence[Image],
+    *,
+    request: BuildRequest,
+    facts: Facts,
+    platforms: Sequence[str],
+    host: str,
 ) -> list[Step]:
-    """A Step per image, in the given order (parents first)."""
+    """A Step per image and platform: each platform's images in the given order (parents
+    first), the platforms in the order given."""
+    return [
+        step
+        for platform in platforms
+        for step in _platform_steps(
+            graph, images, request=request, facts=facts, platform=platform, host=host
+        )
+    ]
+
+
+def _platform_steps(
+    graph: Graph,
+    images: Sequence[Image],
+    *,
+    request: BuildRequest,
+    facts: Facts,
+    platform: str,
+    host: str,
+) -> list[Step]:
     tags = tags_for(request, facts.git)
+    suffix = tag_suffix(platform, host=host)
     steps: dict[str, Step] = {}
     for image in images:
         parent = graph.parent_of(image.name)
         if parent is None:
-            parent_ref, parent_digest = image.parent, facts.os_images[image.parent]
+            parent_ref = image.parent + suffix
+            parent_digest = facts.os_images[parent_ref]
         else:
-            parent_ref = image_ref(parent, registry=request.registry, tag=tags[0])
+            parent_ref = image_ref(parent, registry=request.registry, tag=tags[0]) + suffix
             parent_digest = steps[parent.name].inputs.digest
         inputs = make_inputs(
             image,
@@ -195,7 +239,7 @@ def make_steps(
             if artifact.context:  # the folder is named by position, never by the artifact
                 contexts[artifact.context] = facts.work_dir / f"{image.name}-artifact-{index}"
         delivery = Delivery(
-            refs=tuple(image_ref(image, registry=request.registry, tag=t) for t in tags),
+            refs=tuple(image_ref(image, registry=request.registry, tag=t) + suffix for t in tags),
             parent_ref=parent_ref,
             labels=_labels(image, facts=facts, version=tags[0]),
             context_dirs=contexts,
@@ -206,6 +250,7 @@ def make_steps(
             image=image,
             inputs=inputs,
             delivery=delivery,
-            parent=parent.name if parent is not None else None,
+            parent=steps[parent.name].name if parent is not None else None,
+            suffix=suffix,
         )
     return list(steps.values())

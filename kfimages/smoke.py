@@ -10,6 +10,11 @@
   failed, or whose parent's did, is not tested and fails the run.
 - pytest's exit code 5 (no tests collected) is a failure: every image inherits base's
   contract tests, so an empty run means the harness lost the image's tests.
+- `--platform linux/arm64` on an amd64 host (another platform than the host's): the images are
+  built for it (refs with the tag suffix `-arm64`, kfimages.platforms) and pytest gets
+  `--platform`, which keeps only the tests marked `emulated` (a small subset: under QEMU a
+  container starts about 50x slower). Without names, the affected images whose image.yaml
+  lists the platform in `emulated_smoke` are picked.
 """
 
 from __future__ import annotations
@@ -23,13 +28,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kfimages import changes, docker_env
+from kfimages import changes, docker_env, platforms
 from kfimages.build import build_images, prepare
 from kfimages.ca import collect_ca_files
 from kfimages.errors import UserError
 from kfimages.graph import Graph
 from kfimages.inputs import INPUTS_LABEL
-from kfimages.plan import BuildRequest
+from kfimages.plan import BuildRequest, step_name
 from kfimages.report import Result, Status, table
 from kfimages.settings import Settings
 
@@ -57,8 +62,20 @@ class Outcome:
     detail: str = ""
 
 
-def select(graph: Graph, *, names: Sequence[str], base_ref: str) -> list[str]:
-    """The images named, else those affected since `base_ref` (parents first)."""
+def smoke_platform(value: str) -> str:
+    """The one platform of a smoke run (`--platform`; default the host's)."""
+    chosen = platforms.parse(value)
+    if len(chosen) != 1:
+        raise UserError(f"smoke tests run on one platform at a time, not {', '.join(chosen)}")
+    return chosen[0]
+
+
+def select(
+    graph: Graph, *, names: Sequence[str], base_ref: str, platform: str | None = None
+) -> list[str]:
+    """The images named, else those affected since `base_ref` (parents first); on another
+    platform than the host's, only the affected images whose image.yaml lists it in
+    `emulated_smoke`."""
     words = [n for arg in names for n in arg.replace(",", " ").split()]
     if words:
         return [graph.get(w).name for w in words]
@@ -68,6 +85,10 @@ def select(graph: Graph, *, names: Sequence[str], base_ref: str) -> list[str]:
         )
     picked = changes.affected(graph, base_ref=base_ref)
     log.info("affected since %s: %s", base_ref, ", ".join(i.name for i in picked) or "no image")
+    if platform and platforms.is_foreign(platform):
+        picked = [i for i in picked if platform in i.config.emulated_smoke]
+        log.info("of those, emulated_smoke on %s: %s", platform,
+                 ", ".join(i.name for i in picked) or "none")  # fmt: skip
     return [i.name for i in picked]
 
 
@@ -91,8 +112,9 @@ def testable(result: Result) -> bool:
     return result.status == Status.SKIPPED and bool(result.blocked_by)
 
 
-def pytest_command(name: str, *, extra: Sequence[str]) -> list[str]:
-    return [sys.executable, "-m", "pytest", TESTS_DIR, "--image", name, "-q", *extra]
+def pytest_command(name: str, *, extra: Sequence[str], platform: str = "") -> list[str]:
+    foreign = ["--platform", platform] if platform and platforms.is_foreign(platform) else []
+    return [sys.executable, "-m", "pytest", TESTS_DIR, "--image", name, "-q", *foreign, *extra]
 
 
 def run_pytest_in(root: Path) -> PytestRunner:
@@ -117,32 +139,44 @@ def smoke(
     runner = run_pytest or run_pytest_in(graph.root)
     report = build_images(graph, names, request, settings=settings)
     results = report.by_name()
+    platform = request.platforms[0] if request.platforms else platforms.host_platform()
     outcomes = []
     for image in graph.build_order(names):
-        result = results[image.name]
+        result = results[step_name(image.name, platform, host=platforms.host_platform())]
         code = None
         if testable(result):
-            log.info("smoke tests of %s", image.name)
-            code = runner(pytest_command(image.name, extra=pytest_args))
+            log.info("smoke tests of %s on %s", image.name, platform)
+            code = runner(pytest_command(image.name, extra=pytest_args, platform=platform))
         outcomes.append(verdict(result, code))
     return outcomes
 
 
 def stale_problem(
-    graph: Graph, name: str, *, settings: Settings, registry: str, tag: str = SMOKE_TAG
+    graph: Graph,
+    name: str,
+    *,
+    settings: Settings,
+    registry: str,
+    tag: str = SMOKE_TAG,
+    platform: str = "",
 ) -> str | None:
-    """None when the local image of `name` carries the input digest a build would give it
-    now (same settings), else one line saying what is wrong and how to rebuild it."""
+    """None when the local image of `name` (for `platform`, default the host's) carries the
+    input digest a build would give it now (same settings), else one line saying what is
+    wrong and how to rebuild it."""
     request = BuildRequest(
         registry=registry,
         tags=(tag,),
         bake_ca_files=tuple(collect_ca_files([], default=settings.bake_ca)),
         dry_run=True,
+        platforms=(platform,) if platform else (),
     )
     with tempfile.TemporaryDirectory(prefix="kfimages-fresh-") as tmp:
         step = prepare(graph, [name], request, settings=settings, work=Path(tmp))[-1]
     labels = docker_env.image_labels(step.ref)
-    fix = f"build it first: invoke smoke {name} (or invoke build {name} --tag {tag})"
+    option = f" --platform {platform}" if platform else ""
+    fix = (
+        f"build it first: invoke smoke {name}{option} (or invoke build {name} --tag {tag}{option})"
+    )
     if labels is None:
         return f"{step.ref} does not exist; {fix}"
     found = labels.get(INPUTS_LABEL, "(none)")

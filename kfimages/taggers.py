@@ -179,25 +179,33 @@ def read_tags(
     return tags
 
 
-def kept_refs(ref: str, taggers: Sequence[Tagger], *, refs: Sequence[str]) -> list[str]:
+def kept_refs(
+    ref: str, taggers: Sequence[Tagger], *, refs: Sequence[str], suffix: str = ""
+) -> list[str]:
     """The refs among `refs` (a local image's RepoTags) of `ref`'s repository that carry
-    a content tag of `taggers`."""
+    a content tag of `taggers` (followed by the platform's tag `suffix`)."""
     repository = ref.rsplit(":", 1)[0]
     out = []
     for other in refs:
         repo, _, tag = other.rpartition(":")
+        if suffix and not tag.endswith(suffix):
+            continue
+        tag = tag.removesuffix(suffix) if suffix else tag
         if repo == repository and any(t.owns(tag) for t in taggers):
             out.append(other)
     return sorted(out)
 
 
-def content_refs(ref: str, taggers: Sequence[Tagger], *, image: str, reused: bool) -> list[str]:
-    """Tag the local image `ref` with its content tags and return those refs. A reused
-    image keeps the ones it carries (no container runs)."""
+def content_refs(
+    ref: str, taggers: Sequence[Tagger], *, image: str, reused: bool, suffix: str = ""
+) -> list[str]:
+    """Tag the local image `ref` with its content tags (plus the platform's tag `suffix`,
+    kfimages.platforms) and return those refs. A reused image keeps the ones it carries (no
+    container runs)."""
     if not taggers:
         return []
     if reused:
-        kept = kept_refs(ref, taggers, refs=docker_env.repo_tags(ref))
+        kept = kept_refs(ref, taggers, refs=docker_env.repo_tags(ref), suffix=suffix)
         if kept:
             shown = ", ".join(r.rsplit(":", 1)[1] for r in kept)
             log.info("%s: content tags kept: %s", image, shown)
@@ -205,7 +213,7 @@ def content_refs(ref: str, taggers: Sequence[Tagger], *, image: str, reused: boo
     labels = docker_env.image_labels(ref) or {}
     tags = read_tags(ref, taggers, image=image, labels=labels)
     repository = ref.rsplit(":", 1)[0]
-    refs = [f"{repository}:{tag}" for tag in tags]
+    refs = [f"{repository}:{tag}{suffix}" for tag in tags]
     for target in refs:
         docker_env.tag(ref, target)
     log.info("%s: content tags: %s", image, ", ".join(tags) or "none")

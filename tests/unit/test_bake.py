@@ -25,7 +25,9 @@ def plan(repo: Repo, names: list[str], tmp_path: Path) -> list[Step]:
     )  # fmt: skip
     request = BuildRequest(registry="reg/ns", tags=("sha-0123456789ab", "latest"))
     images = plan_images(graph, names)
-    return make_steps(graph, images, request=request, facts=facts, platform="linux/amd64")
+    return make_steps(
+        graph, images, request=request, facts=facts, platforms=("linux/amd64",), host="linux/amd64"
+    )
 
 
 def doc(repo: Repo, names: list[str], tmp_path: Path, **kw: Any) -> dict[str, Any]:

@@ -103,7 +103,9 @@ def _fake_engine(
     monkeypatch.setattr(docker_env, "pull", lambda ref, timeout: (pull_ok, "" if pull_ok else "no"))
     monkeypatch.setattr(docker_env, "inspect_image", lambda ref: {"Id": image_id})
 
-    def fake_bootstrap(*, ref: str, suite: str | None = None, mirror: str | None = None) -> OsImage:
+    def fake_bootstrap(
+        *, ref: str, suite: str | None = None, mirror: str | None = None, platform: str = ""
+    ) -> OsImage:
         bootstrapped.append(ref)
         return OsImage(ref=ref, origin="bootstrapped", image_id="sha256:debootstrapped")
 

@@ -74,6 +74,11 @@ def test_plan_adds_ancestors_parents_first(chain: Repo) -> None:
         (BuildRequest(tags=("ok", "bad tag")), "invalid tag 'bad tag'"),
         (BuildRequest(tags=(".dot",)), "invalid tag '.dot'"),
         (BuildRequest(tags=("x" * 129,)), "invalid tag"),
+        (BuildRequest(platforms=("linux/s390x",)), "unknown platform 'linux/s390x'; use one"),
+        (
+            BuildRequest(push=True, platforms=("linux/amd64", "linux/arm64")),
+            "--push needs a registry",
+        ),
     ],
 )
 def test_check_request(request_: BuildRequest, problem: str) -> None:
@@ -143,13 +148,15 @@ def facts(tmp_path: Path, **kw: Any) -> Facts:
 
 def steps(graph: Graph, names: list[str], tmp_path: Path, **kw: Any) -> dict[str, Step]:
     request = kw.pop("request", BuildRequest(registry="reg/ns", tags=("t1", "latest")))
+    targets = kw.pop("platforms", ("linux/amd64",))
     wanted = sorted(graph.images) if names == ["all"] else names
     planned = plan.make_steps(
         graph,
         plan_images(graph, wanted),
         request=request,
         facts=facts(tmp_path, **kw),
-        platform="linux/amd64",
+        platforms=targets,
+        host="linux/amd64",
     )
     return {s.name: s for s in planned}
 
@@ -179,6 +186,27 @@ def test_make_steps_parent_refs_and_digests(chain: Repo, tmp_path: Path) -> None
     }
     assert cpu.delivery.context_dirs == {"ca-certs": tmp_path / "work" / "ca-certs"}
     assert not cpu.delivery.no_cache
+
+
+def test_another_platform_gets_its_own_chain_of_refs(chain: Repo, tmp_path: Path) -> None:
+    graph = chain.graph()
+    os_images = {OS_IMAGE: OS_ID, f"{OS_IMAGE}-arm64": "sha256:" + "a" * 64}
+    both = ("linux/amd64", "linux/arm64")
+    got = steps(graph, ["jupyter"], tmp_path, platforms=both, os_images=os_images)
+    assert list(got) == ["base", "jupyter", "base@arm64", "jupyter@arm64"]
+    host, arm = got["jupyter"], got["jupyter@arm64"]
+    # The host's platform keeps today's refs; arm64's carry the suffix, parents included.
+    assert host.delivery.refs == ("reg/ns/jupyter:t1", "reg/ns/jupyter:latest")
+    assert arm.delivery.refs == ("reg/ns/jupyter:t1-arm64", "reg/ns/jupyter:latest-arm64")
+    assert arm.delivery.parent_ref == "reg/ns/base:t1-arm64"
+    assert got["base@arm64"].delivery.parent_ref == "debian:trixie-slim-arm64"
+    assert got["base@arm64"].inputs.parent == "sha256:" + "a" * 64
+    assert (arm.parent, arm.inputs.parent) == ("base@arm64", got["base@arm64"].inputs.digest)
+    assert (arm.inputs.platform, arm.suffix, host.suffix) == ("linux/arm64", "-arm64", "")
+    # The platform is an input: same files, another digest; the host's digest is unchanged.
+    assert arm.inputs.digest != host.inputs.digest
+    alone = steps(graph, ["jupyter"], tmp_path)
+    assert alone["jupyter"].inputs.digest == host.inputs.digest
 
 
 def test_default_tags_come_from_git(chain: Repo, tmp_path: Path) -> None:

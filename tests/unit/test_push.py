@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import MappingProxyType
 
 from kfimages.buildx import Delivery
@@ -9,14 +10,14 @@ from kfimages.config import ImageConfig
 from kfimages.graph import Image
 from kfimages.inputs import BuildInputs
 from kfimages.plan import Step
-from kfimages.push import is_moving, push_all, push_order
+from kfimages.push import is_moving, multi_platform_actions, push_all, push_order
 from kfimages.report import BuildReport, Result, Status
 
 REG = "localhost:5000/ns"
 TAGS = ("sha-0123456789ab", "latest", "nightly")
 
 
-def step(name: str, tags: tuple[str, ...] = TAGS) -> Step:
+def step(name: str, tags: tuple[str, ...] = TAGS, *, platform: str = "linux/amd64") -> Step:
     image = Image(
         name=name, folder=name, variant=None, dockerfile=f"{name}/Dockerfile",
         parent="debian:trixie-slim", config=ImageConfig(),
@@ -24,10 +25,12 @@ def step(name: str, tags: tuple[str, ...] = TAGS) -> Step:
     inputs = BuildInputs(
         name=name, folder=name, dockerfile=f"{name}/Dockerfile", files=(), extra_files=(),
         build_args=MappingProxyType({}), artifacts=(), baked_ca="", parent="p",
-        platform="linux/amd64",
+        platform=platform,
     )  # fmt: skip
-    refs = tuple(f"{REG}/{name}:{t}" for t in tags)
-    return Step(image=image, inputs=inputs, delivery=Delivery(refs=refs, parent_ref="p"))
+    suffix = "" if platform == "linux/amd64" else "-arm64"
+    refs = tuple(f"{REG}/{name}:{t}{suffix}" for t in tags)
+    delivery = Delivery(refs=refs, parent_ref="p")
+    return Step(image=image, inputs=inputs, delivery=delivery, suffix=suffix)
 
 
 STEPS = [step("base"), step("jupyter"), step("codeserver", ("sha-0123456789ab-dirty", "v1"))]
@@ -117,3 +120,84 @@ def test_content_tags_are_pushed_with_the_moving_tags_after_every_sha_tag() -> N
     order = push_order(STEPS, extra={"base": [f"{REG}/base:lab-4.6.6"]})
     lab, latest = ("base", f"{REG}/base:lab-4.6.6"), ("base", f"{REG}/base:latest")
     assert order.index(lab) > order.index(latest)
+
+
+# ------------------------------------------------------------------- several platforms
+
+MULTI = [step(n, ("sha-0123456789ab", "latest"), platform=p)
+         for p in ("linux/amd64", "linux/arm64") for n in ("base", "jupyter")]  # fmt: skip
+
+
+class Registry:
+    """Records pushes, tags and manifest lists; fails the `fail_at`-th write (1-based)."""
+
+    def __init__(self, fail_at: int | None = None) -> None:
+        self.fail_at = fail_at
+        self.writes: list[str] = []
+        self.tags: list[tuple[str, str]] = []
+        self.lists: dict[str, tuple[str, ...]] = {}
+
+    def _write(self, what: str) -> tuple[bool, str]:
+        self.writes.append(what)
+        return (False, "unauthorized") if len(self.writes) == self.fail_at else (True, "")
+
+    def push(self, ref: str) -> tuple[bool, str]:
+        return self._write(ref)
+
+    def make_list(self, ref: str, sources: Sequence[str]) -> tuple[bool, str]:
+        ok = self._write(f"list {ref}")
+        if ok[0]:
+            self.lists[ref] = tuple(sources)
+        return ok
+
+    def tag(self, source: str, target: str) -> None:
+        self.tags.append((source, target))
+
+
+def multi_report(steps: Sequence[Step]) -> BuildReport:
+    return BuildReport(results=[Result(name=s.name, ref=s.ref, status=Status.BUILT) for s in steps])
+
+
+def test_several_platforms_push_per_platform_tags_then_one_list_per_tag() -> None:
+    reg, rep = Registry(), multi_report(MULTI)
+    assert push_all(MULTI, rep, push=reg.push, make_list=reg.make_list, tag=reg.tag,
+                    multi_platform=True)  # fmt: skip
+    sha, latest = "sha-0123456789ab", "latest"
+    assert reg.writes == [
+        f"{REG}/base:{sha}-amd64", f"{REG}/base:{sha}-arm64",
+        f"{REG}/jupyter:{sha}-amd64", f"{REG}/jupyter:{sha}-arm64",
+        f"list {REG}/base:{sha}", f"list {REG}/jupyter:{sha}",
+        f"{REG}/base:{latest}-amd64", f"{REG}/base:{latest}-arm64",
+        f"{REG}/jupyter:{latest}-amd64", f"{REG}/jupyter:{latest}-arm64",
+        f"list {REG}/base:{latest}", f"list {REG}/jupyter:{latest}",
+    ]  # fmt: skip
+    assert reg.lists[f"{REG}/base:latest"] == (f"{REG}/base:latest-amd64",
+                                               f"{REG}/base:latest-arm64")  # fmt: skip
+    # Only the host's image needs a local tag with its suffix; arm64's refs carry theirs.
+    assert (f"{REG}/base:latest", f"{REG}/base:latest-amd64") in reg.tags
+    assert not any(target.endswith("-arm64") for _, target in reg.tags)
+    assert rep.by_name()["jupyter"].pushed[-1] == f"{REG}/jupyter:{latest}"
+
+
+def test_no_list_before_every_platform_of_every_image_is_pushed() -> None:
+    for fail_at in range(1, 13):
+        reg, rep = Registry(fail_at=fail_at), multi_report(MULTI)
+        assert not push_all(MULTI, rep, push=reg.push, make_list=reg.make_list, tag=reg.tag,
+                            multi_platform=True)  # fmt: skip
+        assert len(reg.writes) == fail_at, "nothing after the failure"
+        failed = reg.writes[-1]
+        if fail_at <= 4:
+            assert not reg.lists, f"a list was made although {failed} failed"
+        assert any(failed.split()[-1] in r.reason for r in rep.results)
+
+
+def test_a_content_tag_that_one_platform_lacks_gets_no_list() -> None:
+    rep = multi_report(MULTI)
+    rep.by_name()["jupyter"].content_refs = [f"{REG}/jupyter:cuda-13.0", f"{REG}/jupyter:lab-4.6.6"]
+    rep.by_name()["jupyter@arm64"].content_refs = [f"{REG}/jupyter:lab-4.6.6-arm64"]
+    actions = multi_platform_actions(MULTI, extra={r.name: r.content_refs for r in rep.results})
+    lists = {a.ref: a.sources for a in actions if a.is_list}
+    assert lists[f"{REG}/jupyter:lab-4.6.6"] == (f"{REG}/jupyter:lab-4.6.6-amd64",
+                                                 f"{REG}/jupyter:lab-4.6.6-arm64")  # fmt: skip
+    assert f"{REG}/jupyter:cuda-13.0" not in lists
+    assert f"{REG}/jupyter:cuda-13.0-amd64" in [a.ref for a in actions if not a.is_list]
