@@ -7,6 +7,12 @@ A test marked `@pytest.mark.folder_image_only` (slow end-to-end checks of what a
 image does not change, e.g. the gateway tests) runs for its folder's own image only and
 skips, with the reason, for the images built FROM it.
 
+`--platform linux/arm64` on an amd64 host tests that platform's image (`<ref>-arm64`,
+kfimages.platforms) under QEMU: only the tests marked `@pytest.mark.emulated` are collected
+(a small subset, at most two containers per image: under emulation a server answers its
+first request about 50x later), the others are deselected, so a platform with no marked
+test fails the run with pytest's exit code 5.
+
 Fixtures: `image_under_test`, `image_ref_under_test`, `docker_client`, `containers`
 (tests.harness.containers), `home_volume`, `derived_image` (tests.harness.images),
 `free_port`, `artifacts_dir`. Helpers are in tests/harness/, not here.
@@ -28,6 +34,7 @@ import pytest
 from kfimages.artifacts import check_url
 from kfimages.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, Image, image_ref, load_graph
 from kfimages.inputs import resolve_artifacts, resolve_build_args
+from kfimages.platforms import host_platform, is_foreign, qualify
 from kfimages.settings import Settings
 from kfimages.smoke import stale_problem
 from tests.harness.containers import TrackedContainers
@@ -67,6 +74,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--image", default=None, help="name of the image to test (see `invoke list`)")
     group.addoption("--tag", default=DEFAULT_TAG, help="tag of the image to test")
     group.addoption("--registry", default=DEFAULT_REGISTRY, help="registry/namespace prefix")
+    group.addoption(
+        "--platform",
+        default="",
+        help="platform of the image to test (default the host's); another one runs only the "
+        "tests marked `emulated`, under QEMU",
+    )
+
+
+def platform_under_test(config: pytest.Config) -> str:
+    """The platform under test: --platform, else the host's."""
+    return str(config.getoption("--platform") or host_platform())
+
+
+def emulated(config: pytest.Config) -> bool:
+    """Whether the image under test runs under emulation (another platform than the host's)."""
+    return is_foreign(platform_under_test(config))
 
 
 def _target(config: pytest.Config) -> ImageUnderTest | None:
@@ -76,7 +99,7 @@ def _target(config: pytest.Config) -> ImageUnderTest | None:
     graph = load_graph(REPO_ROOT)
     image = graph.get(name)
     ref = image_ref(image, registry=config.getoption("--registry"), tag=config.getoption("--tag"))
-    return ImageUnderTest(image=image, ref=ref, graph=graph)
+    return ImageUnderTest(image=image, ref=qualify(ref, platform_under_test(config)), graph=graph)
 
 
 def _test_folder(item: pytest.Item) -> str | None:
@@ -91,9 +114,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     target = _target(config)
     keep: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
+    foreign = emulated(config)
     for item in items:
         folder = _test_folder(item)
-        if folder is None:
+        if foreign and not item.get_closest_marker("emulated"):
+            dropped.append(item)  # under emulation only the marked subset runs
+        elif folder is None:
             keep.append(item)
         elif target is None:
             item.add_marker(pytest.mark.skip(reason="image smoke test: pass --image NAME"))
@@ -157,6 +183,7 @@ def fail_if_stale(config: pytest.Config, name: str) -> None:
         settings=Settings.from_environ(),
         registry=config.getoption("--registry"),
         tag=config.getoption("--tag"),
+        platform=str(config.getoption("--platform") or ""),
     )
     if problem is not None:
         pytest.fail(problem, pytrace=False)
@@ -174,7 +201,8 @@ def image_ref_under_test(
         if blocked is not None:
             pytest.skip(f"image {image_under_test.ref} cannot be built here: {blocked}")
         pytest.fail(
-            f"image {image_under_test.ref} is not built; run: invoke build {image_under_test.name}",
+            f"image {image_under_test.ref} is not built; run: invoke build "
+            f"{image_under_test.name} --platform {platform_under_test(pytestconfig)}",
             pytrace=False,
         )
     fail_if_stale(pytestconfig, image_under_test.name)

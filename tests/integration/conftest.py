@@ -10,14 +10,12 @@ every image under that prefix afterwards. Nothing is pruned globally.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
-import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -32,8 +30,7 @@ from kfimages.graph import load_graph
 from kfimages.plan import BuildRequest
 from kfimages.report import BuildReport
 from kfimages.settings import Settings
-from tests.harness.http import free_port
-from tests.harness.waiting import wait_until
+from tests.harness.registry import Registry, RegistryProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OS_IMAGE = DEFAULT_OS_IMAGE
@@ -180,98 +177,6 @@ def chain(repo: Repo, os_image: str) -> Repo:
         repo.write(f"{child}/payload.txt", f"{child}\n")
     repo.commit("chain")
     return repo
-
-
-@dataclass(frozen=True)
-class Registry:
-    """A real registry (Debian's docker-registry) on 127.0.0.1."""
-
-    host: str
-
-    def tags(self, repository: str) -> list[str]:
-        url = f"http://{self.host}/v2/{repository}/tags/list"
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                return sorted(json.load(response).get("tags") or [])
-        except urllib.error.HTTPError as exc:
-            if exc.code == 404:
-                return []
-            raise
-
-    def digest(self, repository: str, tag: str) -> str:
-        """The manifest digest a tag names (Docker-Content-Digest of a HEAD request)."""
-        request = urllib.request.Request(
-            f"http://{self.host}/v2/{repository}/manifests/{tag}",
-            method="HEAD",
-            headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
-        )
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return str(response.headers["Docker-Content-Digest"])
-
-    def catalog(self) -> list[str]:
-        with urllib.request.urlopen(f"http://{self.host}/v2/_catalog", timeout=5) as response:
-            return sorted(json.load(response).get("repositories") or [])
-
-
-REGISTRY_CONFIG = """
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: {root}
-  delete:
-    enabled: true
-  maintenance:
-    readonly:
-      enabled: {readonly}
-http:
-  addr: {addr}
-"""
-
-
-class RegistryProcess:
-    """Runs docker-registry on one port and storage; restartable (e.g. read-only)."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        binary = shutil.which("docker-registry") or "/usr/bin/docker-registry"
-        if not Path(binary).exists():
-            pytest.fail("docker-registry is not installed: apt-get install docker-registry")
-        self.binary = binary
-        self.tmp = tmp_path
-        self.port = free_port()
-        self.host = f"127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, *, readonly: bool = False) -> None:
-        config = self.tmp / "registry.yml"
-        text = REGISTRY_CONFIG.format(
-            root=self.tmp / "registry-data", addr=self.host, readonly=str(readonly).lower()
-        )
-        config.write_text(text, encoding="utf-8")
-        log = self.tmp / "registry.log"
-        with log.open("a") as out:
-            self.proc = subprocess.Popen(
-                [self.binary, "serve", str(config)], stdout=out, stderr=out
-            )
-        proc = self.proc
-
-        def up() -> bool:
-            if proc.poll() is not None:
-                raise AssertionError(log.read_text())
-            urllib.request.urlopen(f"http://{self.host}/v2/", timeout=2).close()
-            return True
-
-        try:
-            wait_until(up, timeout=20, message="docker-registry answering /v2/")
-        except AssertionError:
-            proc.kill()
-            raise
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
 
 
 @pytest.fixture

@@ -37,9 +37,8 @@ from kfimages.report import (
 )
 from kfimages.settings import Settings
 from tests.harness.http import free_port
+from tests.harness.registry import Registry, RegistryProcess
 from tests.integration.conftest import (
-    Registry,
-    RegistryProcess,
     Repo,
     docker,
     git,

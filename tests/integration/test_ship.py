@@ -13,7 +13,8 @@ import pytest
 from kfimages import docker_env, taggers
 from kfimages.inputs import INPUTS_LABEL
 from kfimages.report import EXIT_OK, Status
-from tests.integration.conftest import REPO_ROOT, Registry, Repo, docker
+from tests.harness.registry import Registry
+from tests.integration.conftest import REPO_ROOT, Repo, docker
 
 
 def test_content_tags_on_a_chain_kept_on_reuse_and_pushed_last(
@@ -125,3 +126,35 @@ def test_a_real_bake_builds_the_chain_and_build_reuses_it(
         assert shown.stdout.split("\n")[:2] == [f"a from {os_image}", chain.ref("a")]
     report = chain.build("b", "c")
     assert {r.status for r in report.results} == {Status.REUSED}, "same input digests as build"
+
+
+def test_two_platforms_push_per_platform_images_then_a_manifest_list_per_tag(
+    chain: Repo, registry: Registry
+) -> None:
+    """--platform linux/amd64,linux/arm64 --push: each platform's chain is built FROM its own
+    OS image and parent (the arm64 one through QEMU), pushed under `<tag>-<arch>`, and every
+    tag becomes a manifest list of both, made after every per-platform image was pushed."""
+    prefix = f"{registry.host}/{chain.registry}"
+    both = ("linux/amd64", "linux/arm64")
+    sha = "sha-0123456789ab"
+    report = chain.build("b", registry=prefix, tags=(sha, "t1"), push=True, platforms=both)
+    assert report.exit_code == EXIT_OK, [(r.name, r.reason) for r in report.results]
+    assert [r.name for r in report.results] == ["a", "b", "a@arm64", "b@arm64"]
+    # Locally: the host's refs as always, arm64's with the suffix, FROM arm64's parent.
+    arm_b = f"{prefix}/b:t1-arm64"
+    assert docker("run", "--rm", arm_b, "uname", "-m").stdout.strip() == "aarch64"
+    assert (
+        docker("run", "--rm", arm_b, "cat", "/b.base").stdout.strip() == f"{prefix}/a:{sha}-arm64"
+    )
+    assert docker("run", "--rm", f"{prefix}/b:t1", "uname", "-m").stdout.strip() == "x86_64"
+    for name in ("a", "b"):
+        tags = registry.tags(f"{chain.registry}/{name}")
+        assert tags == sorted(f"{t}{s}" for t in (sha, "t1") for s in ("", "-amd64", "-arm64"))
+        for tag in (sha, "t1"):
+            assert registry.platforms(f"{chain.registry}/{name}", tag) == list(both)
+    # The host's step records its per-platform pushes and the lists (the order of all the
+    # writes: tests/unit/test_push.py), arm64's its own pushes.
+    assert report.by_name()["b"].pushed == [
+        f"{prefix}/b:{sha}-amd64", f"{prefix}/b:{sha}", f"{prefix}/b:t1-amd64", f"{prefix}/b:t1"
+    ]  # fmt: skip
+    assert report.by_name()["b@arm64"].pushed == [f"{prefix}/b:{sha}-arm64", f"{prefix}/b:t1-arm64"]

@@ -80,9 +80,27 @@ def execute_notebook(
     return stdout
 
 
-def run_in_kernel(container: TrackedContainer, kernel_id: str, code: str) -> str:
+def start_kernel(container: TrackedContainer, *, timeout: int = 60) -> str:
+    """Start a python3 kernel through the API as the Lab page does (with its _xsrf cookie)."""
+    script = (
+        f"curl -s -o /dev/null -c /tmp/jar {BASE}/lab && "
+        "xsrf=$(awk '$6 == \"_xsrf\" {print $7}' /tmp/jar) && "
+        "curl -s -w '\\n%{http_code}' -b /tmp/jar -H \"X-XSRFToken: $xsrf\" "
+        f"-X POST -H 'Content-Type: application/json' -d '{{\"name\": \"python3\"}}' "
+        f"{BASE}/api/kernels"
+    )
+    out = container.exec(script, timeout=timeout).stdout
+    body, _, status = out.rpartition("\n")
+    assert status.strip() == "201", out
+    return str(json.loads(body)["id"])
+
+
+def run_in_kernel(
+    container: TrackedContainer, kernel_id: str, code: str, *, timeout: int = 60
+) -> str:
     """Run `code` in a kernel the server started (a client on its connection file); the
-    output printed by the code, then the reply's status."""
+    output printed by the code, then the reply's status. `timeout`: for the kernel to be
+    ready and again for the code to run."""
     # Kernel connection files are runtime state: under /tmp, not on the home PVC.
     connection = f"/tmp/jupyter-runtime/kernel-{kernel_id}.json"
     client = (
@@ -90,8 +108,8 @@ def run_in_kernel(container: TrackedContainer, kernel_id: str, code: str) -> str
         f"kc = jupyter_client.BlockingKernelClient(connection_file={connection!r})\n"
         "kc.load_connection_file()\n"
         "kc.start_channels()\n"
-        "kc.wait_for_ready(timeout=60)\n"
-        f"reply = kc.execute_interactive({code!r}, timeout=60)\n"
+        f"kc.wait_for_ready(timeout={timeout})\n"
+        f"reply = kc.execute_interactive({code!r}, timeout={timeout})\n"
         "print(reply['content']['status'])\n"
     )
-    return container.exec(["python", "-c", client], timeout=120).stdout
+    return container.exec(["python", "-c", client], timeout=2 * timeout + 60).stdout

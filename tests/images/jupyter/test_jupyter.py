@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.harness.browser import browse
-from tests.harness.containers import TrackedContainer, TrackedContainers
+from tests.harness.containers import TrackedContainers
 from tests.harness.http import assert_listens_on_all_interfaces, host_port_free, http_get
 from tests.harness.waiting import wait_until
 from tests.images.jupyter.lab import (
@@ -28,6 +28,7 @@ from tests.images.jupyter.lab import (
     VENV,
     execute_notebook,
     run_in_kernel,
+    start_kernel,
     start_lab,
 )
 
@@ -80,24 +81,10 @@ def test_listens_on_all_interfaces_any_origin_open_metrics(containers: TrackedCo
     assert "# TYPE kernel_currently_running_total gauge" in types, metrics[:300]
 
 
-def _start_kernel(container: TrackedContainer) -> str:
-    """Start a python3 kernel through the API as the Lab page does (with its _xsrf cookie)."""
-    out = container.exec(
-        f"curl -s -o /dev/null -c /tmp/jar {BASE}/lab && "
-        "xsrf=$(awk '$6 == \"_xsrf\" {print $7}' /tmp/jar) && "
-        "curl -s -w '\\n%{http_code}' -b /tmp/jar -H \"X-XSRFToken: $xsrf\" "
-        f"-X POST -H 'Content-Type: application/json' -d '{{\"name\": \"python3\"}}' "
-        f"{BASE}/api/kernels",
-    ).stdout
-    body, _, status = out.rpartition("\n")
-    assert status.strip() == "201", out
-    return str(json.loads(body)["id"])
-
-
 def test_culler_sees_kernel_state_and_activity(containers: TrackedContainers) -> None:
     """The idle culler GETs <prefix>/api/kernels and reads execution_state and last_activity."""
     c = start_lab(containers)
-    kernel_id = _start_kernel(c)
+    kernel_id = start_kernel(c)
 
     def listed(states: tuple[str, ...]) -> dict[str, Any] | None:
         code, listing = http_get(c, f"{BASE}/api/kernels")
@@ -271,7 +258,7 @@ def test_restricted_mode_serves_and_runs_a_kernel(containers: TrackedContainers)
     # A kernel of the server knows the random uid by name (base's nss_wrapper), as git,
     # ssh and getpass in a notebook need.
     out = run_in_kernel(
-        c, _start_kernel(c), "import os, pwd; print(pwd.getpwuid(os.getuid()).pw_name)"
+        c, start_kernel(c), "import os, pwd; print(pwd.getpwuid(os.getuid()).pw_name)"
     )
     assert out.split()[-2:] == ["jovyan", "ok"], out
 
@@ -279,7 +266,7 @@ def test_restricted_mode_serves_and_runs_a_kernel(containers: TrackedContainers)
 def test_sigterm_stops_lab_and_its_kernels_cleanly(containers: TrackedContainers) -> None:
     """`docker stop` (SIGTERM, as Kubernetes does) with a running kernel: a clean exit 0."""
     c = start_lab(containers)
-    _start_kernel(c)
+    start_kernel(c)
     started = time.monotonic()
     c.stop(timeout=30)
     seconds = time.monotonic() - started
