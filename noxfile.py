@@ -83,3 +83,10 @@ def smoke(session: nox.Session) -> None:
     if (not args or args[0].startswith("-")) and "--affected" not in args:
         args.append("--affected")
     _invoke(session, "smoke", *args)
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmark the images with real builds (not CI): bench/results.md and bench/results.png."""
+    session.install("-r", REQUIREMENTS, "matplotlib==3.11.2")  # matplotlib: only the chart
+    session.run("python", "-m", "kfimages.bench", *session.posargs)
