@@ -78,11 +78,20 @@ def build(session: nox.Session) -> None:
 @nox.session(python=False, default=False)
 def smoke(session: nox.Session) -> None:
     """Build and smoke-test images: posargs are `invoke smoke` arguments (NAMES, --base)."""
-    # Names come first; without them, the images affected since --base or $KFIMAGES_BASE_REF.
+    # Names come first; without them, the images affected since --base or $KFIMAGES_BASE_REF,
+    # natively, then on each other platform the affected images that list it in image.yaml
+    # `emulated_smoke` (their `emulated` subset, under QEMU).
     args = list(session.posargs)
     if (not args or args[0].startswith("-")) and "--affected" not in args:
         args.append("--affected")
     _invoke(session, "smoke", *args)
+    if "--affected" in args and "--platform" not in args:
+        sys.path.insert(0, str(ROOT))
+        from kfimages import platforms  # noqa: PLC0415 (ROOT on sys.path)
+
+        for platform in platforms.SUPPORTED:
+            if platforms.is_foreign(platform):
+                _invoke(session, "smoke", *args, "--platform", platform)
 
 
 @nox.session(default=False)

@@ -1,5 +1,5 @@
 """invoke tasks of the image repository: list, graph, affected, build, smoke, bootstrap, new,
-chart, lock, manifest, bake, workflow.
+chart, lock, manifest, bake, lists, workflow.
 
 Thin layer: every task parses its arguments and calls a plain function of `kfimages`.
 A `kfimages.errors.UserError` becomes `error: <message>` on stderr and exit code 2.
@@ -26,6 +26,7 @@ from kfimages import changes, docker_env, plan, platforms, render, scaffold
 from kfimages import chart as image_chart
 from kfimages import lock as locks
 from kfimages import manifest as build_manifest
+from kfimages import push as push_refs
 from kfimages import smoke as smoke_tests
 from kfimages import workflow as ci_workflow
 from kfimages.build import build_images
@@ -213,6 +214,9 @@ def _request(settings: Settings, **options: Any) -> plan.BuildRequest:
         "command line) and build nothing",
         "allow_dirty": "with --push: allow a work tree with uncommitted changes",
         "allow_baked_ca": "with --push: allow images with --bake-ca certificates",
+        "no_lists": "with --push: only push each image under <tag>-<arch> of its platform, no "
+        "manifest list (a native runner's leg of a CI; `invoke lists` assembles them)",
+        "record": "with --push: write what was pushed to this JSON file (for `invoke lists`)",
     },
 )
 @_user_errors
@@ -234,6 +238,8 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     allow_dirty: bool = False,
     allow_baked_ca: bool = False,
     platform: str = "",
+    no_lists: bool = False,
+    record: str = "",
 ) -> None:
     """Build images with docker buildx (parents first, reuse, parallel); summary at the end.
 
@@ -258,6 +264,8 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         allow_dirty=allow_dirty,
         allow_baked_ca=allow_baked_ca,
         platform=platform,
+        push_lists=not no_lists,
+        push_record=Path(record) if record else None,
     )
     report = build_images(graph, wanted, request, settings=settings)
     if report.exit_code != EXIT_OK:
@@ -516,6 +524,41 @@ def bake(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         print(text, end="")
 
 
+@task(
+    help={
+        "records": "push record(s) of `invoke build --push --no-lists --record FILE`: files "
+        "or folders of *.json, comma-separated (one per native runner)",
+    },
+    positional=["records"],
+)
+@_user_errors
+def lists(c: Context, records: str) -> None:
+    """Make one manifest list per tag from the per-platform images of push records.
+
+    invoke lists pushed/   (the --record files of every runner's `build --push --no-lists`)
+    Run after every leg pushed; immutable tags first; a tag that a platform lacks stays
+    per-platform.
+    """
+    pushes = push_refs.read_records(_record_files(records))
+    if not pushes:
+        raise UserError(f"no push records in {records}; pass the files --record wrote")
+    actions = push_refs.list_actions(pushes, step_of={})
+    problems = push_refs.make_lists(actions, make_list=docker_env.create_manifest_list)
+    if problems:
+        raise Exit(f"error: {problems[0]}", code=1)
+    for action in actions:
+        print(f"{action.ref}: {', '.join(action.sources)}")
+
+
+def _record_files(records: str) -> list[Path]:
+    paths = [Path(word) for word in records.replace(",", " ").split()]
+    files = [f for p in paths for f in (sorted(p.glob("*.json")) if p.is_dir() else [p])]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise UserError(f"push record {missing[0]} does not exist")
+    return files
+
+
 @task(help={"check": "only check: exit 1 when the workflow file differs from what it writes"})
 @_user_errors
 def workflow(c: Context, check: bool = False) -> None:
@@ -539,4 +582,5 @@ ns.add_task(chart)
 ns.add_task(lock)
 ns.add_task(manifest)
 ns.add_task(bake)
+ns.add_task(lists)
 ns.add_task(workflow)

@@ -7,6 +7,7 @@ report -> push. This module only wires those together and holds the real step ru
 
 from __future__ import annotations
 
+import json
 import logging
 import shlex
 import shutil
@@ -279,6 +280,24 @@ def format_dry_run(steps: Sequence[Step], *, root: Path, refresh: bool = False) 
     return "\n".join([*lines, "", *commands, "", *os_image_lines(steps, refresh=refresh)])
 
 
+def _push(steps: Sequence[Step], report: BuildReport, request: BuildRequest) -> bool:
+    """Push a finished plan (kfimages.push): plain refs for the host's platform alone, else
+    per-platform tags and (unless `push_lists` is off) one manifest list per tag; with
+    `push_record`, write what was pushed."""
+    multi = (
+        not request.push_lists
+        or len({s.inputs.platform for s in steps}) > 1
+        or any(s.suffix for s in steps)
+    )
+    ok = push.push_all(steps, report, multi_platform=multi, lists=request.push_lists)
+    if request.push_record is not None:
+        rows = push.record(steps, report)
+        request.push_record.parent.mkdir(parents=True, exist_ok=True)
+        request.push_record.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+        log.info("push record: %s (%d refs)", request.push_record, len(rows))
+    return ok
+
+
 def build_images(
     graph: Graph,
     names: Sequence[str],
@@ -322,8 +341,7 @@ def build_images(
     report = BuildReport(results=results, notes=os_image_lines(steps))
     if request.push:
         if report.exit_code == 0:
-            multi = len({s.inputs.platform for s in steps}) > 1 or any(s.suffix for s in steps)
-            report.push_failed = not push.push_all(steps, report, multi_platform=multi)
+            report.push_failed = not _push(steps, report, request)
         else:
             log.error("nothing pushed: not every image of the plan was built or reused")
     out.write("\n" + format_summary(report) + "\n")

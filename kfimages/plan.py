@@ -58,6 +58,11 @@ class BuildRequest:
     """`os/arch` to build for (kfimages.platforms.SUPPORTED); empty: the build host's. Each
     platform is one more set of steps; another platform's refs carry its tag suffix."""
     dry_run: bool = False
+    push_lists: bool = True
+    """With push: make the manifest lists. False: only push each platform's image under
+    `<tag>-<arch>` (a native runner's leg; `invoke lists` assembles the lists afterwards)."""
+    push_record: Path | None = None
+    """With push: write what was pushed there (JSON rows for `invoke lists`)."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,8 @@ def check_request(request: BuildRequest) -> None:
             raise UserError(
                 f"unknown platform '{platform}'; use one or more of {', '.join(SUPPORTED)}"
             )
+    if (request.push_record is not None or not request.push_lists) and not request.push:
+        raise UserError("--no-lists and --record only apply to --push")
     if request.push and request.bake_ca_files and not request.allow_baked_ca:
         raise UserError(
             "refusing to push images with baked CA certificates (--bake-ca): every user of "

@@ -15,11 +15,14 @@ per-platform tags, moving lists. A content tag that not every platform's image h
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from kfimages import docker_env
+from kfimages.errors import UserError
 from kfimages.plan import Step
 from kfimages.platforms import push_suffix
 from kfimages.report import BuildReport
@@ -69,31 +72,77 @@ def _ordered(actions: Sequence[Action]) -> list[Action]:
     return sorted(actions, key=lambda a: (is_moving(a.ref), a.is_list))
 
 
-def multi_platform_actions(
+@dataclass(frozen=True)
+class PlatformPush:
+    """One platform's image pushed under `<tag>-<arch>` (`ref`) for the tag `plain`."""
+
+    image: str
+    platform: str
+    plain: str
+    ref: str
+
+
+def platform_pushes(
     steps: Sequence[Step], *, extra: Mapping[str, Sequence[str]] | None = None
-) -> list[Action]:
-    """The writes of a plan with another platform than the host's: per-platform tags, then a
-    manifest list per tag that every platform's image of the image has."""
+) -> list[tuple[str, str, PlatformPush]]:
+    """(step name, local ref, push) of every ref of every step under its platform's tag."""
     extra = extra or {}
-    by_image: dict[str, list[Step]] = {}
+    out = []
     for step in steps:
-        by_image.setdefault(step.image.name, []).append(step)
-    pushes: list[Action] = []
-    lists: list[Action] = []
-    for group in by_image.values():
-        per_tag: dict[str, list[str]] = {}
-        for step in group:
-            own = push_suffix(step.inputs.platform)
-            for local in [*step.delivery.refs, *extra.get(step.name, ())]:
-                plain = local.removesuffix(step.suffix) if step.suffix else local
-                pushes.append(Action(step=step.name, ref=plain + own, local=local))
-                per_tag.setdefault(plain, []).append(plain + own)
-        for plain, sources in per_tag.items():
-            if len(sources) == len(group):
-                lists.append(Action(step=group[0].name, ref=plain, sources=tuple(sources)))
-            else:
-                log.info("%s: not on every platform: no manifest list, only %s", plain, sources)
-    return _ordered([*pushes, *lists])
+        own = push_suffix(step.inputs.platform)
+        for local in [*step.delivery.refs, *extra.get(step.name, ())]:
+            plain = local.removesuffix(step.suffix) if step.suffix else local
+            push = PlatformPush(step.image.name, step.inputs.platform, plain, plain + own)
+            out.append((step.name, local, push))
+    return out
+
+
+def list_actions(pushes: Sequence[PlatformPush], *, step_of: Mapping[str, str]) -> list[Action]:
+    """A manifest list per tag that every platform of its image was pushed for (`step_of`:
+    image name -> the step that records the list); a tag that a platform lacks (e.g. a
+    `cuda-13.0` content tag) stays per-platform."""
+    platforms_of: dict[str, set[str]] = {}
+    per_tag: dict[tuple[str, str], list[PlatformPush]] = {}
+    for push in pushes:
+        platforms_of.setdefault(push.image, set()).add(push.platform)
+        per_tag.setdefault((push.image, push.plain), []).append(push)
+    out = []
+    for (image, plain), group in per_tag.items():
+        if {p.platform for p in group} == platforms_of[image]:
+            sources = tuple(p.ref for p in group)
+            out.append(Action(step=step_of.get(image, image), ref=plain, sources=sources))
+        else:
+            log.info("%s: not on every platform: no manifest list, only %s", plain,
+                     ", ".join(p.ref for p in group))  # fmt: skip
+    return out
+
+
+def multi_platform_actions(
+    steps: Sequence[Step],
+    *,
+    extra: Mapping[str, Sequence[str]] | None = None,
+    lists: bool = True,
+) -> list[Action]:
+    """The writes of a plan with another platform than the host's: per-platform tags, then
+    (with `lists`) a manifest list per tag that every platform's image of the image has."""
+    pushed = platform_pushes(steps, extra=extra)
+    actions = [Action(step=name, ref=p.ref, local=local) for name, local, p in pushed]
+    if lists:
+        step_of: dict[str, str] = {}
+        for step in steps:
+            step_of.setdefault(step.image.name, step.name)
+        actions += list_actions([p for _, _, p in pushed], step_of=step_of)
+    return _ordered(actions)
+
+
+def make_lists(actions: Sequence[Action], *, make_list: ListMaker) -> list[str]:
+    """Make the manifest lists of `actions` in order; the problems (stops at the first)."""
+    for action in _ordered(actions):
+        log.info("manifest list %s of %s", action.ref, ", ".join(action.sources))
+        ok, detail = make_list(action.ref, action.sources)
+        if not ok:
+            return [f"manifest list of {action.ref} failed: {detail}"]
+    return []
 
 
 def push_all(
@@ -104,14 +153,15 @@ def push_all(
     make_list: ListMaker = docker_env.create_manifest_list,
     tag: Tagger = docker_env.tag,
     multi_platform: bool = False,
+    lists: bool = True,
 ) -> bool:
     """Push every ref in `push_order` (with `multi_platform`: every write of
-    `multi_platform_actions`); False (and the reason on the step's result) at the first
-    failure. Call only when the whole plan succeeded."""
+    `multi_platform_actions`, the manifest lists only with `lists`); False (and the reason
+    on the step's result) at the first failure. Call only when the whole plan succeeded."""
     results = report.by_name()
     content = {name: result.content_refs for name, result in results.items()}
     actions = (
-        multi_platform_actions(steps, extra=content)
+        multi_platform_actions(steps, extra=content, lists=lists)
         if multi_platform
         else [Action(step=n, ref=r, local=r) for n, r in push_order(steps, extra=content)]
     )
@@ -131,3 +181,35 @@ def push_all(
             return False
         results[action.step].pushed.append(action.ref)
     return True
+
+
+# ------------------------------------------------------------- records of native legs
+
+
+def record(steps: Sequence[Step], report: BuildReport) -> list[dict[str, str]]:
+    """What a `--no-lists` push wrote, as JSON-ready rows for `invoke lists`."""
+    content = {r.name: r.content_refs for r in report.results}
+    pushed = {ref for r in report.results for ref in r.pushed}
+    return [
+        {"image": p.image, "platform": p.platform, "tag": p.plain, "ref": p.ref}
+        for _, _, p in platform_pushes(steps, extra=content)
+        if p.ref in pushed
+    ]
+
+
+def read_records(paths: Sequence[Path]) -> list[PlatformPush]:
+    """The pushes of the records written by `invoke build --push --no-lists --record FILE`
+    (one per native runner); UserError naming the file when one is not such a record."""
+    out = []
+    for path in paths:
+        try:
+            rows = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(rows, list):
+                raise TypeError(f"a JSON list of rows, not {type(rows).__name__}")
+            out += [PlatformPush(r["image"], r["platform"], r["tag"], r["ref"]) for r in rows]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise UserError(
+                f"{path} is not a push record of `invoke build --push --no-lists --record "
+                f"FILE` ({type(exc).__name__}: {exc})"
+            ) from None
+    return out

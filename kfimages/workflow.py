@@ -11,9 +11,12 @@ naming the fix, if the selection has more stages than the file has jobs).
 A stage job: `invoke bake NAME --cache-registry` and `docker buildx bake --load` on a
 docker-container builder with BuildKit's registry cache (cache-from/cache-to
 type=registry), then `invoke build NAME`, which reuses what bake built (same input digests)
-and adds the content tags, and the smoke tests; on the main branch it pushes (sha tags
-first, moving and content tags last) and keeps `invoke manifest` as an artifact. Pull
-requests run lint, unit and integration tests too.
+and adds the content tags, and the smoke tests; on the main branch each runner pushes its
+platform's images under `<tag>-<arch>` (sha tags first, moving and content tags last, with
+`--no-lists --record`) and keeps the record and `invoke manifest` as artifacts. The
+`manifest-lists` job runs once every stage job succeeded: `invoke lists` makes one manifest
+list per tag of both platforms (nothing is published under a plain tag before every image
+of every platform was pushed). Pull requests run lint, unit and integration tests too.
 """
 
 from __future__ import annotations
@@ -25,9 +28,6 @@ from kfimages.graph import Graph
 WORKFLOW = Path(".github/workflows/images.yml")
 RUNNERS = (("amd64", "ubuntu-24.04"), ("arm64", "ubuntu-24.04-arm"))
 """(arch, runner label): every image is built natively on each (no emulation)."""
-PUSH_ARCH = "amd64"
-"""The leg that pushes and keeps manifests (multi-platform manifest lists are assembled by
-the platform support, not here)."""
 PYTHON = "3.13"
 
 _HEADER = """\
@@ -137,17 +137,49 @@ _STAGE = """
         run: invoke build "$NAME" --registry "$REGISTRY"
       - name: smoke tests
         run: python -m pytest tests/images --image "$NAME" --registry "$REGISTRY" -q
-      - name: push (sha tags first, then the moving and content tags)
-        if: env.PUSH == 'true' && matrix.arch == '@PUSH_ARCH@'
-        run: invoke build "$NAME" --registry "$REGISTRY" --push
+      - name: push this platform's images under <tag>-<arch> (sha tags first)
+        if: env.PUSH == 'true'
+        run: |
+          invoke build "$NAME" --registry "$REGISTRY" --push --no-lists \
+            --record "pushed/${{ matrix.repository }}-${{ matrix.arch }}.json"
       - name: build manifest
-        if: env.PUSH == 'true' && matrix.arch == '@PUSH_ARCH@'
+        if: env.PUSH == 'true'
         run: invoke manifest "$NAME" --registry "$REGISTRY" --output manifests
       - uses: actions/upload-artifact@v4
-        if: env.PUSH == 'true' && matrix.arch == '@PUSH_ARCH@'
+        if: env.PUSH == 'true'
         with:
-          name: manifest-${{ matrix.repository }}
+          name: pushed-${{ matrix.repository }}-${{ matrix.arch }}
+          path: pushed/
+      - uses: actions/upload-artifact@v4
+        if: env.PUSH == 'true'
+        with:
+          name: manifest-${{ matrix.repository }}-${{ matrix.arch }}
           path: manifests/
+"""
+
+_LISTS = """
+  manifest-lists:
+    name: manifest lists (every platform of every image pushed)
+    needs: [plan, @STAGE_JOBS@]
+    if: >-
+      !cancelled() && !contains(needs.*.result, 'failure') && needs.plan.outputs.count != '0'
+      && github.event_name == 'push' && github.ref == 'refs/heads/main'
+    runs-on: ubuntu-24.04
+    steps:
+@SETUP@
+      - uses: docker/setup-buildx-action@v3
+      - uses: docker/login-action@v3
+        with:
+          registry: ghcr.io
+          username: ${{ github.actor }}
+          password: ${{ secrets.GITHUB_TOKEN }}
+      - uses: actions/download-artifact@v4
+        with:
+          pattern: pushed-*
+          path: pushed
+          merge-multiple: true
+      - name: one manifest list per tag (immutable tags first)
+        run: invoke lists pushed
 """
 
 
@@ -187,7 +219,8 @@ def render(*, stages: int) -> str:
     for n in range(stages):
         needs = "plan" if n == 0 else f"plan, stage-{n - 1}"
         text += _STAGE.replace("@N@", str(n)).replace("@NEEDS@", needs)
-    return text.replace("@SETUP@", _setup()).replace("@PUSH_ARCH@", PUSH_ARCH)
+    text += _LISTS.replace("@STAGE_JOBS@", ", ".join(f"stage-{n}" for n in range(stages)))
+    return text.replace("@SETUP@", _setup())
 
 
 def expected(graph: Graph) -> str:

@@ -158,3 +158,34 @@ def test_two_platforms_push_per_platform_images_then_a_manifest_list_per_tag(
         f"{prefix}/b:{sha}-amd64", f"{prefix}/b:{sha}", f"{prefix}/b:t1-amd64", f"{prefix}/b:t1"
     ]  # fmt: skip
     assert report.by_name()["b@arm64"].pushed == [f"{prefix}/b:{sha}-arm64", f"{prefix}/b:t1-arm64"]
+
+
+def test_native_legs_push_platform_tags_and_invoke_lists_joins_them(
+    chain: Repo, registry: Registry
+) -> None:
+    """The generated workflow's path: each native runner pushes its platform's images under
+    `<tag>-<arch>` with a record (`--no-lists --record`), then `invoke lists` makes the
+    manifest lists. Here the arm64 leg runs under QEMU on this host."""
+    prefix = f"{registry.host}/{chain.registry}"
+    records = chain.path.parent / "pushed"  # outside the work tree, which must stay clean
+    legs = {"amd64": "linux/amd64", "arm64": "linux/arm64"}
+    for arch, platform in legs.items():
+        done = chain.invoke(
+            "build", "b", "--registry", prefix, "--tag", "t1", "--platform", platform,
+            "--push", "--no-lists", "--record", str(records / f"b-{arch}.json"),
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert registry.tags(f"{chain.registry}/b")[-1] == f"t1-{arch}", "no plain tag yet"
+    rows = json.loads((records / "b-arm64.json").read_text(encoding="utf-8"))
+    assert {"image": "b", "platform": "linux/arm64", "tag": f"{prefix}/b:t1",
+            "ref": f"{prefix}/b:t1-arm64"} in rows  # fmt: skip
+    done = chain.invoke("lists", str(records))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"{prefix}/b:t1: {prefix}/b:t1-amd64, {prefix}/b:t1-arm64" in done.stdout
+    for name in ("a", "b"):
+        assert registry.platforms(f"{chain.registry}/{name}", "t1") == list(legs.values())
+    bad = chain.path.parent / "bad.json"
+    bad.write_text("{}", encoding="utf-8")
+    done = chain.invoke("lists", str(bad))
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: {bad} is not a push record"), done.stderr

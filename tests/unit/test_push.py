@@ -164,11 +164,11 @@ def test_several_platforms_push_per_platform_tags_then_one_list_per_tag() -> Non
                     multi_platform=True)  # fmt: skip
     sha, latest = "sha-0123456789ab", "latest"
     assert reg.writes == [
-        f"{REG}/base:{sha}-amd64", f"{REG}/base:{sha}-arm64",
-        f"{REG}/jupyter:{sha}-amd64", f"{REG}/jupyter:{sha}-arm64",
+        f"{REG}/base:{sha}-amd64", f"{REG}/jupyter:{sha}-amd64",
+        f"{REG}/base:{sha}-arm64", f"{REG}/jupyter:{sha}-arm64",
         f"list {REG}/base:{sha}", f"list {REG}/jupyter:{sha}",
-        f"{REG}/base:{latest}-amd64", f"{REG}/base:{latest}-arm64",
-        f"{REG}/jupyter:{latest}-amd64", f"{REG}/jupyter:{latest}-arm64",
+        f"{REG}/base:{latest}-amd64", f"{REG}/jupyter:{latest}-amd64",
+        f"{REG}/base:{latest}-arm64", f"{REG}/jupyter:{latest}-arm64",
         f"list {REG}/base:{latest}", f"list {REG}/jupyter:{latest}",
     ]  # fmt: skip
     assert reg.lists[f"{REG}/base:latest"] == (f"{REG}/base:latest-amd64",

@@ -19,7 +19,9 @@ def test_workflow_is_stable_and_names_no_image(chain: Repo) -> None:
         assert word not in text
     doc = yaml.safe_load(text)
     jobs = doc["jobs"]
-    assert set(jobs) == {"lint", "integration", "plan", "stage-0", "stage-1", "stage-2"}
+    assert set(jobs) == {
+        "lint", "integration", "plan", "stage-0", "stage-1", "stage-2", "manifest-lists",
+    }  # fmt: skip
     assert jobs["stage-1"]["needs"] == ["plan", "stage-0"]
     assert jobs["stage-2"]["strategy"]["matrix"]["include"] == (
         "${{ fromJSON(needs.plan.outputs.stage2) }}"
@@ -28,9 +30,14 @@ def test_workflow_is_stable_and_names_no_image(chain: Repo) -> None:
     runs = "\n".join(str(s.get("run", "")) for s in jobs["stage-0"]["steps"])
     assert "--cache-registry" in runs
     assert "docker buildx bake" in runs
-    assert "--push" in runs
+    assert "--push --no-lists" in runs, "each runner pushes its platform's tags only"
     assert "invoke manifest" in runs
     assert "ubuntu-24.04-arm" in doc["env"]["RUNNERS"]
+    # The lists are made once, after every stage job (every platform of every image).
+    lists = jobs["manifest-lists"]
+    assert lists["needs"] == ["plan", "stage-0", "stage-1", "stage-2"]
+    assert "!contains(needs.*.result, 'failure')" in lists["if"]
+    assert "invoke lists pushed" in "\n".join(str(s.get("run", "")) for s in lists["steps"])
 
 
 def test_a_new_sibling_changes_nothing_a_deeper_chain_adds_a_stage(chain: Repo) -> None:
