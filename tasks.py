@@ -428,6 +428,8 @@ def lock(
         "output": "write one <name>.md per image into this folder instead of printing",
         "registry": f"registry/namespace prefix of the refs (default {DEFAULT_REGISTRY})",
         "tag": f"tag of the refs (default {DEFAULT_TAG})",
+        "platform": "platform of the images (default the host's): another one reads the "
+        "<tag>-<arch> images and writes <name>@<arch>.md",
     },
     klass=_ManifestTask,
     positional=["names"],
@@ -441,6 +443,7 @@ def manifest(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     output: str = "",
     registry: str = DEFAULT_REGISTRY,
     tag: str = DEFAULT_TAG,
+    platform: str = "",
 ) -> None:
     """Print a Markdown build manifest read from a built image (packages, versions, labels).
 
@@ -452,9 +455,16 @@ def manifest(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         raise UserError("name the image(s) or pass --all (with --output DIR)")
     if (all or len(words) > 1) and not output:
         raise UserError("several images need --output DIR (one file per image)")
+    target = platforms.parse_one(platform, what="a manifest reads")
+    host = platforms.host_platform()
     docker_env.check_docker()
     images = graph.build_order(graph.images if all else words)
-    refs = {i.name: image_ref(i, registry=registry, tag=tag) for i in images}
+    refs = {
+        plan.step_name(i.name, target, host=host): platforms.qualify(
+            image_ref(i, registry=registry, tag=tag), target, host=host
+        )
+        for i in images
+    }
     if all:
         missing = [n for n, ref in refs.items() if docker_env.inspect_image(ref) is None]
         if missing:

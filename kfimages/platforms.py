@@ -58,6 +58,15 @@ def parse(value: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def parse_one(value: str, *, what: str) -> str:
+    """The one platform of a `--platform` value (default the host's); `what` names the task
+    in the error for several (`smoke tests run on`)."""
+    chosen = parse(value)
+    if len(chosen) != 1:
+        raise UserError(f"{what} one platform at a time, not {', '.join(chosen)}")
+    return chosen[0]
+
+
 def is_foreign(platform: str, *, host: str | None = None) -> bool:
     """Whether `platform` is not the build host's."""
     return platform != (host or host_platform())
