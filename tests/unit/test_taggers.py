@@ -143,3 +143,23 @@ def test_a_reused_image_keeps_its_content_tags_from_its_refs() -> None:
     ]
     with_port = ["127.0.0.1:5000/ns/a:debian-13"]
     assert kept_refs("127.0.0.1:5000/ns/a:t1", [TAGGERS["debian"]], refs=with_port) == with_port
+
+
+def test_another_platforms_content_tags_carry_its_suffix() -> None:
+    """An arm64 image's content tags end in -arm64 (kfimages.platforms), and only those are
+    kept when it is reused: the host's `python-3.13.5` belongs to another image."""
+    taggers = [TAGGERS["date"], TAGGERS["python"]]
+    refs = [
+        "reg/ns/jupyter:latest-arm64",
+        "reg/ns/jupyter:python-3.13.5-arm64",
+        "reg/ns/jupyter:2026-11-27-arm64",
+        "reg/ns/jupyter:python-3.13.5",  # the host's image's tag
+        "reg/ns/jupyter:python-3.13.5-amd64",  # another suffix
+    ]
+    assert kept_refs("reg/ns/jupyter:latest-arm64", taggers, refs=refs, suffix="-arm64") == [
+        "reg/ns/jupyter:2026-11-27-arm64",
+        "reg/ns/jupyter:python-3.13.5-arm64",
+    ]
+    assert kept_refs("reg/ns/jupyter:latest", taggers, refs=refs) == [
+        "reg/ns/jupyter:python-3.13.5"
+    ]
