@@ -16,17 +16,20 @@ OS_IMAGE = "debian:trixie-slim"
 GIT = GitInfo(sha="0123456789abcdef0123", dirty=False, source="https://example.org/x.git")
 
 
-def plan(repo: Repo, names: list[str], tmp_path: Path) -> list[Step]:
+def plan(
+    repo: Repo, names: list[str], tmp_path: Path, platforms: tuple[str, ...] = ("linux/amd64",)
+) -> list[Step]:
     graph = repo.graph()
+    os_images = {OS_IMAGE: "sha256:os", f"{OS_IMAGE}-arm64": "sha256:os-arm64"}
     facts = Facts(
-        git=GIT, os_images={OS_IMAGE: "sha256:os"}, repository_files=[], baked_ca="",
+        git=GIT, os_images=os_images, repository_files=[], baked_ca="",
         created="2026-01-01T00:00:00+00:00", work_dir=tmp_path / "work",
         secrets={"build-ca": tmp_path / "work" / "secrets" / "build-ca.pem"},
     )  # fmt: skip
     request = BuildRequest(registry="reg/ns", tags=("sha-0123456789ab", "latest"))
     images = plan_images(graph, names)
     return make_steps(
-        graph, images, request=request, facts=facts, platforms=("linux/amd64",), host="linux/amd64"
+        graph, images, request=request, facts=facts, platforms=platforms, host="linux/amd64"
     )
 
 
@@ -115,3 +118,17 @@ def test_registry_cache_and_stable_json(chain: Repo, tmp_path: Path) -> None:
     text = bake.render(d)
     assert json.loads(text) == d
     assert text == bake.render(doc(chain, ["base"], tmp_path, cache_registry="ghcr.io/o/cache"))
+
+
+def test_another_platform_is_its_own_chain_of_targets(chain: Repo, tmp_path: Path) -> None:
+    steps = plan(chain, ["jupyter"], tmp_path, platforms=("linux/amd64", "linux/arm64"))
+    wanted = {s.name for s in steps if s.image.name == "jupyter"}
+    baked, reused = bake.select(steps, wanted=wanted, reusable=lambda s: None)
+    d = bake.bake_file(baked, reused=reused, root=str(chain.root))
+    assert d["group"]["default"]["targets"] == ["base", "jupyter", "base-arm64", "jupyter-arm64"]
+    arm = d["target"]["jupyter-arm64"]
+    assert arm["platforms"] == ["linux/arm64"]
+    assert arm["tags"] == ["reg/ns/jupyter:sha-0123456789ab-arm64", "reg/ns/jupyter:latest-arm64"]
+    assert arm["contexts"]["reg/ns/base:sha-0123456789ab-arm64"] == "target:base-arm64"
+    assert d["target"]["base-arm64"]["args"]["BASE_IMG"] == f"{OS_IMAGE}-arm64"
+    assert arm["labels"][INPUTS_LABEL] != d["target"]["jupyter"]["labels"][INPUTS_LABEL]
