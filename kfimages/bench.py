@@ -21,6 +21,7 @@ import logging
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -49,6 +50,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH_REGISTRY = "kfnb-bench"
 """Registry prefix of every image the bench builds (removed at the end)."""
 BENCH_TAG = "bench"
+BENCH_LABEL = "io.kfimages.bench"
+"""Label of the bench's containers (removed before and after a run)."""
 PREFIX = "/notebook/bench/x"
 """NB_PREFIX of the start-up runs, shaped as Kubeflow sets it (/notebook/<ns>/<name>)."""
 PORT = 8888
@@ -127,8 +130,7 @@ def no_probe_reason(*, folders: Sequence[str], found_services: Sequence[str]) ->
 def container_args(*, ref: str, name: str, probe: Probe, bare: bool) -> list[str]:
     """`docker run` arguments of one start-up run: through the image's /init, or `bare`: the
     service's run script as the entrypoint (no /init: no cont-init.d, no supervision)."""
-    args = ["run", "-d", "--name", name, "--label", "io.kfimages.bench=1", "-e"]
-    args.append(f"NB_PREFIX={PREFIX}")
+    args = ["run", "-d", "--name", name, "--label", f"{BENCH_LABEL}=1", "-e", f"NB_PREFIX={PREFIX}"]
     if bare:
         args += ["--entrypoint", probe.run_script]
     return [*args, ref]
@@ -700,9 +702,36 @@ def remove_bench_images(registry: str = BENCH_REGISTRY) -> int:
 
 
 def _remove_bench_containers() -> None:
-    ids = _docker("ps", "-aq", "--filter", "label=io.kfimages.bench=1", check=False).split()
+    ids = _docker("ps", "-aq", "--filter", f"label={BENCH_LABEL}=1", check=False).split()
     if ids:
         _docker("rm", "-f", "-v", *ids, check=False)
+
+
+def disk_warning(*, free: int | None, needed: int) -> str | None:
+    """A warning when the Docker disk may not hold what the bench builds (`needed`: the
+    sizes of those images, as their BuildKit layers stay in the build cache)."""
+    if free is None or needed <= 0 or free >= needed * 1.2:
+        return None
+    return (
+        f"the Docker disk has {free / 1e9:.1f} GB free; the bench builds about "
+        f"{needed / 1e9:.1f} GB of images, whose layers stay in BuildKit's build cache after "
+        "the images are removed: a build may fail for lack of space (`docker builder prune` "
+        "frees the cache, then every later build starts cold)"
+    )
+
+
+def _docker_free_bytes() -> int | None:
+    root = _docker("info", "--format", "{{.DockerRootDir}}", check=False)
+    try:
+        return shutil.disk_usage(root).free if root else None
+    except OSError:
+        return None
+
+
+def _known_size(graph: Graph, names: Sequence[str]) -> int:
+    """The sizes of the images' local kfnb/...:latest refs (0 for those not built)."""
+    refs = (image_ref(graph.get(n), registry=DEFAULT_REGISTRY, tag=DEFAULT_TAG) for n in names)
+    return sum(image_size(ref) or 0 for ref in refs)
 
 
 # --- start-up ------------------------------------------------------------------------------
@@ -989,6 +1018,10 @@ def run(options: Options, *, settings: Settings, root: Path = ROOT) -> Results:
     if below := [n for n in jobs_names if {a.name for a in graph.ancestors(n)} & set(jobs_names)]:
         log.warning("--jobs-images: %s build FROM the set: not independent", ", ".join(below))
     planned = tuple(image.name for image in plan_images(graph, names))
+    built = [] if options.skip_cold else list(planned)
+    built += [] if options.skip_jobs else [i.name for i in plan_images(graph, jobs_names)]
+    if warning := disk_warning(free=_docker_free_bytes(), needed=_known_size(graph, built)):
+        log.warning("%s", warning)
     options.log_dir.mkdir(parents=True, exist_ok=True)
     with (options.log_dir / "build.log").open("w", encoding="utf-8") as log_file, _cleanup():
         ctx = Context(

@@ -236,6 +236,16 @@ def test_cache_mounts_without_an_id_name_the_target(tmp_path: Path) -> None:
     ]
 
 
+def test_disk_warning_only_when_the_images_may_not_fit() -> None:
+    assert bench.disk_warning(free=30 * 10**9, needed=10 * 10**9) is None
+    assert bench.disk_warning(free=None, needed=10 * 10**9) is None
+    assert bench.disk_warning(free=10 * 10**9, needed=0) is None
+    warning = bench.disk_warning(free=20 * 10**9, needed=18 * 10**9)
+    assert warning is not None
+    assert "20.0 GB free" in warning
+    assert "18.0 GB" in warning
+
+
 # --- results.md ---------------------------------------------------------------------------
 
 
