@@ -96,18 +96,25 @@ def start_kernel(container: TrackedContainer, *, timeout: int = 60) -> str:
 
 
 def run_in_kernel(
-    container: TrackedContainer, kernel_id: str, code: str, *, timeout: int = 60
+    container: TrackedContainer,
+    kernel_id: str,
+    code: str,
+    *,
+    timeout: int = 60,
+    heartbeat: bool = True,
 ) -> str:
     """Run `code` in a kernel the server started (a client on its connection file); the
     output printed by the code, then the reply's status. `timeout`: for the kernel to be
-    ready and again for the code to run."""
+    ready and again for the code to run. `heartbeat=False`: the client does not watch the
+    kernel's heartbeat, whose 1 s deadline a kernel under emulation misses ("Kernel died
+    before replying to kernel_info" although it runs)."""
     # Kernel connection files are runtime state: under /tmp, not on the home PVC.
     connection = f"/tmp/jupyter-runtime/kernel-{kernel_id}.json"
     client = (
         "import jupyter_client\n"
         f"kc = jupyter_client.BlockingKernelClient(connection_file={connection!r})\n"
         "kc.load_connection_file()\n"
-        "kc.start_channels()\n"
+        f"kc.start_channels(hb={heartbeat})\n"
         f"kc.wait_for_ready(timeout={timeout})\n"
         f"reply = kc.execute_interactive({code!r}, timeout={timeout})\n"
         "print(reply['content']['status'])\n"
