@@ -29,6 +29,6 @@ def test_serves_under_the_prefix_and_runs_a_kernel(
     )
     assert config["baseUrl"] == f"{PREFIX}/", config["baseUrl"]
     kernel_id = start_kernel(c, timeout=600)
-    code = "import platform; print(platform.machine())"
-    out = run_in_kernel(c, kernel_id, code, timeout=600, heartbeat=False)
+    source = "import platform; print(platform.machine())"
+    out = run_in_kernel(c, kernel_id, source, timeout=600, heartbeat=False)
     assert out.split()[-2:] == [MACHINES[platform_under_test(pytestconfig)], "ok"], out
