@@ -342,27 +342,38 @@ def smoke(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         "suite": "Debian suite for debootstrap (default: from the tag, trixie-slim -> trixie)",
         "force": "re-create the image with debootstrap even when it exists locally",
         "refresh": "re-create the image even when it exists locally: pull, else debootstrap",
+        "platform": "platform of the OS image (default the host's); another one is made as "
+        "<os image>-<arch> with debootstrap --arch through QEMU, never pulled",
     }
 )
 @_user_errors
-def bootstrap(
-    c: Context, os_image: str = "", suite: str = "", force: bool = False, refresh: bool = False
+def bootstrap(  # noqa: PLR0917 (invoke passes CLI options as parameters)
+    c: Context,
+    os_image: str = "",
+    suite: str = "",
+    force: bool = False,
+    refresh: bool = False,
+    platform: str = "",
 ) -> None:
     """Make the OS image available: local, else pulled, else debootstrap + docker import;
     print its age and origin."""
+    target = platforms.parse_one(platform, what="bootstrap makes the OS image of")
+    platforms.check_runnable([target])
     docker_env.check_docker()
     if not os_image:
         roots = sorted({i.parent for i in _graph().roots()}) or [boot.DEFAULT_OS_IMAGE]
         if len(roots) > 1:
             raise UserError(f"several OS images in use ({', '.join(roots)}); pass --os-image")
         os_image = roots[0]
+    os_image = platforms.qualify(os_image, target)
     mirror = _settings().debian_mirror
+    options: dict[str, Any] = {"suite": suite or None, "mirror": mirror, "platform": target}
     if force:
-        result = boot.bootstrap_os_image(ref=os_image, suite=suite or None, mirror=mirror)
+        result = boot.bootstrap_os_image(ref=os_image, **options)
     elif refresh:
-        result = boot.refresh_os_image(os_image, suite=suite or None, mirror=mirror)
+        result = boot.refresh_os_image(os_image, **options)
     else:
-        result = boot.ensure_os_image(os_image, suite=suite or None, mirror=mirror)
+        result = boot.ensure_os_image(os_image, **options)
     print(f"{result.ref}: {result.origin} ({result.image_id[:19]})")
     print(boot.describe_local(result.ref))
 
