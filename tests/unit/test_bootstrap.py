@@ -132,8 +132,10 @@ def test_refresh_bootstraps_a_local_image_again_when_it_cannot_pull(
 # ---------------------------------------------------------------------------- age
 
 
-def _data(age: timedelta, labels: dict[str, str] | None = None) -> dict[str, Any]:
-    created = (NOW - age).strftime("%Y-%m-%dT%H:%M:%S.123456789Z")  # docker's nanoseconds
+def _data(
+    age: timedelta, labels: dict[str, str] | None = None, *, now: datetime = NOW
+) -> dict[str, Any]:
+    created = (now - age).strftime("%Y-%m-%dT%H:%M:%S.123456789Z")  # docker's nanoseconds
     return {"Id": "sha256:" + "ab" * 32, "Created": created, "Config": {"Labels": labels}}
 
 
@@ -176,8 +178,12 @@ def _steps(chain: Repo, monkeypatch: pytest.MonkeyPatch, request: BuildRequest) 
     """The plan of `jupyter` (base is the root) with a fake engine whose OS image is
     sha256:old and whose refresh (pull, else bootstrap) gives sha256:refreshed."""
     monkeypatch.setattr(docker_env, "check_docker", lambda: None)
+    # 90 days before the real clock: the dry run describes the OS image's age against it.
+    created = datetime.now(UTC)
     monkeypatch.setattr(
-        docker_env, "inspect_image", lambda ref: _data(timedelta(days=90)) | {"Id": "sha256:old"}
+        docker_env,
+        "inspect_image",
+        lambda ref: _data(timedelta(days=90), now=created) | {"Id": "sha256:old"},
     )
     monkeypatch.setattr(docker_env, "image_labels", lambda ref: None)
     monkeypatch.setattr(docker_env, "find_by_label", lambda **kw: [])
