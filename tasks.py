@@ -178,6 +178,9 @@ _BUILD_HELP = {
 }
 
 
+_TAG_HELP = "tag to apply (repeatable; default sha-<12 hex>[-dirty] and latest)"
+
+
 def _words(names: str | None, *, affected: bool) -> list[str]:
     words = (names or "").replace(",", " ").split()
     return [*words, plan.AFFECTED] if affected else words
@@ -205,7 +208,7 @@ def _request(settings: Settings, **options: Any) -> plan.BuildRequest:
     help={
         **_BUILD_HELP,
         "registry": f"registry/namespace prefix (default {DEFAULT_REGISTRY}: local only)",
-        "tag": "tag to apply (repeatable; default sha-<12 hex>[-dirty] and latest)",
+        "tag": _TAG_HELP,
         "push": "push every tag after ALL images of the plan were built (needs --registry); "
         "with another platform, per-platform tags -<arch>, then one manifest list per tag",
         "refresh": "re-create the OS image first (pull, else debootstrap): the root image is "
@@ -497,7 +500,7 @@ def manifest(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     help={
         **{k: v for k, v in _BUILD_HELP.items() if k not in ("jobs", "no_cache", "no_bootstrap")},
         "registry": f"registry/namespace prefix (default {DEFAULT_REGISTRY})",
-        "tag": "tag to apply (repeatable; default sha-<12 hex>[-dirty] and latest)",
+        "tag": _TAG_HELP,
         "cache_registry": "registry/namespace for BuildKit's registry cache: cache-from and "
         "cache-to type=registry,ref=<it>/<repository>:buildcache (needs a docker-container "
         "or remote builder)",

@@ -81,7 +81,7 @@ class Step:
     def name(self) -> str:
         """The step's name: the image's, plus `@<arch>` for another platform than the host's
         (the key of the schedule and of the report)."""
-        return f"{self.image.name}@{self.suffix[1:]}" if self.suffix else self.image.name
+        return _with_suffix(self.image.name, self.suffix)
 
     @property
     def ref(self) -> str:
@@ -186,10 +186,14 @@ def _labels(image: Image, *, facts: Facts, version: str) -> dict[str, str]:
     }
 
 
+def _with_suffix(name: str, suffix: str) -> str:
+    """`jupyter` + `-arm64` -> `jupyter@arm64`; no suffix (the host's platform): the name."""
+    return f"{name}@{suffix[1:]}" if suffix else name
+
+
 def step_name(name: str, platform: str, *, host: str) -> str:
     """The step name of an image on a platform (Step.name)."""
-    suffix = tag_suffix(platform, host=host)
-    return f"{name}@{suffix[1:]}" if suffix else name
+    return _with_suffix(name, tag_suffix(platform, host=host))
 
 
 def make_steps(
