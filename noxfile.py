@@ -31,8 +31,9 @@ def lint(session: nox.Session) -> None:
     actionlint), ruff check + format, mypy (posargs: ruff)."""
     session.install("-r", REQUIREMENTS)
     sys.path.insert(0, str(ROOT))
-    from kfimages import chart, lintfiles, lock, workflow  # noqa: PLC0415 (ROOT on sys.path)
-    from kfimages.graph import load_graph  # noqa: PLC0415
+    from kfimages.author import chart, lintfiles, lock  # noqa: PLC0415 (ROOT on sys.path)
+    from kfimages.repo.graph import load_graph  # noqa: PLC0415
+    from kfimages.ship import workflow  # noqa: PLC0415
 
     graph = load_graph(ROOT)
     dockerfiles = lintfiles.dockerfiles(graph)

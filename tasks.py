@@ -20,21 +20,25 @@ from invoke.exceptions import Exit
 from invoke.parser.argument import Argument
 from invoke.tasks import Task, task
 
-from kfimages import bake as bake_file
-from kfimages import bootstrap as boot
-from kfimages import changes, docker_env, plan, platforms, render, scaffold
-from kfimages import chart as image_chart
-from kfimages import lock as locks
-from kfimages import manifest as build_manifest
-from kfimages import push as push_refs
-from kfimages import smoke as smoke_tests
-from kfimages import workflow as ci_workflow
-from kfimages.build import build_images
-from kfimages.ca import collect_ca_files
+from kfimages import engine as docker_env
+from kfimages import platforms
+from kfimages.author import chart as image_chart
+from kfimages.author import lock as locks
+from kfimages.author import scaffold
+from kfimages.build import bootstrap as boot
+from kfimages.build import plan
+from kfimages.build.ca import collect_ca_files
+from kfimages.build.report import EXIT_OK, EXIT_USAGE
+from kfimages.build.run import build_images
 from kfimages.errors import UserError
-from kfimages.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, image_ref, load_graph
-from kfimages.report import EXIT_OK, EXIT_USAGE
+from kfimages.repo import changes, render
+from kfimages.repo.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, image_ref, load_graph
 from kfimages.settings import Settings, parse_jobs
+from kfimages.ship import bake as bake_file
+from kfimages.ship import manifest as build_manifest
+from kfimages.ship import push as push_refs
+from kfimages.ship import workflow as ci_workflow
+from kfimages.verify import smoke as smoke_tests
 
 ROOT = Path(__file__).resolve().parent
 

@@ -28,12 +28,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kfimages import plan  # noqa: E402
-from kfimages.bootstrap import DEFAULT_OS_IMAGE, ensure_os_image  # noqa: E402
-from kfimages.build import build_images, prepare  # noqa: E402
-from kfimages.ca import collect_ca_files  # noqa: E402
-from kfimages.graph import load_graph  # noqa: E402
-from kfimages.report import BuildReport  # noqa: E402
+from kfimages.build import plan  # noqa: E402
+from kfimages.build.bootstrap import DEFAULT_OS_IMAGE, ensure_os_image  # noqa: E402
+from kfimages.build.ca import collect_ca_files  # noqa: E402
+from kfimages.build.report import BuildReport  # noqa: E402
+from kfimages.build.run import build_images, prepare  # noqa: E402
+from kfimages.repo.graph import load_graph  # noqa: E402
 from kfimages.settings import Settings  # noqa: E402
 
 SETTINGS = Settings.from_environ()

@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kfimages import git  # noqa: E402
-from kfimages.changes import affected  # noqa: E402
 from kfimages.errors import UserError  # noqa: E402
-from kfimages.graph import load_graph  # noqa: E402
+from kfimages.repo.changes import affected  # noqa: E402
+from kfimages.repo.graph import load_graph  # noqa: E402
 
 
 def _timed(fn: Callable[[], int], runs: int) -> tuple[list[float], int]:

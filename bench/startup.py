@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kfimages.graph import DEFAULT_REGISTRY, DEFAULT_TAG, image_ref, load_graph  # noqa: E402
+from kfimages.repo.graph import DEFAULT_REGISTRY, DEFAULT_TAG, image_ref, load_graph  # noqa: E402
 
 log = logging.getLogger(__name__)
 

@@ -35,13 +35,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TextIO, TypeVar
 
-from kfimages import docker_env, git
-from kfimages.build import build_images
-from kfimages.ca import collect_ca_files
+from kfimages import engine as docker_env
+from kfimages import git
+from kfimages.build.ca import collect_ca_files
+from kfimages.build.plan import ALL, BuildRequest, expand_names, plan_images
+from kfimages.build.report import EXIT_USAGE, BuildReport, Result, Status
+from kfimages.build.run import build_images
 from kfimages.errors import UserError
-from kfimages.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, image_ref, load_graph
-from kfimages.plan import ALL, BuildRequest, expand_names, plan_images
-from kfimages.report import EXIT_USAGE, BuildReport, Result, Status
+from kfimages.repo.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, image_ref, load_graph
 from kfimages.settings import Settings
 
 log = logging.getLogger(__name__)

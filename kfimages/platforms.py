@@ -6,7 +6,7 @@ Naming: the build host's platform keeps the refs everyone uses (`kfnb/jupyter:la
 (`kfnb/jupyter:latest-arm64`, `debian:trixie-slim-arm64`), because the classic image store
 keeps one platform per tag. Registry pushes of several platforms use the same suffixes for
 the per-platform tags (the host's too: `latest-amd64`), and one manifest list per tag
-without suffix (`kfimages.push`).
+without suffix (`kfimages.ship.push`).
 """
 
 from __future__ import annotations

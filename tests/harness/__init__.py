@@ -6,7 +6,7 @@ integration tests (tests/integration).
   waits that end at once when the container died or a supervised service fails,
   `run_to_exit` (the command's own stdout and stderr, apart from the container log).
 - `images`: `DerivedImages`, small images FROM an image under test, built through
-  `kfimages.buildx.build_adhoc`; `files_of` reads such an image's folder.
+  `kfimages.build.buildx.build_adhoc`; `files_of` reads such an image's folder.
 - `http`: requests made inside a container (curl), listening sockets, host ports.
 - `browser`: headless Chromium (one-shot `browse`, DevTools-driven `ChromiumPage`).
 

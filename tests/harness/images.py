@@ -1,4 +1,4 @@
-"""Images that tests build themselves, always through `kfimages.buildx.build_adhoc`: small
+"""Images that tests build themselves, always through `kfimages.build.buildx.build_adhoc`: small
 images FROM an image under test (how users extend the images), stages of a Dockerfile."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
-from kfimages.buildx import build_adhoc
+from kfimages.build.buildx import build_adhoc
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class DerivedImages:
     ) -> str:
         """The ref of an image built with `dockerfile` (default: `files["Dockerfile"]`, else
         DEFAULT_DOCKERFILE) from a context holding `files`, with `BASE_IMG=parent`.
-        Raises kfimages.buildx.AdhocBuildError with BuildKit's last lines on failure."""
+        Raises kfimages.build.buildx.AdhocBuildError with BuildKit's last lines on failure."""
         all_files = dict(files)
         if dockerfile is not None:
             all_files["Dockerfile"] = dockerfile

@@ -31,12 +31,12 @@ import docker
 import docker.errors
 import pytest
 
-from kfimages.artifacts import check_url
-from kfimages.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, Image, image_ref, load_graph
-from kfimages.inputs import resolve_artifacts, resolve_build_args
 from kfimages.platforms import host_platform, is_foreign, qualify
+from kfimages.repo.artifacts import check_url
+from kfimages.repo.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, Image, image_ref, load_graph
+from kfimages.repo.inputs import resolve_artifacts, resolve_build_args
 from kfimages.settings import Settings
-from kfimages.smoke import stale_problem
+from kfimages.verify.smoke import stale_problem
 from tests.harness.containers import TrackedContainers
 from tests.harness.http import free_port as _free_port
 from tests.harness.images import DerivedImages
@@ -241,7 +241,7 @@ def home_volume(docker_client: Any) -> Iterator[str]:
 def derived_image() -> Iterator[DerivedImages]:
     """`derived_image(parent_ref, files, dockerfile=None) -> ref`: an image FROM `parent_ref`
     built out of `files` ({relative path: text or bytes}; `#!` files are executable) through
-    kfimages.buildx.build_adhoc, once per content; removed at the end of the session."""
+    kfimages.build.buildx.build_adhoc, once per content; removed at the end of the session."""
     images = DerivedImages()
     try:
         yield images

@@ -24,11 +24,11 @@ from typing import TextIO
 
 import pytest
 
-from kfimages.bootstrap import DEFAULT_OS_IMAGE, ensure_os_image
-from kfimages.build import build_images
-from kfimages.graph import load_graph
-from kfimages.plan import BuildRequest
-from kfimages.report import BuildReport
+from kfimages.build.bootstrap import DEFAULT_OS_IMAGE, ensure_os_image
+from kfimages.build.plan import BuildRequest
+from kfimages.build.report import BuildReport
+from kfimages.build.run import build_images
+from kfimages.repo.graph import load_graph
 from kfimages.settings import Settings
 from tests.harness.registry import Registry, RegistryProcess
 

@@ -19,13 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from kfimages import docker_env, push
-from kfimages.build import prepare
-from kfimages.errors import UserError
-from kfimages.graph import load_graph
-from kfimages.inputs import INPUTS_LABEL
-from kfimages.plan import BuildRequest
-from kfimages.report import (
+from kfimages import engine as docker_env
+from kfimages.build.plan import BuildRequest
+from kfimages.build.report import (
     EXIT_BLOCKED,
     EXIT_FAILED,
     EXIT_OK,
@@ -35,7 +31,12 @@ from kfimages.report import (
     Status,
     format_summary,
 )
+from kfimages.build.run import prepare
+from kfimages.errors import UserError
+from kfimages.repo.graph import load_graph
+from kfimages.repo.inputs import INPUTS_LABEL
 from kfimages.settings import Settings
+from kfimages.ship import push
 from tests.harness.http import free_port
 from tests.harness.registry import Registry, RegistryProcess
 from tests.integration.conftest import (

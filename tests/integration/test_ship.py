@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from kfimages import docker_env, taggers
-from kfimages.inputs import INPUTS_LABEL
-from kfimages.report import EXIT_OK, Status
+from kfimages import engine as docker_env
+from kfimages.build.report import EXIT_OK, Status
+from kfimages.repo.inputs import INPUTS_LABEL
+from kfimages.ship import taggers
 from tests.harness.registry import Registry
 from tests.integration.conftest import REPO_ROOT, Repo, docker
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kfimages.changes import affected
-from kfimages.graph import Graph, load_graph
+from kfimages.repo.changes import affected
+from kfimages.repo.graph import Graph, load_graph
 
 
 class Repo:

@@ -1,4 +1,4 @@
-"""kfimages.artifacts.check_url against a tiny HTTP server of the test on 127.0.0.1: a file
+"""kfimages.repo.artifacts.check_url against a tiny HTTP server of the test on 127.0.0.1: a file
 that is there, a 404, a server that refuses HEAD (then a one-byte GET decides), a server
 that refuses both, a closed port, and file:// URLs."""
 
@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import pytest
 
-from kfimages.artifacts import check_url
+from kfimages.repo.artifacts import check_url
 from tests.harness.http import free_port
 
 PAYLOAD = b"0123456789"

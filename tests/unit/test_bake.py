@@ -1,4 +1,4 @@
-"""The bake file (kfimages.bake) from the plan's Steps: targets, contexts, args, labels, tags."""
+"""The bake file (kfimages.ship.bake) from the Steps: targets, contexts, args, labels, tags."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kfimages import bake, buildx
+from kfimages.build import buildx
+from kfimages.build.plan import BuildRequest, Facts, Step, make_steps, plan_images
 from kfimages.git import GitInfo
-from kfimages.inputs import INPUTS_LABEL
-from kfimages.plan import BuildRequest, Facts, Step, make_steps, plan_images
+from kfimages.repo.inputs import INPUTS_LABEL
+from kfimages.ship import bake
 from tests.unit.conftest import Repo
 
 OS_IMAGE = "debian:trixie-slim"

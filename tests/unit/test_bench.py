@@ -20,8 +20,8 @@ from kfimages.bench import (
     Results,
     Timing,
 )
-from kfimages.graph import load_graph
-from kfimages.report import Result, Status
+from kfimages.build.report import Result, Status
+from kfimages.repo.graph import load_graph
 
 PROJECT = Path(__file__).resolve().parents[2]
 

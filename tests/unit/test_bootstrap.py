@@ -1,4 +1,4 @@
-"""The OS image (kfimages.bootstrap) without Docker or debootstrap: the keyring is required,
+"""The OS image (kfimages.build.bootstrap) without Docker or debootstrap: the keyring is required,
 the bootstrapped image is labelled with its origin, a refresh pulls else bootstraps, the age
 line; and `--refresh` in the build model (the root's parent digest, the dry run)."""
 
@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from kfimages import bootstrap, docker_env
-from kfimages.bootstrap import (
+from kfimages import engine as docker_env
+from kfimages.build import bootstrap
+from kfimages.build.bootstrap import (
     LABEL_PREFIX,
     MAX_AGE_DAYS,
     REFRESH_HINT,
@@ -25,10 +26,10 @@ from kfimages.bootstrap import (
     origin_labels,
     refresh_os_image,
 )
-from kfimages.build import format_dry_run, prepare
+from kfimages.build.plan import BuildRequest, Step
+from kfimages.build.report import BuildReport, Result, Status, format_summary
+from kfimages.build.run import format_dry_run, prepare
 from kfimages.errors import UserError
-from kfimages.plan import BuildRequest, Step
-from kfimages.report import BuildReport, Result, Status, format_summary
 from kfimages.settings import Settings
 from tests.unit.conftest import Repo
 
@@ -43,14 +44,14 @@ def test_missing_keyring_stops_the_bootstrap_before_debootstrap_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ran: list[Any] = []
-    monkeypatch.setattr("kfimages.bootstrap.shutil.which", lambda name: f"/usr/sbin/{name}")
-    monkeypatch.setattr("kfimages.bootstrap.os.geteuid", lambda: 0)
+    monkeypatch.setattr("kfimages.build.bootstrap.shutil.which", lambda name: f"/usr/sbin/{name}")
+    monkeypatch.setattr("kfimages.build.bootstrap.os.geteuid", lambda: 0)
 
     def fake_run(*args: Any, **kwargs: Any) -> subprocess.CompletedProcess[str]:
         ran.append(args)
         return subprocess.CompletedProcess(args, 0, "", "")
 
-    monkeypatch.setattr("kfimages.bootstrap.subprocess.run", fake_run)
+    monkeypatch.setattr("kfimages.build.bootstrap.subprocess.run", fake_run)
     missing = tmp_path / "debian-archive-keyring.gpg"
     with pytest.raises(UserError) as error:
         bootstrap._debootstrap(
@@ -188,7 +189,7 @@ def _steps(chain: Repo, monkeypatch: pytest.MonkeyPatch, request: BuildRequest) 
     monkeypatch.setattr(docker_env, "image_labels", lambda ref: None)
     monkeypatch.setattr(docker_env, "find_by_label", lambda **kw: [])
     monkeypatch.setattr(
-        "kfimages.build.refresh_os_image",
+        "kfimages.build.run.refresh_os_image",
         lambda ref, **kw: OsImage(ref=ref, origin="pulled", image_id="sha256:refreshed"),
     )
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,4 +1,4 @@
-"""Rebuild selection against real throwaway git repositories (kfimages.changes)."""
+"""Rebuild selection against real throwaway git repositories (kfimages.repo.changes)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from kfimages import git
-from kfimages.changes import affected, explain, select
 from kfimages.errors import UserError
 from kfimages.globs import path_matches
+from kfimages.repo.changes import affected, explain, select
 from tests.unit.conftest import Repo
 
 ALL = ["base", "codeserver", "jupyter", "pytorch.cpu", "pytorch.cuda"]

@@ -1,12 +1,12 @@
-"""README.md's image chart (kfimages.chart): rendered from the graph, checked, rewritten."""
+"""README.md's image chart (kfimages.author.chart): rendered from the graph, checked, rewritten."""
 
 from __future__ import annotations
 
 import pytest
 
-from kfimages.chart import END, START, check_chart, render_chart, write_chart
+from kfimages.author.chart import END, START, check_chart, render_chart, write_chart
 from kfimages.errors import UserError
-from kfimages.render import render_graph
+from kfimages.repo.render import render_graph
 from tests.unit.conftest import Repo
 from tests.unit.invoke_cli import run_invoke
 

@@ -8,10 +8,10 @@ import logging
 
 import pytest
 
-from kfimages import buildx
+from kfimages.build import buildx
 from kfimages.errors import UserError
 from kfimages.git import read_info, strip_credentials
-from kfimages.inputs import make_inputs
+from kfimages.repo.inputs import make_inputs
 from tests.unit.conftest import Repo
 
 
@@ -79,7 +79,7 @@ def test_a_committed_build_arg_with_credentials_is_refused_too(repo: Repo) -> No
 
 def test_the_debug_log_masks_credentials(caplog: pytest.LogCaptureFixture) -> None:
     sink = buildx.Output(io.StringIO(), prefix=False)
-    with caplog.at_level(logging.DEBUG, logger="kfimages.buildx"):
+    with caplog.at_level(logging.DEBUG, logger="kfimages.build.buildx"):
         buildx.run(
             ["true", "--build-arg", "URL=https://bot:pa55@mirror.example/x"], name="a", output=sink
         )

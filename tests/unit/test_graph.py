@@ -1,4 +1,4 @@
-"""Discovery, naming, parents and validation of the image graph (kfimages.graph, .config)."""
+"""Discovery, naming, parents and validation of the image graph (kfimages.repo.graph, .config)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from kfimages.config import Artifact, ImageConfig
 from kfimages.errors import UserError
-from kfimages.graph import (
+from kfimages.repo.config import Artifact, ImageConfig
+from kfimages.repo.graph import (
     DEFAULT_REGISTRY,
     DEFAULT_TAG,
     Image,

@@ -1,5 +1,5 @@
-"""What decides an image's content (kfimages.inputs) and the command line built from it
-(kfimages.buildx.command): every field of BuildInputs is content, no field of Delivery is."""
+"""What decides an image's content (kfimages.repo.inputs) and the command line built from it
+(kfimages.build.buildx.command): every field of BuildInputs is content, no field of Delivery is."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from kfimages import buildx
-from kfimages.buildx import Delivery
+from kfimages.build import buildx
+from kfimages.build.buildx import Delivery
 from kfimages.errors import UserError
 from kfimages.git import repository_files
-from kfimages.graph import Graph
-from kfimages.inputs import (
+from kfimages.repo.graph import Graph
+from kfimages.repo.inputs import (
     INPUTS_LABEL,
     ArtifactInput,
     BuildInputs,

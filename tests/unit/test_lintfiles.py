@@ -1,4 +1,4 @@
-"""What `nox -s lint` checks (kfimages.lintfiles): Dockerfiles of the graph, shell scripts
+"""What `nox -s lint` checks (kfimages.author.lintfiles): Dockerfiles of the graph, shell scripts
 found by their shebang."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kfimages.lintfiles import dockerfiles, shell_of, shell_scripts
+from kfimages.author.lintfiles import dockerfiles, shell_of, shell_scripts
 from tests.unit.conftest import Repo
 
 

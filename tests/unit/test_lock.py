@@ -1,4 +1,4 @@
-"""kfimages.lock: discovery, header parsing, and the offline check (`invoke lock --check`,
+"""kfimages.author.lock: discovery, header parsing, and the offline check (`invoke lock --check`,
 `nox -s lint`) on real files in a temporary repository; the resolver (uv) is not run: the
 locks are written as `invoke lock` writes them (render_header + hashed pins)."""
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kfimages import lock
+from kfimages.author import lock
 from kfimages.errors import UserError
 from tests.unit.conftest import Repo
 

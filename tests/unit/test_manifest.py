@@ -1,4 +1,4 @@
-"""The build manifest (kfimages.manifest): parsing the probe, the Markdown."""
+"""The build manifest (kfimages.ship.manifest): parsing the probe, the Markdown."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from kfimages.errors import UserError
-from kfimages.manifest import read_manifest, render_markdown, split_sections
+from kfimages.ship.manifest import read_manifest, render_markdown, split_sections
 
 PROBE_OUTPUT = """\
 @@kfimages-section os-release

@@ -1,4 +1,4 @@
-"""From names to build steps (kfimages.plan), and the facts they need: git info and tags,
+"""From names to build steps (kfimages.build.plan), and the facts they need: git info and tags,
 CA files, the OS image's suite. No Docker: the steps are planned, never run."""
 
 from __future__ import annotations
@@ -10,15 +10,17 @@ from typing import Any
 
 import pytest
 
-from kfimages import build, docker_env, plan
-from kfimages.bootstrap import suite_for
-from kfimages.build import build_images
-from kfimages.ca import ca_digest, collect_ca_files, fill_ca_dir
+from kfimages import engine as docker_env
+from kfimages.build import plan
+from kfimages.build import run as build
+from kfimages.build.bootstrap import suite_for
+from kfimages.build.ca import ca_digest, collect_ca_files, fill_ca_dir
+from kfimages.build.plan import BuildRequest, Facts, Step, check_request, expand_names, plan_images
+from kfimages.build.run import build_images
 from kfimages.errors import UserError
 from kfimages.git import GitInfo, read_info
-from kfimages.graph import Graph
-from kfimages.inputs import INPUTS_LABEL
-from kfimages.plan import BuildRequest, Facts, Step, check_request, expand_names, plan_images
+from kfimages.repo.graph import Graph
+from kfimages.repo.inputs import INPUTS_LABEL
 from kfimages.settings import Settings
 from tests.unit.conftest import Repo
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from kfimages import smoke
 from kfimages.errors import UserError
+from kfimages.verify import smoke
 from tests.unit.conftest import Repo
 from tests.unit.invoke_cli import run_invoke
 

@@ -1,17 +1,17 @@
-"""Pushing a finished plan (kfimages.push): immutable tags first, stop at the first failure."""
+"""Pushing a finished plan (kfimages.ship.push): immutable tags first, stop at the first failure."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from types import MappingProxyType
 
-from kfimages.buildx import Delivery
-from kfimages.config import ImageConfig
-from kfimages.graph import Image
-from kfimages.inputs import BuildInputs
-from kfimages.plan import Step
-from kfimages.push import is_moving, multi_platform_actions, push_all, push_order
-from kfimages.report import BuildReport, Result, Status
+from kfimages.build.buildx import Delivery
+from kfimages.build.plan import Step
+from kfimages.build.report import BuildReport, Result, Status
+from kfimages.repo.config import ImageConfig
+from kfimages.repo.graph import Image
+from kfimages.repo.inputs import BuildInputs
+from kfimages.ship.push import is_moving, multi_platform_actions, push_all, push_order
 
 REG = "localhost:5000/ns"
 TAGS = ("sha-0123456789ab", "latest", "nightly")

@@ -1,4 +1,4 @@
-"""Output of list, graph and affected (kfimages.render)."""
+"""Output of list, graph and affected (kfimages.repo.render)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from kfimages.changes import explain
 from kfimages.errors import UserError
-from kfimages.render import (
+from kfimages.repo.changes import explain
+from kfimages.repo.render import (
     affected_json,
     affected_text,
     list_json,

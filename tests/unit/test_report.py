@@ -1,10 +1,10 @@
-"""Outcomes of a build (kfimages.report): exit codes, the summary table, skip reasons."""
+"""Outcomes of a build (kfimages.build.report): exit codes, the summary table, skip reasons."""
 
 from __future__ import annotations
 
 import pytest
 
-from kfimages.report import (
+from kfimages.build.report import (
     EXIT_BLOCKED,
     EXIT_FAILED,
     EXIT_OK,

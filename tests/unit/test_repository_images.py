@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kfimages.graph import load_graph
+from kfimages.repo.graph import load_graph
 
 PROJECT = Path(__file__).resolve().parents[2]
 

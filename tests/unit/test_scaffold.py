@@ -1,4 +1,4 @@
-"""`invoke new` (kfimages.scaffold): what it writes, and bad input that writes nothing."""
+"""`invoke new` (kfimages.author.scaffold): what it writes, and bad input that writes nothing."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from kfimages.chart import END, START, check_chart
+from kfimages.author.chart import END, START, check_chart
+from kfimages.author.scaffold import plan_scaffold, write_scaffold
 from kfimages.errors import UserError
-from kfimages.graph import load_graph
-from kfimages.scaffold import plan_scaffold, write_scaffold
+from kfimages.repo.graph import load_graph
 from tests.unit.conftest import Repo
 from tests.unit.invoke_cli import run_invoke
 

@@ -1,4 +1,4 @@
-"""The scheduler (kfimages.schedule) with a fake runner: order, skipping, parallelism."""
+"""The scheduler (kfimages.build.schedule) with a fake runner: order, skipping, parallelism."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections.abc import Callable, Mapping
 
 import pytest
 
-from kfimages.report import Result, Status
-from kfimages.schedule import schedule
+from kfimages.build.report import Result, Status
+from kfimages.build.schedule import schedule
 
 Outcome = tuple[Status, str]
 

@@ -1,4 +1,4 @@
-"""`invoke smoke`'s logic (kfimages.smoke) without Docker: which images pytest runs for,
+"""`invoke smoke`'s logic (kfimages.verify.smoke) without Docker: which images pytest runs for,
 the verdict per image and the exit code; the build is a fake returning a fixed report."""
 
 from __future__ import annotations
@@ -11,15 +11,16 @@ from typing import Any
 
 import pytest
 
-from kfimages import docker_env, smoke
-from kfimages.build import prepare
+from kfimages import engine as docker_env
+from kfimages.build.plan import BuildRequest
+from kfimages.build.report import BuildReport, Result, Status
+from kfimages.build.run import prepare
 from kfimages.errors import UserError
-from kfimages.graph import Graph
-from kfimages.inputs import INPUTS_LABEL
-from kfimages.plan import BuildRequest
-from kfimages.report import BuildReport, Result, Status
+from kfimages.repo.graph import Graph
+from kfimages.repo.inputs import INPUTS_LABEL
 from kfimages.settings import Settings
-from kfimages.smoke import Outcome, Verdict, exit_code, verdict
+from kfimages.verify import smoke
+from kfimages.verify.smoke import Outcome, Verdict, exit_code, verdict
 from tests.unit.conftest import Repo
 
 BLOCKED = "artifact rstudio: cannot reach https://download.example/rstudio.deb"
@@ -151,7 +152,7 @@ def test_smoke_runs_pytest_for_the_testable_images(
         image = command[command.index("--image") + 1]
         return {"empty": 5, "jupyter": 1}.get(image, 0)
 
-    monkeypatch.setattr("kfimages.smoke.build_images", fake_build)
+    monkeypatch.setattr("kfimages.verify.smoke.build_images", fake_build)
     settings = Settings(jobs=2)
     request = BuildRequest(tags=(smoke.SMOKE_TAG,))
     wanted = ["tidy", "badchild", "jupyter", "base", "empty", "bad", "rstudio"]
@@ -182,7 +183,7 @@ def test_smoke_runs_pytest_for_the_testable_images(
 def test_smoke_of_a_blocked_image_alone_passes_partly(
     family: Graph, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("kfimages.smoke.build_images", lambda *a, **kw: REPORT)
+    monkeypatch.setattr("kfimages.verify.smoke.build_images", lambda *a, **kw: REPORT)
     outcomes = smoke.smoke(
         family, ["rstudio", "tidy"], settings=Settings(), request=BuildRequest(),
         run_pytest=lambda command: 0,

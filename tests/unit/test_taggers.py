@@ -1,11 +1,11 @@
-"""Content tags (kfimages.taggers): inheritance along the parents, parsing, reuse, errors."""
+"""Content tags (kfimages.ship.taggers): inheritance along the parents, parsing, reuse, errors."""
 
 from __future__ import annotations
 
 import pytest
 
 from kfimages.errors import UserError
-from kfimages.taggers import (
+from kfimages.ship.taggers import (
     TAGGERS,
     TaggerError,
     kept_refs,

@@ -1,10 +1,10 @@
-"""The generated CI workflow (kfimages.workflow): stable, names no image, a job per stage."""
+"""The generated CI workflow (kfimages.ship.workflow): stable, names no image, a job per stage."""
 
 from __future__ import annotations
 
 import yaml
 
-from kfimages import workflow
+from kfimages.ship import workflow
 from tests.unit.conftest import Repo
 
 

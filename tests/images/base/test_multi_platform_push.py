@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from kfimages.build import build_images
-from kfimages.graph import load_graph
-from kfimages.plan import BuildRequest
-from kfimages.report import EXIT_OK
+from kfimages.build.plan import BuildRequest
+from kfimages.build.report import EXIT_OK
+from kfimages.build.run import build_images
+from kfimages.repo.graph import load_graph
 from kfimages.settings import Settings
 from tests.harness.registry import Registry, RegistryProcess
 from tests.images.conftest import REPO_ROOT, emulated

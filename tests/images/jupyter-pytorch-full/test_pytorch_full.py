@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import re
 
-from kfimages.inputs import resolve_build_args
-from kfimages.lock import parse_header, read_pins
+from kfimages.author.lock import parse_header, read_pins
+from kfimages.repo.inputs import resolve_build_args
 from kfimages.settings import Settings
 from tests.harness.containers import TrackedContainers
 from tests.images.conftest import REPO_ROOT, ImageUnderTest

@@ -15,8 +15,8 @@ import json
 
 import pytest
 
-from kfimages.buildx import AdhocBuildError
-from kfimages.lock import normalize, read_pins
+from kfimages.author.lock import normalize, read_pins
+from kfimages.build.buildx import AdhocBuildError
 from tests.harness.containers import TrackedContainer, TrackedContainers
 from tests.harness.images import DerivedImages
 from tests.images.conftest import REPO_ROOT, ImageUnderTest

@@ -1,10 +1,10 @@
-"""The build manifest (`invoke manifest`, kfimages.manifest) read from the jupyter image: it
+"""The build manifest (`invoke manifest`, kfimages.ship.manifest) read from the jupyter image: it
 lists JupyterLab at the version the image really has (and so do its descendants')."""
 
 from __future__ import annotations
 
-from kfimages import docker_env
-from kfimages.manifest import read_manifest, render_markdown
+from kfimages import engine as docker_env
+from kfimages.ship.manifest import read_manifest, render_markdown
 
 
 def test_manifest_lists_jupyterlab_at_the_installed_version(image_ref_under_test: str) -> None:

@@ -7,7 +7,7 @@ smoke session builds the ancestors first), and `tidyverse_layer` builds
 rstudio-tidyverse/Dockerfile on top of it, so that those layers are built and tested
 with `pytest tests/images --image rstudio` (and `--image rstudio-tidyverse`) on every
 machine, also where the final images cannot be built. Builds go through
-kfimages.buildx.build_adhoc.
+kfimages.build.buildx.build_adhoc.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ import docker
 import docker.errors
 import pytest
 
-from kfimages import artifacts
-from kfimages.buildx import AdhocBuildError, build_adhoc
-from kfimages.config import Artifact
-from kfimages.graph import Image, image_ref, load_graph
-from kfimages.inputs import resolve_artifacts, resolve_build_args
+from kfimages.build.buildx import AdhocBuildError, build_adhoc
+from kfimages.repo import artifacts
+from kfimages.repo.config import Artifact
+from kfimages.repo.graph import Image, image_ref, load_graph
+from kfimages.repo.inputs import resolve_artifacts, resolve_build_args
 from kfimages.settings import Settings
 from tests.harness.containers import TrackedContainers
 from tests.images.conftest import REPO_ROOT, fail_if_stale

@@ -18,9 +18,9 @@ import uuid
 import docker
 import docker.errors
 
-from kfimages import artifacts
-from kfimages.graph import load_graph
-from kfimages.report import EXIT_BLOCKED
+from kfimages.build.report import EXIT_BLOCKED
+from kfimages.repo import artifacts
+from kfimages.repo.graph import load_graph
 from kfimages.settings import BUILD_ARG_PREFIX as BUILD_ARG_ENV_PREFIX
 from tests.images.conftest import REPO_ROOT
 from tests.images.rstudio.stage import rstudio_artifact

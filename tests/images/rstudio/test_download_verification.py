@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from kfimages.buildx import AdhocBuildError, build_adhoc
+from kfimages.build.buildx import AdhocBuildError, build_adhoc
 from tests.harness.images import remove_image
 from tests.images.conftest import REPO_ROOT
 from tests.images.rstudio.stage import StageImage, stage_parent_ref

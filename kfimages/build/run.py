@@ -21,13 +21,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from kfimages import artifacts, buildx, docker_env, git, push, schedule, taggers
-from kfimages.bootstrap import describe_local, ensure_os_image, refresh_os_image
-from kfimages.ca import BUILD_CA_SECRET, HOST_BUNDLE, ca_digest, fill_ca_dir, write_build_bundle
-from kfimages.errors import UserError
-from kfimages.graph import Graph, Image
-from kfimages.inputs import CA_CONTEXT, INPUTS_LABEL
-from kfimages.plan import (
+from kfimages import engine as docker_env
+from kfimages import git
+from kfimages.build import buildx, schedule
+from kfimages.build.bootstrap import describe_local, ensure_os_image, refresh_os_image
+from kfimages.build.ca import (
+    BUILD_CA_SECRET,
+    HOST_BUNDLE,
+    ca_digest,
+    fill_ca_dir,
+    write_build_bundle,
+)
+from kfimages.build.plan import (
     BuildRequest,
     Facts,
     Step,
@@ -36,9 +41,14 @@ from kfimages.plan import (
     make_steps,
     plan_images,
 )
+from kfimages.build.report import BuildReport, Result, Status, format_summary, table
+from kfimages.errors import UserError
 from kfimages.platforms import check_runnable, host_platform, qualify
-from kfimages.report import BuildReport, Result, Status, format_summary, table
+from kfimages.repo import artifacts
+from kfimages.repo.graph import Graph, Image
+from kfimages.repo.inputs import CA_CONTEXT, INPUTS_LABEL
 from kfimages.settings import Settings
+from kfimages.ship import push, taggers
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +60,7 @@ class Runtime:
     root: Path
     output: buildx.Output
     taggers: Mapping[str, tuple[taggers.Tagger, ...]] = field(default_factory=dict)
-    """Image name -> its content taggers (kfimages.taggers.resolve)."""
+    """Image name -> its content taggers (kfimages.ship.taggers.resolve)."""
 
 
 def find_reusable(step: Step, *, tag: bool = True) -> str | None:
@@ -281,7 +291,7 @@ def format_dry_run(steps: Sequence[Step], *, root: Path, refresh: bool = False) 
 
 
 def _push(steps: Sequence[Step], report: BuildReport, request: BuildRequest) -> bool:
-    """Push a finished plan (kfimages.push): plain refs for the host's platform alone, else
+    """Push a finished plan (kfimages.ship.push): plain refs for the host's platform alone, else
     per-platform tags and (unless `push_lists` is off) one manifest list per tag; with
     `push_record`, write what was pushed."""
     multi = (

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kfimages.graph import Graph
+from kfimages.repo.graph import Graph
 
 WORKFLOW = Path(".github/workflows/images.yml")
 RUNNERS = (("amd64", "ubuntu-24.04"), ("arm64", "ubuntu-24.04-arm"))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kfimages import docker_env
+from kfimages import engine as docker_env
 from kfimages.errors import UserError
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 (`pytest tests/images --image NAME`), and summarise.
 
 - Selection: names, else the images affected since `--base REF` (else $KFIMAGES_BASE_REF).
-- The build goes through `kfimages.build` with the same settings as `invoke build`, so a
+- The build goes through `kfimages.build.run` with the same settings as `invoke build`, so a
   tested image always carries the current input digest: a stale one is rebuilt first.
 - An image that is blocked by an unreachable artifact, or skipped because an ancestor is,
   is still handed to pytest: its tests that need the final image skip with the URL, and
@@ -28,14 +28,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kfimages import changes, docker_env, platforms
-from kfimages.build import build_images, prepare
-from kfimages.ca import collect_ca_files
+from kfimages import engine as docker_env
+from kfimages import platforms
+from kfimages.build.ca import collect_ca_files
+from kfimages.build.plan import BuildRequest, step_name
+from kfimages.build.report import Result, Status, table
+from kfimages.build.run import build_images, prepare
 from kfimages.errors import UserError
-from kfimages.graph import Graph
-from kfimages.inputs import INPUTS_LABEL
-from kfimages.plan import BuildRequest, step_name
-from kfimages.report import Result, Status, table
+from kfimages.repo import changes
+from kfimages.repo.graph import Graph
+from kfimages.repo.inputs import INPUTS_LABEL
 from kfimages.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kfimages.errors import UserError
-from kfimages.graph import Graph, Image, image_ref
+from kfimages.repo.graph import Graph, Image, image_ref
 
 FORMATS = ("text", "mermaid", "dot")
 

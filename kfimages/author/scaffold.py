@@ -8,7 +8,7 @@
     NAME/README.md                       what to edit where
     tests/images/NAME/__init__.py        its smoke tests (base's contract tests run too)
     tests/images/NAME/test_NAME.py
-    README.md                            the image chart, regenerated (kfimages.chart)
+    README.md                            the image chart, regenerated (kfimages.author.chart)
 
 `--variant V` names the Dockerfile `NAME/V.Dockerfile` (image `NAME.V`). NAME may then
 already be an image folder: only `NAME/V.Dockerfile` (and the chart) is written, because a
@@ -24,18 +24,18 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import NamedTuple
 
-from kfimages import chart
-from kfimages import scaffold_templates as tpl
-from kfimages.config import ImageConfig
+from kfimages.author import chart
+from kfimages.author import templates as tpl
 from kfimages.errors import UserError
-from kfimages.graph import DOCKERFILE, VARIANT_SUFFIX, Graph, Image, load_graph
+from kfimages.repo.config import ImageConfig
+from kfimages.repo.graph import DOCKERFILE, VARIANT_SUFFIX, Graph, Image, load_graph
 
 log = logging.getLogger(__name__)
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-"""Folder and variant names: the rule of kfimages.graph (they become repository names)."""
+"""Folder and variant names: the rule of kfimages.repo.graph (they become repository names)."""
 PSEUDO_NAMES = ("all", "affected")
-"""Words `invoke build` reads as sets of images (kfimages.build.ALL / AFFECTED)."""
+"""Words `invoke build` reads as sets of images (kfimages.build.run.ALL / AFFECTED)."""
 TESTS_DIR = "tests/images"
 FILE_MODE = 0o644
 SCRIPT_MODE = 0o755

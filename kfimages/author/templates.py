@@ -1,4 +1,4 @@
-"""The text of the files that `invoke new` writes (kfimages.scaffold decides which and where).
+"""The text of the files that `invoke new` writes (kfimages.author.scaffold picks which, where).
 
 Every template follows the repository's conventions: the Dockerfile like jupyter/Dockerfile
 (hadolint clean with .hadolint.yaml), the service like base's s6 scripts (shellcheck clean),

@@ -10,7 +10,7 @@ version is parsed from the output, and the image gets the local ref
 cannot be added after the build). A reused image already carries its content tags locally:
 they are found among its refs, no container runs (only an image that carries none of them,
 e.g. one built before its taggers were configured, is read again). Content tags move with
-rebuilds: `kfimages.push` pushes them with the moving tags, after every `sha-...` tag.
+rebuilds: `kfimages.ship.push` pushes them with the moving tags, after every `sha-...` tag.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from kfimages import docker_env
-from kfimages.config import CONFIG_FILE
+from kfimages import engine as docker_env
 from kfimages.errors import UserError
-from kfimages.graph import Graph
+from kfimages.repo.config import CONFIG_FILE
+from kfimages.repo.graph import Graph
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kfimages.graph import Graph
+from kfimages.repo.graph import Graph
 
 SHELL_DIRS = ("scripts", ".ci", "tests")
 """Folders besides the image folders whose shell scripts are checked."""

@@ -13,20 +13,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kfimages import changes
-from kfimages.buildx import Delivery
+from kfimages.build.buildx import Delivery
 from kfimages.errors import UserError
 from kfimages.git import GitInfo
-from kfimages.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, Image, image_ref
-from kfimages.inputs import CA_CONTEXT, BuildInputs, make_inputs
 from kfimages.platforms import SUPPORTED, tag_suffix
+from kfimages.repo import changes
+from kfimages.repo.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, Image, image_ref
+from kfimages.repo.inputs import CA_CONTEXT, BuildInputs, make_inputs
 
 log = logging.getLogger(__name__)
 
 ALL = "all"
 """Pseudo-name: every image of the repository."""
 AFFECTED = "affected"
-"""Pseudo-name: the images affected by the changes since the base ref (kfimages.changes)."""
+"""Pseudo-name: the images affected by the changes since the base ref (kfimages.repo.changes)."""
 
 _TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 

@@ -30,7 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kfimages import docker_env, platforms
+from kfimages import engine as docker_env
+from kfimages import platforms
 from kfimages.errors import UserError
 from kfimages.settings import DEFAULT_MIRROR
 

@@ -1,7 +1,7 @@
 """Pushes a finished plan: only when every image was built or reused, immutable tags first.
 
 Every `sha-...` tag of every image is pushed before any moving tag (`latest`, the content
-tags of kfimages.taggers, or any other tag that a rebuild moves), so a push that fails
+tags of kfimages.ship.taggers, or any other tag that a rebuild moves), so a push that fails
 half-way has moved no moving tag for part of the set. The first failing push stops the run.
 
 A plan of the build host's platform alone pushes each ref as it is. A plan with another
@@ -21,11 +21,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kfimages import docker_env
+from kfimages import engine as docker_env
+from kfimages.build.plan import Step
+from kfimages.build.report import BuildReport
 from kfimages.errors import UserError
-from kfimages.plan import Step
 from kfimages.platforms import push_suffix
-from kfimages.report import BuildReport
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 `command` turns an image's `BuildInputs` (what decides its content) and its `Delivery`
 (refs, per-build labels, cache flags) into the command line, and nothing else goes in:
 an option that changes the image must be a field of `BuildInputs`, so it also changes
-the input digest (`kfimages.inputs`). `build_adhoc` is the same runner for builds that
+the input digest (`kfimages.repo.inputs`). `build_adhoc` is the same runner for builds that
 are not images of the graph (the smoke tests' derived images, a stage of a Dockerfile).
 """
 
@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import TextIO
 
 from kfimages.errors import UserError
-from kfimages.graph import PARENT_ARG
-from kfimages.inputs import BAKED_CA_LABEL, INPUTS_LABEL, BuildInputs
+from kfimages.repo.graph import PARENT_ARG
+from kfimages.repo.inputs import BAKED_CA_LABEL, INPUTS_LABEL, BuildInputs
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +75,14 @@ class Output:
 
 def build_args(inputs: BuildInputs, delivery: Delivery) -> dict[str, str]:
     """Every build arg of an image: BASE_IMG (the parent's exact ref) first, then the rest
-    sorted (shared by `command` and the bake file, kfimages.bake)."""
+    sorted (shared by `command` and the bake file, kfimages.ship.bake)."""
     rest = {k: v for k, v in sorted(inputs.build_args.items()) if k != PARENT_ARG}
     return {PARENT_ARG: delivery.parent_ref, **rest}
 
 
 def labels(inputs: BuildInputs, delivery: Delivery) -> dict[str, str]:
     """Every label of an image, sorted: the per-build ones, the input digest and the baked CA
-    digest (shared by `command` and the bake file, kfimages.bake)."""
+    digest (shared by `command` and the bake file, kfimages.ship.bake)."""
     out = {**delivery.labels, INPUTS_LABEL: inputs.digest}
     if inputs.baked_ca:
         out[BAKED_CA_LABEL] = inputs.baked_ca

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from kfimages.config import ImageConfig, load_folder_config
 from kfimages.errors import UserError
+from kfimages.repo.config import ImageConfig, load_folder_config
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kfimages.errors import UserError
-from kfimages.graph import Graph, load_graph
-from kfimages.render import render_graph
+from kfimages.repo.graph import Graph, load_graph
+from kfimages.repo.render import render_graph
 
 log = logging.getLogger(__name__)
 

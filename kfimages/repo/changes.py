@@ -2,7 +2,7 @@
 
 `explain(graph, base_ref=REF)` exports the tree of `git merge-base REF HEAD` into a
 temporary folder, loads the image graph there, and compares every image's *source
-inputs* (`kfimages.inputs.source_fingerprint`: its context files with their modes, its
+inputs* (`kfimages.repo.inputs.source_fingerprint`: its context files with their modes, its
 Dockerfile, the files its image.yaml `paths` match, its image.yaml build args and
 artifacts) with the work tree's (committed, staged, unstaged and untracked-not-ignored
 files). An image is hit directly when:
@@ -31,8 +31,8 @@ from types import MappingProxyType
 
 from kfimages import git
 from kfimages.errors import UserError
-from kfimages.graph import Graph, Image, load_graph
-from kfimages.inputs import make_inputs, source_fingerprint
+from kfimages.repo.graph import Graph, Image, load_graph
+from kfimages.repo.inputs import make_inputs, source_fingerprint
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """`invoke bake`: the plan as a `docker-bake.json`, so BuildKit's own scheduler builds the graph
 on any builder (the local engine, a remote buildkitd, the Kubernetes driver).
 
-The file is computed from the very `Step`s a build uses (`kfimages.build.prepare`, as a dry
+The file is computed from the very `Step`s a build uses (`kfimages.build.run.prepare`, as a dry
 run), through the same helpers as the buildx command line (`buildx.build_args`,
 `buildx.labels`), so bake and `invoke build` cannot drift: one target per image with its
 context, Dockerfile, args (`BASE_IMG` = the parent's exact ref), named contexts (`ca-certs`,
@@ -11,7 +11,7 @@ The parent: a parent that is a target of the same file is the named context
 `<parent ref>: target:<parent>` (BuildKit builds it first and hands it over without a
 registry); an ancestor that is not asked for and whose input digest already exists locally
 is reused, not rebuilt: its local ref is the named context `docker-image://<ref>`.
-Content tags (kfimages.taggers) need the built image: `invoke build` after `bake --load`
+Content tags (kfimages.ship.taggers) need the built image: `invoke build` after `bake --load`
 reuses the baked images and adds them.
 """
 
@@ -24,11 +24,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from kfimages import build, buildx
-from kfimages.ca import fill_ca_dir
-from kfimages.graph import Graph
-from kfimages.inputs import CA_CONTEXT
-from kfimages.plan import BuildRequest, Step
+from kfimages.build import buildx
+from kfimages.build import run as build
+from kfimages.build.ca import fill_ca_dir
+from kfimages.build.plan import BuildRequest, Step
+from kfimages.repo.graph import Graph
+from kfimages.repo.inputs import CA_CONTEXT
 from kfimages.settings import Settings
 
 CACHE_TAG = "buildcache"

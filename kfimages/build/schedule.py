@@ -2,7 +2,7 @@
 succeeded, and is skipped when its parent failed, was blocked or skipped.
 
 The runner is injected (`run(name) -> Result`), so parallelism and skipping are
-unit-tested with a fake runner; `kfimages.build` passes the real one (reuse, artifact
+unit-tested with a fake runner; `kfimages.build.run` passes the real one (reuse, artifact
 check, buildx).
 """
 
@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-from kfimages.report import Result, Status, skipped_below
+from kfimages.build.report import Result, Status, skipped_below
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ Everything a build feeds into the image is a field of `BuildInputs`: the folder'
 args after every override, the artifacts, the CA certificates baked into the image, the
 parent's digest and the platform. The input digest (the label `io.kfimages.inputs`) is
 computed from these fields alone, by walking them, so a new field cannot be forgotten;
-the buildx command line (`kfimages.buildx.command`) is computed from them plus the
+the buildx command line (`kfimages.build.buildx.command`) is computed from them plus the
 `Delivery` (refs and per-build labels, which the content does not depend on).
 
 This module reads files of the repository; it runs no process and touches no image.
@@ -26,10 +26,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from kfimages import artifacts as artifact_check
 from kfimages.errors import UserError
 from kfimages.globs import path_matches
-from kfimages.graph import PARENT_ARG, VARIANT_SUFFIX, Image
+from kfimages.repo import artifacts as artifact_check
+from kfimages.repo.graph import PARENT_ARG, VARIANT_SUFFIX, Image
 
 INPUTS_LABEL = "io.kfimages.inputs"
 BAKED_CA_LABEL = "io.kfimages.baked-ca"

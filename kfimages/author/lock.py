@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kfimages.errors import UserError
-from kfimages.graph import Graph, load_graph
+from kfimages.repo.graph import Graph, load_graph
 
 log = logging.getLogger(__name__)
 

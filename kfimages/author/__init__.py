@@ -1,0 +1,1 @@
+"""What a contributor runs on the repository: invoke new, the chart, lock files, lint files."""

@@ -1,0 +1,1 @@
+"""What the repository declares: image folders, parents, image.yaml, input digests, changes."""

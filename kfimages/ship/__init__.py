@@ -1,0 +1,1 @@
+"""After a build: content tags, pushes and manifest lists, manifests, bake file, CI workflow."""

@@ -1,0 +1,1 @@
+"""Smoke tests of the images: build them, then run pytest tests/images per image."""
