@@ -20,8 +20,7 @@ from invoke.exceptions import Exit
 from invoke.parser.argument import Argument
 from invoke.tasks import Task, task
 
-from kfimages import engine as docker_env
-from kfimages import platforms
+from kfimages import engine, platforms
 from kfimages.author import chart as image_chart
 from kfimages.author import lock as locks
 from kfimages.author import scaffold
@@ -366,7 +365,7 @@ def bootstrap(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     print its age and origin."""
     target = platforms.parse_one(platform, what="bootstrap makes the OS image of")
     platforms.check_runnable([target])
-    docker_env.check_docker()
+    engine.check_docker()
     if not os_image:
         roots = sorted({i.parent for i in _graph().roots()}) or [boot.DEFAULT_OS_IMAGE]
         if len(roots) > 1:
@@ -475,7 +474,7 @@ def manifest(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         raise UserError("several images need --output DIR (one file per image)")
     target = platforms.parse_one(platform, what="a manifest reads")
     host = platforms.host_platform()
-    docker_env.check_docker()
+    engine.check_docker()
     images = graph.build_order(graph.images if all else words)
     refs = {
         plan.step_name(i.name, target, host=host): platforms.qualify(
@@ -484,7 +483,7 @@ def manifest(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         for i in images
     }
     if all:
-        missing = [n for n, ref in refs.items() if docker_env.inspect_image(ref) is None]
+        missing = [n for n, ref in refs.items() if engine.inspect_image(ref) is None]
         if missing:
             print(f"manifest: not built, skipped: {', '.join(missing)}", file=sys.stderr)
         refs = {n: r for n, r in refs.items() if n not in missing}
@@ -571,7 +570,7 @@ def lists(c: Context, records: str) -> None:
     if not pushes:
         raise UserError(f"no push records in {records}; pass the files --record wrote")
     actions = push_refs.list_actions(pushes, step_of={})
-    problems = push_refs.make_lists(actions, make_list=docker_env.create_manifest_list)
+    problems = push_refs.make_lists(actions, make_list=engine.create_manifest_list)
     if problems:
         raise Exit(f"error: {problems[0]}", code=1)
     for action in actions:

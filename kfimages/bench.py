@@ -23,7 +23,6 @@ import platform
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -35,8 +34,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TextIO, TypeVar
 
-from kfimages import engine as docker_env
-from kfimages import git
+from kfimages import engine, git
 from kfimages.build.ca import collect_ca_files
 from kfimages.build.plan import ALL, BuildRequest, expand_names, plan_images
 from kfimages.build.report import EXIT_USAGE, BuildReport, Result, Status
@@ -621,19 +619,6 @@ def _grouped(
 # --- the machine and the engine ----------------------------------------------------------
 
 
-def _docker(*args: str, timeout: float = 120, check: bool = True) -> str:
-    """Run the docker CLI; its stdout (stripped). A failure with `check` is a UserError."""
-    try:
-        done = subprocess.run(
-            ["docker", *args], capture_output=True, text=True, timeout=timeout, check=False
-        )
-    except subprocess.TimeoutExpired:
-        raise UserError(f"docker {' '.join(args[:2])}: no answer within {timeout:.0f}s") from None
-    if check and done.returncode != 0:
-        raise UserError(f"docker {' '.join(args[:2])} failed: {done.stderr.strip()[-300:]}")
-    return done.stdout.strip()
-
-
 def _proc_field(path: str, key: str) -> str:
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -658,7 +643,7 @@ def _os_name() -> str:
 
 
 def _buildx_version() -> str:
-    words = _docker("buildx", "version", check=False).split()  # github.com/docker/buildx V ...
+    words = engine.run("buildx", "version", check=False).split()  # github.com/docker/buildx V ...
     return words[1] if len(words) > 1 else "?"
 
 
@@ -674,7 +659,7 @@ def read_machine(*, root: Path, settings: Settings) -> Machine:
         memory=int(memory_kb[0]) * 1024 if memory_kb else 0,
         kernel=platform.release(),
         os_name=_os_name(),
-        docker=_docker("version", "--format", "{{.Server.Version}}", check=False) or "?",
+        docker=engine.run("version", "--format", "{{.Server.Version}}", check=False) or "?",
         buildx=_buildx_version(),
         load=(load[0], load[1], load[2]),
         commit=f"{info.sha[:12]}{' (uncommitted changes)' if info.dirty else ''}",
@@ -684,28 +669,28 @@ def read_machine(*, root: Path, settings: Settings) -> Machine:
 
 def image_size(ref: str) -> int | None:
     """Uncompressed size of a local image in bytes, None when it is not there."""
-    data = docker_env.inspect_image(ref)
+    data = engine.inspect_image(ref)
     return int(data["Size"]) if data and "Size" in data else None
 
 
 def remove_bench_images(registry: str = BENCH_REGISTRY) -> int:
     """Remove every local `<registry>/...` ref (the bench's images and their content tags)."""
-    listed = _docker(
+    listed = engine.run(
         "image", "ls", "--filter", f"reference={registry}/*",
         "--format", "{{.Repository}}:{{.Tag}}",
         check=False,
     ).split()  # fmt: skip
     refs = [ref for ref in listed if not ref.endswith(":<none>")]
     if refs:
-        _docker("image", "rm", *refs, timeout=600, check=False)
+        engine.run("image", "rm", *refs, timeout=600, check=False)
         log.info("removed %d %s/... ref(s)", len(refs), registry)
     return len(refs)
 
 
 def _remove_bench_containers() -> None:
-    ids = _docker("ps", "-aq", "--filter", f"label={BENCH_LABEL}=1", check=False).split()
+    ids = engine.run("ps", "-aq", "--filter", f"label={BENCH_LABEL}=1", check=False).split()
     if ids:
-        _docker("rm", "-f", "-v", *ids, check=False)
+        engine.run("rm", "-f", "-v", *ids, check=False)
 
 
 def disk_warning(*, free: int | None, needed: int) -> str | None:
@@ -722,7 +707,7 @@ def disk_warning(*, free: int | None, needed: int) -> str | None:
 
 
 def _docker_free_bytes() -> int | None:
-    root = _docker("info", "--format", "{{.DockerRootDir}}", check=False)
+    root = engine.run("info", "--format", "{{.DockerRootDir}}", check=False)
     try:
         return shutil.disk_usage(root).free if root else None
     except OSError:
@@ -759,30 +744,21 @@ def poll_until(
 
 
 def _container_problem(name: str) -> str | None:
-    state = _docker("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", name, check=False)
+    state = engine.run("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", name, check=False)
     if state.startswith("running"):
         return None
-    logs = subprocess.run(
-        ["docker", "logs", "--tail", "5", name], capture_output=True, text=True, check=False
-    )
-    tail = " / ".join((logs.stdout + logs.stderr).strip().splitlines()[-3:])
+    tail = " / ".join(engine.container_logs(name, tail=5)[-3:])
     return f"container {state or 'gone'}; last log lines: {tail}"
 
 
 def _answers(name: str, probe: Probe) -> bool:
     script = probe_script(url=probe.url(prefix=PREFIX), follow_redirects=probe.follow_redirects)
-    done = subprocess.run(
-        ["docker", "exec", name, "sh", "-c", script],
-        capture_output=True,
-        timeout=BURST_S + 30,
-        check=False,
-    )
-    return done.returncode == 0
+    return engine.exec_in(name, script, timeout=BURST_S + 30) == 0
 
 
 def container_memory(name: str) -> int:
     """Bytes in use by a running container (`docker stats --no-stream` MemUsage)."""
-    return parse_mem_usage(_docker("stats", "--no-stream", "--format", "{{.MemUsage}}", name))
+    return parse_mem_usage(engine.run("stats", "--no-stream", "--format", "{{.MemUsage}}", name))
 
 
 def start_once(
@@ -792,7 +768,7 @@ def start_once(
     use that long after it. The container is removed in any case."""
     name = f"kfnb-bench-{uuid.uuid4().hex[:10]}"
     started = time.monotonic()
-    _docker(*container_args(ref=ref, name=name, probe=probe, bare=bare))
+    engine.run(*container_args(ref=ref, name=name, probe=probe, bare=bare))
     try:
         poll_until(
             lambda: _answers(name, probe),
@@ -807,7 +783,7 @@ def start_once(
             memory = container_memory(name)
         return seconds, memory
     finally:
-        _docker("rm", "-f", "-v", name, check=False)
+        engine.run("rm", "-f", "-v", name, check=False)
 
 
 def measure_startup(
@@ -1000,7 +976,7 @@ def existing_subjects(graph: Graph, names: Sequence[str], *, registry: str, tag:
     missing: list[tuple[str, str]] = []
     for name in names:
         ref = image_ref(graph.get(name), registry=registry, tag=tag)
-        if docker_env.inspect_image(ref) is None:
+        if engine.inspect_image(ref) is None:
             missing.append((name, f"{ref} is not built locally"))
         else:
             refs[name] = ref
@@ -1012,7 +988,7 @@ def run(options: Options, *, settings: Settings, root: Path = ROOT) -> Results:
     start-ups (of the images just built, or of the existing refs with --skip-cold); then
     the bench images are removed (disk) and the --jobs builds run."""
     started = time.monotonic()
-    docker_env.check_docker()
+    engine.check_docker()
     graph = load_graph(root)
     names = expand_names(graph, options.names, base_ref=None)
     jobs_names = expand_names(graph, options.jobs_images, base_ref=None)

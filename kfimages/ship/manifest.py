@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kfimages import engine as docker_env
+from kfimages import engine
 from kfimages.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -101,8 +101,8 @@ def read_manifest(
     *,
     name: str,
     ref: str,
-    run: Runner = docker_env.run_in_image,
-    inspect: Inspector = docker_env.inspect_image,
+    run: Runner = engine.run_in_image,
+    inspect: Inspector = engine.inspect_image,
 ) -> Manifest:
     """Inspect the local image `ref` and read its packages in one container."""
     data = inspect(ref)

@@ -28,8 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kfimages import engine as docker_env
-from kfimages import platforms
+from kfimages import engine, platforms
 from kfimages.build.ca import collect_ca_files
 from kfimages.build.plan import BuildRequest, step_name
 from kfimages.build.report import Result, Status, table
@@ -171,7 +170,7 @@ def stale_problem(
     )
     with tempfile.TemporaryDirectory(prefix="kfimages-fresh-") as tmp:
         step = prepare(graph, [name], request, settings=settings, work=Path(tmp))[-1]
-    labels = docker_env.image_labels(step.ref)
+    labels = engine.image_labels(step.ref)
     option = f" --platform {platform}" if platform else ""
     fix = (
         f"build it first: invoke smoke {name}{option} (or invoke build {name} --tag {tag}{option})"
