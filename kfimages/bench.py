@@ -42,6 +42,7 @@ from kfimages.build.run import build_images
 from kfimages.errors import UserError
 from kfimages.repo.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, image_ref, load_graph
 from kfimages.settings import Settings
+from kfimages.tables import markdown_table
 
 log = logging.getLogger(__name__)
 
@@ -230,17 +231,6 @@ def cache_mounts(*, root: Path, dockerfile: str) -> list[str]:
         if mount not in found:
             found.append(mount)
     return found
-
-
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """A Markdown table; `|` and newlines in cells are escaped."""
-
-    def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
-    return lines
 
 
 def _seconds(value: float | None) -> str:

@@ -40,7 +40,7 @@ from kfimages.build.plan import (
     make_steps,
     plan_images,
 )
-from kfimages.build.report import BuildReport, Result, Status, format_summary, table
+from kfimages.build.report import BuildReport, Result, Status, format_summary
 from kfimages.errors import UserError
 from kfimages.platforms import check_runnable, host_platform, qualify
 from kfimages.repo import artifacts
@@ -48,6 +48,7 @@ from kfimages.repo.graph import Graph, Image
 from kfimages.repo.inputs import CA_CONTEXT, INPUTS_LABEL
 from kfimages.settings import Settings
 from kfimages.ship import push, taggers
+from kfimages.tables import text_table
 
 log = logging.getLogger(__name__)
 
@@ -285,7 +286,7 @@ def format_dry_run(steps: Sequence[Step], *, root: Path, refresh: bool = False) 
         rows.append((step.name, step.delivery.parent_ref, step.inputs.digest[:16], action))
         cmd = buildx.command(step.inputs, step.delivery, root=root)
         commands.append(f"# {step.name}\n{shlex.join(cmd)}")
-    lines = table(("IMAGE", "PARENT REF", "INPUTS", "ACTION"), rows)
+    lines = text_table(("IMAGE", "PARENT REF", "INPUTS", "ACTION"), rows)
     return "\n".join([*lines, "", *commands, "", *os_image_lines(steps, refresh=refresh)])
 
 

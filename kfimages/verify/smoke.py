@@ -31,13 +31,14 @@ from pathlib import Path
 from kfimages import engine, platforms
 from kfimages.build.ca import collect_ca_files
 from kfimages.build.plan import BuildRequest, step_name
-from kfimages.build.report import Result, Status, table
+from kfimages.build.report import Result, Status
 from kfimages.build.run import build_images, prepare
 from kfimages.errors import UserError
 from kfimages.repo import changes
 from kfimages.repo.graph import Graph
 from kfimages.repo.inputs import INPUTS_LABEL
 from kfimages.settings import Settings
+from kfimages.tables import text_table
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +189,7 @@ def stale_problem(
 
 def summary(outcomes: Sequence[Outcome]) -> str:
     rows = [(o.name, str(o.verdict), o.detail) for o in outcomes]
-    return "\n".join(table(("IMAGE", "SMOKE", "DETAIL"), rows))
+    return "\n".join(text_table(("IMAGE", "SMOKE", "DETAIL"), rows))
 
 
 def exit_code(outcomes: Sequence[Outcome]) -> int:

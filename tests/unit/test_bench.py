@@ -249,14 +249,6 @@ def test_disk_warning_only_when_the_images_may_not_fit() -> None:
 # --- results.md ---------------------------------------------------------------------------
 
 
-def test_markdown_table_escapes_pipes() -> None:
-    assert bench.markdown_table(("a", "b"), [("x|y", "line\nbreak")]) == [
-        "| a | b |",
-        "|---|---|",
-        "| x\\|y | line break |",
-    ]
-
-
 def full_results() -> Results:
     init = Timing(median=1.31, low=1.2, high=2.98, runs=3, memory=78 * 2**20)
     bare = Timing(median=1.05, low=1.0, high=1.1, runs=3, memory=69 * 2**20)
