@@ -34,7 +34,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TextIO, TypeVar
 
-from kfimages import engine, git
+from kfimages import dockerfiles, engine, git
 from kfimages.build.ca import collect_ca_files
 from kfimages.build.plan import ALL, BuildRequest, expand_names, plan_images
 from kfimages.build.report import EXIT_USAGE, BuildReport, Result, Status
@@ -217,20 +217,10 @@ def statuses(results: Sequence[Result]) -> str:
     return ", ".join(f"{n} {s}" for s, n in counts.items() if n)
 
 
-_CACHE_MOUNT_RE = re.compile(r"--mount=(\S*\btype=cache\b\S*)")
-
-
 def cache_mounts(*, root: Path, dockerfile: str) -> list[str]:
     """The ids (else targets) of the BuildKit cache mounts of a Dockerfile: they survive
     `--no-cache`, so a cold build may find them warm."""
-    text = (root / dockerfile).read_text(encoding="utf-8")
-    found: list[str] = []
-    for spec in _CACHE_MOUNT_RE.findall(text):
-        options = dict(part.partition("=")[::2] for part in spec.split(","))
-        mount = options.get("id") or options.get("target") or spec
-        if mount not in found:
-            found.append(mount)
-    return found
+    return dockerfiles.cache_mounts((root / dockerfile).read_text(encoding="utf-8"))
 
 
 def _seconds(value: float | None) -> str:

@@ -35,7 +35,7 @@ from kfimages.build.report import Result, Status
 from kfimages.build.run import build_images, prepare
 from kfimages.errors import UserError
 from kfimages.repo import changes
-from kfimages.repo.graph import Graph
+from kfimages.repo.graph import TESTS_DIR, Graph
 from kfimages.repo.inputs import INPUTS_LABEL
 from kfimages.settings import Settings
 from kfimages.tables import text_table
@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 
 SMOKE_TAG = "latest"
 NO_TESTS_COLLECTED = 5
-TESTS_DIR = "tests/images"
 
 PytestRunner = Callable[[Sequence[str]], int]
 

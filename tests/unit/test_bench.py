@@ -215,27 +215,6 @@ def test_summarize() -> None:
     )
 
 
-def test_cache_mounts_of_the_repository_dockerfiles() -> None:
-    """What results.md says may be warm in a cold build comes from the Dockerfiles."""
-    assert bench.cache_mounts(root=PROJECT, dockerfile="base/Dockerfile") == []
-    assert bench.cache_mounts(root=PROJECT, dockerfile="jupyter/Dockerfile") == ["kfnb-jupyter-pip"]
-    assert bench.cache_mounts(root=PROJECT, dockerfile="codeserver/Dockerfile") == [
-        "kfnb-codeserver-npm"
-    ]
-
-
-def test_cache_mounts_without_an_id_name_the_target(tmp_path: Path) -> None:
-    (tmp_path / "Dockerfile").write_text(
-        "FROM x\nRUN --mount=type=cache,target=/root/.cache/pip \\\n"
-        "    --mount=type=bind,source=a,target=/a \\\n"
-        "    --mount=target=/var/cache/apt,type=cache,sharing=locked apt-get update\n"
-    )
-    assert bench.cache_mounts(root=tmp_path, dockerfile="Dockerfile") == [
-        "/root/.cache/pip",
-        "/var/cache/apt",
-    ]
-
-
 def test_disk_warning_only_when_the_images_may_not_fit() -> None:
     assert bench.disk_warning(free=30 * 10**9, needed=10 * 10**9) is None
     assert bench.disk_warning(free=None, needed=10 * 10**9) is None
