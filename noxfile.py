@@ -97,6 +97,9 @@ def smoke(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Benchmark the images with real builds (not CI): bench/results.md and bench/results.png."""
+    """Benchmark the images with real builds (not CI): `invoke bench` (posargs are its own)."""
     session.install("-r", REQUIREMENTS, "matplotlib==3.11.2")  # matplotlib: only the chart
-    session.run("python", "-m", "kfimages.bench", *session.posargs)
+    args = list(session.posargs)
+    if not args or args[0].startswith("-"):  # options only: every image
+        args.insert(0, "all")
+    session.run("invoke", "bench", *args)  # the session's invoke, which has matplotlib

@@ -1,5 +1,5 @@
 """invoke tasks of the image repository: list, graph, affected, build, smoke, bootstrap, new,
-chart, lock, manifest, bake, lists, workflow.
+chart, lock, manifest, bake, lists, workflow, bench.
 
 Thin layer: every task parses its arguments and calls a plain function of `kfimages`.
 A `kfimages.errors.UserError` becomes `error: <message>` on stderr and exit code 2.
@@ -20,11 +20,11 @@ from invoke.exceptions import Exit
 from invoke.parser.argument import Argument
 from invoke.tasks import Task, task
 
-from kfimages import engine as docker_env
-from kfimages import platforms
+from kfimages import engine, platforms
 from kfimages.author import chart as image_chart
 from kfimages.author import lock as locks
 from kfimages.author import scaffold
+from kfimages.bench import run as bench_run
 from kfimages.build import bootstrap as boot
 from kfimages.build import plan
 from kfimages.build.ca import collect_ca_files
@@ -366,7 +366,7 @@ def bootstrap(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     print its age and origin."""
     target = platforms.parse_one(platform, what="bootstrap makes the OS image of")
     platforms.check_runnable([target])
-    docker_env.check_docker()
+    engine.check_docker()
     if not os_image:
         roots = sorted({i.parent for i in _graph().roots()}) or [boot.DEFAULT_OS_IMAGE]
         if len(roots) > 1:
@@ -475,7 +475,7 @@ def manifest(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         raise UserError("several images need --output DIR (one file per image)")
     target = platforms.parse_one(platform, what="a manifest reads")
     host = platforms.host_platform()
-    docker_env.check_docker()
+    engine.check_docker()
     images = graph.build_order(graph.images if all else words)
     refs = {
         plan.step_name(i.name, target, host=host): platforms.qualify(
@@ -484,7 +484,7 @@ def manifest(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         for i in images
     }
     if all:
-        missing = [n for n, ref in refs.items() if docker_env.inspect_image(ref) is None]
+        missing = [n for n, ref in refs.items() if engine.inspect_image(ref) is None]
         if missing:
             print(f"manifest: not built, skipped: {', '.join(missing)}", file=sys.stderr)
         refs = {n: r for n, r in refs.items() if n not in missing}
@@ -571,7 +571,7 @@ def lists(c: Context, records: str) -> None:
     if not pushes:
         raise UserError(f"no push records in {records}; pass the files --record wrote")
     actions = push_refs.list_actions(pushes, step_of={})
-    problems = push_refs.make_lists(actions, make_list=docker_env.create_manifest_list)
+    problems = push_refs.make_lists(actions, make_list=engine.create_manifest_list)
     if problems:
         raise Exit(f"error: {problems[0]}", code=1)
     for action in actions:
@@ -598,6 +598,77 @@ def workflow(c: Context, check: bool = False) -> None:
     print(ci_workflow.write(_graph()))
 
 
+@task(
+    positional=["names"],
+    auto_shortflags=False,
+    help={
+        "names": "image(s), comma-separated (ancestors are added; see `invoke list`); `all` = "
+        "every image, `affected` = the images affected since --base",
+        "only": "measure only these parts, comma-separated (default every part): plan, chain, "
+        "cold, startup, jobs (see bench/README.md); results then go to artifacts/bench/",
+        "runs": "start-ups per image and mode (/init, bare server; default 3)",
+        "idle_seconds": "seconds after the first 200 before reading the memory (default 10)",
+        "start_timeout": "seconds one start-up may take (default 180)",
+        "jobs_images": "independent images of the `jobs` part, comma-separated (default "
+        f"{','.join(bench_run.DEFAULT_JOBS_IMAGES)})",
+        "registry": "without the `cold` part: registry/namespace prefix of the images whose "
+        f"start-ups are measured (default {DEFAULT_REGISTRY})",
+        "tag": f"without the `cold` part: their tag (default {DEFAULT_TAG})",
+        "base": "git ref: for NAMES=affected, and the base of the `plan` part's selection "
+        "(default HEAD)",
+        "plan_runs": "runs of each step of the `plan` part (default 20)",
+        "chain_children": "independent images of the `chain` part's throwaway chain (default 4)",
+        "chain_work_mb": "MB of /dev/urandom each chain child hashes (CPU work; default 1200)",
+        "output_dir": "where results.md and results.png go (default bench/ for every part, "
+        "artifacts/bench/ with --only)",
+        "no_chart": "write results.md only (results.png needs matplotlib: `nox -s bench`)",
+    },
+)
+@_user_errors
+def bench(  # noqa: PLR0917 (invoke passes CLI options as parameters)
+    c: Context,
+    names: str | None = None,
+    only: str = "",
+    runs: int = 3,
+    idle_seconds: float = 10.0,
+    start_timeout: float = 180.0,
+    jobs_images: str = ",".join(bench_run.DEFAULT_JOBS_IMAGES),
+    registry: str = DEFAULT_REGISTRY,
+    tag: str = DEFAULT_TAG,
+    base: str = "",
+    plan_runs: int = 20,
+    chain_children: int = 4,
+    chain_work_mb: int = 1200,
+    output_dir: str = "",
+    no_chart: bool = False,
+) -> None:
+    """Measure the images and the build system with real builds (not CI; long): write
+    bench/results.md and bench/results.png.
+
+    invoke bench NAME[,NAME...] | all [--only plan,chain,cold,startup,jobs]
+    """
+    options = bench_run.Options(
+        names=tuple(_words(names, affected=False)),
+        parts=bench_run.parse_parts(only),
+        jobs_images=tuple(_words(jobs_images, affected=False)),
+        runs=runs,
+        idle_seconds=idle_seconds,
+        start_timeout=start_timeout,
+        registry=registry,
+        tag=tag,
+        base=base,
+        plan_runs=plan_runs,
+        chain_children=chain_children,
+        chain_work_mb=chain_work_mb,
+        output_dir=Path(output_dir) if output_dir else None,
+        chart=not no_chart,
+    )
+    results = bench_run.run(options, settings=_settings(), root=ROOT)
+    output = bench_run.output_dir(options, root=ROOT)
+    written = bench_run.write_results(results, output=output, chart=options.chart)
+    print(f"wrote {', '.join(map(str, written))} in {results.duration / 60:.1f} min")
+
+
 ns = Collection()
 ns.add_task(list_, name="list")
 ns.add_task(graph)
@@ -612,3 +683,4 @@ ns.add_task(manifest)
 ns.add_task(bake)
 ns.add_task(lists)
 ns.add_task(workflow)
+ns.add_task(bench)

@@ -4,7 +4,8 @@ The package is laid out by stage; a module imports only from its own stage, from
 stage, or from the shared modules at the top (tests/unit/test_layout.py checks it):
 
     shared modules   errors, settings, git, engine (the one gateway to the Docker CLI),
-                     platforms, globs: no import of any stage
+                     platforms, globs, tables (text and Markdown tables), dockerfiles (the
+                     Dockerfile regexes), waiting (poll_until): no import of any stage
     repo/            what the repository declares: image folders and their parents (graph),
                      image.yaml (config), input digests (inputs), what changed (changes)
     build/           from names to a built image: plan, buildx, schedule, report, run, the OS
@@ -14,7 +15,7 @@ stage, or from the shared modules at the top (tests/unit/test_layout.py checks i
     verify/          smoke tests: build, then pytest per image
     author/          what a contributor runs: `invoke new`, the README chart, lock files, the
                      files lint checks
-    bench/           `invoke bench`: measured figures of the images
+    bench/           `invoke bench`: measured figures of the images and of the build system
 
 Order (earlier first): shared, repo, build, ship, verify, author, bench.
 """

@@ -1,36 +1,104 @@
-"""The local Docker Engine as the build uses it: prerequisite checks and image queries (CLI)."""
+"""The one gateway to the Docker CLI: every `docker ...` command line of the package is made
+here (`command`), run here, and its failures (no CLI, no daemon, no answer) become one-line
+UserErrors here. The package never imports the `docker` SDK (only tests use it).
+
+Image queries (inspect, labels, size, refs by label or prefix), image changes (tag, pull,
+push, import, manifest lists, removal), containers (run, exec, state, logs, memory, removal
+by label) and the engine's facts (versions, disk). `stream` starts a long command whose
+output the caller reads as it comes (`docker buildx build`, kfimages.build.buildx).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import subprocess
 from collections.abc import Sequence
-from typing import Any
+from typing import IO, Any
 
 from kfimages.errors import UserError
 
 log = logging.getLogger(__name__)
 
+DOCKER = "docker"
 INSTALL_HINT = "run: bash scripts/install-docker.sh (installs the engine and starts dockerd)"
+_NO_DAEMON = ("Cannot connect to the Docker daemon", "Is the docker daemon running")
 
 
-def _run(args: list[str], *, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
+def command(*args: str) -> list[str]:
+    """The command line `docker ARGS` (the one place that names the CLI)."""
+    return [DOCKER, *args]
+
+
+def _explain(stderr: str) -> None:
+    """Raise the one-line error of a failure that no retry or fallback can fix."""
+    if any(marker in stderr for marker in _NO_DAEMON):
+        raise UserError(f"the Docker daemon is not running; {INSTALL_HINT}")
+
+
+def _run(
+    args: Sequence[str], *, timeout: float = 60, stdin: IO[bytes] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`docker ARGS`, captured; raises subprocess.TimeoutExpired after `timeout` seconds."""
+    try:
+        done = subprocess.run(
+            command(*args), capture_output=True, text=True, timeout=timeout, check=False,
+            stdin=stdin,
+        )  # fmt: skip
+    except FileNotFoundError:
+        raise UserError(f"the docker CLI is not installed; {INSTALL_HINT}") from None
+    if done.returncode != 0:
+        _explain(done.stderr)
+    return done
+
+
+def _last_line(done: subprocess.CompletedProcess[str]) -> str:
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def run(
+    *args: str, timeout: float = 120, check: bool = True, stdin: IO[bytes] | None = None
+) -> str:
+    """`docker ARGS`: its stdout, stripped. With `check`, a non-zero exit is a UserError
+    naming the command and the engine's message; no answer within `timeout` always is."""
+    what = " ".join(args[:2])
+    try:
+        done = _run(args, timeout=timeout, stdin=stdin)
+    except subprocess.TimeoutExpired:
+        raise UserError(f"docker {what}: no answer within {timeout:.0f}s") from None
+    if check and done.returncode != 0:
+        raise UserError(f"docker {what} failed: {done.stderr.strip()[-300:]}")
+    return done.stdout.strip()
+
+
+def stream(cmd: Sequence[str]) -> subprocess.Popen[str]:
+    """Start a command line of `command` with stdout and stderr merged into one text pipe,
+    for a caller that reads the output as it comes (a long build)."""
+    try:
+        return subprocess.Popen(
+            list(cmd), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+        )
+    except FileNotFoundError:
+        raise UserError(f"the docker CLI is not installed; {INSTALL_HINT}") from None
+
+
+# --- the engine ----------------------------------------------------------------------------
 
 
 def check_docker() -> None:
     """Fail with a one-line error when the docker CLI, the daemon or buildx is missing."""
-    if shutil.which("docker") is None:
+    if shutil.which(DOCKER) is None:
         raise UserError(f"the docker CLI is not installed; {INSTALL_HINT}")
     try:
-        info = _run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=20)
+        info = _run(["info", "--format", "{{.ServerVersion}}"], timeout=20)
     except subprocess.TimeoutExpired:
         raise UserError(f"the Docker daemon does not answer; {INSTALL_HINT}") from None
     if info.returncode != 0 or not info.stdout.strip():
         raise UserError(f"the Docker daemon is not running; {INSTALL_HINT}")
-    buildx = _run(["docker", "buildx", "version"], timeout=20)
+    buildx = _run(["buildx", "version"], timeout=20)
     if buildx.returncode != 0:
         raise UserError(
             "docker buildx is missing (BuildKit builds need it); "
@@ -39,9 +107,32 @@ def check_docker() -> None:
     log.debug("docker engine %s, %s", info.stdout.strip(), buildx.stdout.strip())
 
 
+def server_version() -> str:
+    """The Docker Engine's version, `?` when it does not say."""
+    return run("version", "--format", "{{.Server.Version}}", check=False) or "?"
+
+
+def buildx_version() -> str:
+    """buildx's version (`github.com/docker/buildx V ...`), `?` when it does not say."""
+    words = run("buildx", "version", check=False).split()
+    return words[1] if len(words) > 1 else "?"
+
+
+def free_bytes() -> int | None:
+    """Free bytes on the disk of the engine's data root (DockerRootDir), None if unknown."""
+    root = run("info", "--format", "{{.DockerRootDir}}", check=False)
+    try:
+        return shutil.disk_usage(root).free if root else None
+    except OSError:
+        return None
+
+
+# --- images --------------------------------------------------------------------------------
+
+
 def inspect_image(ref: str) -> dict[str, Any] | None:
     """`docker image inspect` of a local image, or None when it does not exist locally."""
-    done = _run(["docker", "image", "inspect", ref])
+    done = _run(["image", "inspect", ref])
     if done.returncode != 0:
         return None
     data = json.loads(done.stdout)
@@ -56,24 +147,45 @@ def image_labels(ref: str) -> dict[str, str] | None:
     return dict((data.get("Config") or {}).get("Labels") or {})
 
 
-def find_by_label(*, repository: str, label: str, value: str) -> list[str]:
-    """Local refs of `repository` whose image carries `label=value`, newest first."""
-    done = _run(
-        [
-            "docker", "image", "ls",
-            "--filter", f"reference={repository}",
-            "--filter", f"label={label}={value}",
-            "--format", "{{.Repository}}:{{.Tag}}",
-        ]
-    )  # fmt: skip
+def image_size(ref: str) -> int | None:
+    """Uncompressed size of a local image in bytes, None when it is not there."""
+    data = inspect_image(ref)
+    return int(data["Size"]) if data and "Size" in data else None
+
+
+def repo_tags(ref: str) -> list[str]:
+    """Every local ref (RepoTags) of the image that `ref` names; [] when it does not exist."""
+    data = inspect_image(ref)
+    return list((data or {}).get("RepoTags") or [])
+
+
+def local_refs(*filters: str) -> list[str]:
+    """Local `repository:tag` refs that pass every `docker image ls --filter` (untagged
+    images left out)."""
+    args = [arg for f in filters for arg in ("--filter", f)]
+    done = _run(["image", "ls", *args, "--format", "{{.Repository}}:{{.Tag}}"])
     if done.returncode != 0:
         return []
     return [line for line in done.stdout.split() if not line.endswith(":<none>")]
 
 
+def find_by_label(*, repository: str, label: str, value: str) -> list[str]:
+    """Local refs of `repository` whose image carries `label=value`, newest first."""
+    return local_refs(f"reference={repository}", f"label={label}={value}")
+
+
+def remove_images_under(prefix: str) -> int:
+    """Remove every local `<prefix>/...` ref (a throwaway registry prefix); how many."""
+    refs = local_refs(f"reference={prefix}/*")
+    if refs:
+        run("image", "rm", "-f", *refs, timeout=600, check=False)
+        log.info("removed %d %s/... ref(s)", len(refs), prefix)
+    return len(refs)
+
+
 def tag(source: str, target: str) -> None:
     """Add the ref `target` to the local image `source`."""
-    done = _run(["docker", "tag", source, target])
+    done = _run(["tag", source, target])
     if done.returncode != 0:
         raise UserError(f"docker tag {source} {target} failed: {done.stderr.strip()}")
 
@@ -81,7 +193,7 @@ def tag(source: str, target: str) -> None:
 def pull(ref: str, *, timeout: float) -> tuple[bool, str]:
     """Try `docker pull`; (success, last line of its output)."""
     try:
-        done = _run(["docker", "pull", "--quiet", ref], timeout=timeout)
+        done = _run(["pull", "--quiet", ref], timeout=timeout)
     except subprocess.TimeoutExpired:
         return False, f"no answer within {timeout:.0f}s"
     lines = (done.stderr or done.stdout).strip().splitlines()
@@ -90,24 +202,32 @@ def pull(ref: str, *, timeout: float) -> tuple[bool, str]:
 
 def push(ref: str) -> tuple[bool, str]:
     """`docker push` of one ref; (success, last line of its output)."""
-    done = _run(["docker", "push", ref], timeout=3600)
-    output = (done.stdout + done.stderr).strip().splitlines()
-    return done.returncode == 0, output[-1] if output else ""
+    done = _run(["push", ref], timeout=3600)
+    return done.returncode == 0, _last_line(done)
 
 
 def create_manifest_list(ref: str, sources: Sequence[str]) -> tuple[bool, str]:
     """`docker buildx imagetools create -t REF SOURCES...`: a manifest list in the registry
     of images already pushed there; (success, last line of its output)."""
-    done = _run(["docker", "buildx", "imagetools", "create", "-t", ref, *sources], timeout=600)
-    output = (done.stdout + done.stderr).strip().splitlines()
-    return done.returncode == 0, output[-1] if output else ""
+    done = _run(["buildx", "imagetools", "create", "-t", ref, *sources], timeout=600)
+    return done.returncode == 0, _last_line(done)
+
+
+def import_image(
+    *, ref: str, changes: Sequence[str], message: str, stdin: IO[bytes], timeout: float = 1800
+) -> None:
+    """`docker import CHANGES --message MESSAGE - REF` of the tar stream `stdin`."""
+    run("import", *changes, "--message", message, "-", ref, stdin=stdin, timeout=timeout)
+
+
+# --- containers ----------------------------------------------------------------------------
 
 
 def run_in_image(ref: str, script: str, *, timeout: float = 600) -> tuple[int, str]:
     """Run a shell script in a throwaway container of a local image, with no network and
     `/bin/sh` as the entrypoint (the image's own `/init` is not started); (exit code, stdout
     and stderr). Exit code 125 and the engine's message when the container cannot start."""
-    args = ["docker", "run", "--rm", "--network", "none", "--entrypoint", "/bin/sh", ref]
+    args = ["run", "--rm", "--network", "none", "--entrypoint", "/bin/sh", ref]
     try:
         done = _run([*args, "-c", script], timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -115,7 +235,62 @@ def run_in_image(ref: str, script: str, *, timeout: float = 600) -> tuple[int, s
     return done.returncode, done.stdout + done.stderr
 
 
-def repo_tags(ref: str) -> list[str]:
-    """Every local ref (RepoTags) of the image that `ref` names; [] when it does not exist."""
-    data = inspect_image(ref)
-    return list((data or {}).get("RepoTags") or [])
+def exec_in(container: str, script: str, *, timeout: float) -> int:
+    """`docker exec CONTAINER sh -c SCRIPT`: its exit code (124 without an answer)."""
+    try:
+        return _run(["exec", container, "sh", "-c", script], timeout=timeout).returncode
+    except subprocess.TimeoutExpired:
+        return 124
+
+
+def container_state(container: str) -> str:
+    """`<status> <exit code>` of a container (`running 0`, `exited 1`), `` when it is gone."""
+    return run("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", container, check=False)
+
+
+def container_logs(container: str, *, tail: int) -> list[str]:
+    """The last `tail` lines of a container's output (stdout and stderr)."""
+    done = _run(["logs", "--tail", str(tail), container])
+    return (done.stdout + done.stderr).strip().splitlines()
+
+
+_MEM_RE = re.compile(r"^\s*([0-9.]+)\s*([KMGT]?i?B)\s*$")
+_UNITS = {
+    "B": 1,
+    "KiB": 1 << 10,
+    "MiB": 1 << 20,
+    "GiB": 1 << 30,
+    "TiB": 1 << 40,
+    "kB": 1000,
+    "KB": 1000,
+    "MB": 1000**2,
+    "GB": 1000**3,
+    "TB": 1000**4,
+}
+
+
+def parse_mem_usage(text: str) -> int:
+    """Bytes in use from `docker stats`' MemUsage (`73.4MiB / 23.54GiB`: usage without the
+    page cache that can be dropped, as the docker CLI computes it)."""
+    used = text.split("/", 1)[0]
+    match = _MEM_RE.match(used)
+    unit = match.group(2) if match else ""
+    if match is None or unit not in _UNITS:
+        raise ValueError(f"not a docker stats MemUsage: {text!r}")
+    return round(float(match.group(1)) * _UNITS[unit])
+
+
+def container_memory(container: str) -> int:
+    """Bytes in use by a running container (`docker stats --no-stream` MemUsage)."""
+    return parse_mem_usage(run("stats", "--no-stream", "--format", "{{.MemUsage}}", container))
+
+
+def remove_containers(*containers: str) -> None:
+    """`docker rm -f -v` (with their anonymous volumes); a container already gone is fine."""
+    if containers:
+        run("rm", "-f", "-v", *containers, check=False)
+
+
+def remove_labelled_containers(label: str) -> None:
+    """Remove every container (running or not) that carries `label` (`key=value`)."""
+    remove_containers(*run("ps", "-aq", "--filter", f"label={label}", check=False).split())

@@ -28,7 +28,7 @@ from kfimages.author import chart
 from kfimages.author import templates as tpl
 from kfimages.errors import UserError
 from kfimages.repo.config import ImageConfig
-from kfimages.repo.graph import DOCKERFILE, VARIANT_SUFFIX, Graph, Image, load_graph
+from kfimages.repo.graph import DOCKERFILE, TESTS_DIR, VARIANT_SUFFIX, Graph, Image, load_graph
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,6 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 """Folder and variant names: the rule of kfimages.repo.graph (they become repository names)."""
 PSEUDO_NAMES = ("all", "affected")
 """Words `invoke build` reads as sets of images (kfimages.build.run.ALL / AFFECTED)."""
-TESTS_DIR = "tests/images"
 FILE_MODE = 0o644
 SCRIPT_MODE = 0o755
 

@@ -30,8 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kfimages import engine as docker_env
-from kfimages import platforms
+from kfimages import engine, platforms
 from kfimages.errors import UserError
 from kfimages.settings import DEFAULT_MIRROR
 
@@ -161,19 +160,16 @@ def _import(
     tar = subprocess.Popen(
         ["tar", "--numeric-owner", "-C", str(root), "-c", "."], stdout=subprocess.PIPE
     )
-    done = subprocess.run(
-        ["docker", "import", *changes, "--message", message, "-", ref],
-        stdin=tar.stdout,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if tar.stdout is not None:
-        tar.stdout.close()
-    if tar.wait() != 0 or done.returncode != 0:
-        raise UserError(
-            f"docker import of the {suite} root file system failed: {done.stderr.strip()}"
-        )
+    assert tar.stdout is not None
+    try:
+        with tar.stdout:
+            engine.import_image(ref=ref, changes=changes, message=message, stdin=tar.stdout)
+    except UserError as exc:
+        raise UserError(f"the import of the {suite} root file system failed: {exc}") from None
+    finally:
+        tar.wait()
+    if tar.returncode != 0:
+        raise UserError(f"tar of the {suite} root file system failed (exit {tar.returncode})")
 
 
 def bootstrap_os_image(
@@ -191,7 +187,7 @@ def bootstrap_os_image(
         _debootstrap(suite=suite, target=root, mirror=mirror, platform=platform)
         _trim(root)
         _import(root=root, ref=ref, suite=suite, labels=labels, platform=platform)
-    data = docker_env.inspect_image(ref)
+    data = engine.inspect_image(ref)
     if data is None:
         raise UserError(f"docker import reported success but {ref} is not in the engine")
     log.info(
@@ -205,7 +201,7 @@ def _pull(ref: str, *, platform: str) -> tuple[bool, str]:
     """Pull `ref` for the host's platform; another platform's OS image is never pulled."""
     if platform and platforms.is_foreign(platform):
         return False, f"an OS image for {platform} is not pulled (it would replace the host's)"
-    return docker_env.pull(ref, timeout=PULL_TIMEOUT_S)
+    return engine.pull(ref, timeout=PULL_TIMEOUT_S)
 
 
 def ensure_os_image(
@@ -218,12 +214,12 @@ def ensure_os_image(
 ) -> OsImage:
     """Use `ref` if it is local, else pull it (host platform only), else bootstrap it; log
     which and why."""
-    data = docker_env.inspect_image(ref)
+    data = engine.inspect_image(ref)
     if data is not None:
         log.info("OS image %s: local (%s)", ref, str(data["Id"])[:19])
         return OsImage(ref=ref, origin="local", image_id=str(data["Id"]))
     ok, detail = _pull(ref, platform=platform)
-    data = docker_env.inspect_image(ref) if ok else None
+    data = engine.inspect_image(ref) if ok else None
     if data is not None:
         log.info("OS image %s: pulled (%s)", ref, str(data["Id"])[:19])
         return OsImage(ref=ref, origin="pulled", image_id=str(data["Id"]))
@@ -248,9 +244,9 @@ def refresh_os_image(
 ) -> OsImage:
     """Re-create `ref` whether or not it is local: pull its newest version, else bootstrap it
     afresh (a root image built FROM it then gets a new parent digest and is rebuilt)."""
-    old = docker_env.inspect_image(ref)
+    old = engine.inspect_image(ref)
     ok, detail = _pull(ref, platform=platform)
-    data = docker_env.inspect_image(ref) if ok else None
+    data = engine.inspect_image(ref) if ok else None
     if data is not None:
         same = old is not None and old["Id"] == data["Id"]
         log.info(
@@ -302,7 +298,7 @@ def describe(ref: str, data: Mapping[str, Any], *, now: datetime) -> str:
 
 def describe_local(ref: str, *, now: datetime | None = None) -> str:
     """`describe` of the local image `ref` (or that it is missing)."""
-    data = docker_env.inspect_image(ref)
+    data = engine.inspect_image(ref)
     if data is None:
         return f"OS image {ref}: not local"
     return describe(ref, data, now=now or datetime.now(UTC))

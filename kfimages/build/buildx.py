@@ -12,13 +12,13 @@ from __future__ import annotations
 import collections
 import logging
 import re
-import subprocess
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from kfimages import engine
 from kfimages.errors import UserError
 from kfimages.repo.graph import PARENT_ARG
 from kfimages.repo.inputs import BAKED_CA_LABEL, INPUTS_LABEL, BuildInputs
@@ -91,10 +91,9 @@ def labels(inputs: BuildInputs, delivery: Delivery) -> dict[str, str]:
 
 def command(inputs: BuildInputs, delivery: Delivery, *, root: Path) -> list[str]:
     """The `docker buildx build` command line of one image of the graph."""
-    cmd = [
-        "docker", "buildx", "build", "--progress=plain", "--load",
-        "-f", str(root / inputs.dockerfile),
-    ]  # fmt: skip
+    cmd = engine.command(
+        "buildx", "build", "--progress=plain", "--load", "-f", str(root / inputs.dockerfile)
+    )
     if inputs.platform:
         cmd += ["--platform", inputs.platform]
     for key, value in build_args(inputs, delivery).items():
@@ -141,11 +140,9 @@ def run(cmd: Sequence[str], *, name: str, output: Output) -> tuple[bool, str, li
     log.debug("%s", mask_credentials(" ".join(cmd)))
     tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
     try:
-        proc = subprocess.Popen(
-            list(cmd), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
-        )
-    except FileNotFoundError:
-        return False, "the docker CLI is not installed", []
+        proc = engine.stream(cmd)
+    except UserError as exc:
+        return False, str(exc), []
     with proc:
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -174,7 +171,7 @@ def build_adhoc(
 ) -> None:
     """`docker buildx build --load` of a folder that is not an image of the graph (a test's
     derived image, one stage of a Dockerfile); raises AdhocBuildError on failure."""
-    cmd = ["docker", "buildx", "build", "--progress=plain", "--load", "-t", tag]
+    cmd = engine.command("buildx", "build", "--progress=plain", "--load", "-t", tag)
     if dockerfile is not None:
         cmd += ["-f", str(dockerfile)]
     if platform:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import collections
 import enum
-from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from kfimages.tables import text_table
 
 EXIT_OK = 0
 """Everything requested was built or reused (and pushed, with --push)."""
@@ -97,15 +98,6 @@ def skip_reason(parent: Result) -> str:
     return f"parent {parent.name} {parent.status}{detail}"
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """Columns padded to their widest cell; the last column is not padded."""
-    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers) - 1)]
-    return [
-        "  ".join([*(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])), row[-1]]).rstrip()
-        for row in [headers, *rows]
-    ]
-
-
 def format_summary(report: BuildReport) -> str:
     """The table printed at the end of a build, with the counts and the exit code."""
     rows = []
@@ -117,7 +109,7 @@ def format_summary(report: BuildReport) -> str:
         if r.pushed:
             reason = f"{reason}; pushed {len(r.pushed)} tag(s)".lstrip("; ")
         rows.append((r.name, r.ref, str(r.status), f"{r.duration:.1f}s", reason))
-    lines = table(("IMAGE", "REF", "STATUS", "TIME", "REASON"), rows)
+    lines = text_table(("IMAGE", "REF", "STATUS", "TIME", "REASON"), rows)
     counts = collections.Counter(r.status for r in report.results)
     shown = [s for s in Status if s != Status.PLANNED or counts[s]]
     lines.append(f"{', '.join(f'{counts[s]} {s}' for s in shown)}; exit code {report.exit_code}")

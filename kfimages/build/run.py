@@ -21,8 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from kfimages import engine as docker_env
-from kfimages import git
+from kfimages import engine, git
 from kfimages.build import buildx, schedule
 from kfimages.build.bootstrap import describe_local, ensure_os_image, refresh_os_image
 from kfimages.build.ca import (
@@ -41,7 +40,7 @@ from kfimages.build.plan import (
     make_steps,
     plan_images,
 )
-from kfimages.build.report import BuildReport, Result, Status, format_summary, table
+from kfimages.build.report import BuildReport, Result, Status, format_summary
 from kfimages.errors import UserError
 from kfimages.platforms import check_runnable, host_platform, qualify
 from kfimages.repo import artifacts
@@ -49,6 +48,7 @@ from kfimages.repo.graph import Graph, Image
 from kfimages.repo.inputs import CA_CONTEXT, INPUTS_LABEL
 from kfimages.settings import Settings
 from kfimages.ship import push, taggers
+from kfimages.tables import text_table
 
 log = logging.getLogger(__name__)
 
@@ -67,19 +67,19 @@ def find_reusable(step: Step, *, tag: bool = True) -> str | None:
     """A local ref of an image with the same input digest; with `tag`, the step's refs are
     added to it (a dry run only looks)."""
     refs, digest = step.delivery.refs, step.inputs.digest
-    labels = docker_env.image_labels(refs[0])
+    labels = engine.image_labels(refs[0])
     source: str | None = None
     if labels is not None and labels.get(INPUTS_LABEL) == digest:
         source = refs[0]
     else:
         repository = refs[0].rsplit(":", 1)[0]
-        found = docker_env.find_by_label(repository=repository, label=INPUTS_LABEL, value=digest)
+        found = engine.find_by_label(repository=repository, label=INPUTS_LABEL, value=digest)
         source = found[0] if found else None
     if source is None or not tag:
         return source
     for ref in refs:
         if ref != source:
-            docker_env.tag(source, ref)
+            engine.tag(source, ref)
     return source
 
 
@@ -99,7 +99,7 @@ def parent_problem(step: Step) -> str | None:
     built FROM that ref, so building on would label another parent's content as this one."""
     if step.parent is None:
         return None
-    labels = docker_env.image_labels(step.delivery.parent_ref) or {}
+    labels = engine.image_labels(step.delivery.parent_ref) or {}
     found = labels.get(INPUTS_LABEL, "(none)")
     if found == step.inputs.parent:
         return None
@@ -197,7 +197,7 @@ def _os_images(
     out: dict[str, str] = {}
     for ref, platform in dict(wanted).items():
         if request.dry_run:
-            data = docker_env.inspect_image(ref)
+            data = engine.inspect_image(ref)
             out[ref] = str(data["Id"]) if data else f"(missing {ref}: would pull or bootstrap)"
             if request.refresh_os:
                 out[ref] = f"(refreshed {ref}: would pull, else bootstrap)"
@@ -231,7 +231,7 @@ def prepare(
     images = plan_images(graph, names)
     if not images:
         return []
-    docker_env.check_docker()
+    engine.check_docker()
     host = host_platform()
     targets = request.platforms or (host,)
     check_runnable(targets)
@@ -286,7 +286,7 @@ def format_dry_run(steps: Sequence[Step], *, root: Path, refresh: bool = False) 
         rows.append((step.name, step.delivery.parent_ref, step.inputs.digest[:16], action))
         cmd = buildx.command(step.inputs, step.delivery, root=root)
         commands.append(f"# {step.name}\n{shlex.join(cmd)}")
-    lines = table(("IMAGE", "PARENT REF", "INPUTS", "ACTION"), rows)
+    lines = text_table(("IMAGE", "PARENT REF", "INPUTS", "ACTION"), rows)
     return "\n".join([*lines, "", *commands, "", *os_image_lines(steps, refresh=refresh)])
 
 

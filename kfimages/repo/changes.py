@@ -31,12 +31,12 @@ from types import MappingProxyType
 
 from kfimages import git
 from kfimages.errors import UserError
-from kfimages.repo.graph import Graph, Image, load_graph
+from kfimages.repo.graph import TESTS_DIR, Graph, Image, load_graph
 from kfimages.repo.inputs import make_inputs, source_fingerprint
 
 log = logging.getLogger(__name__)
 
-TESTS_IMAGES = ("tests", "images")
+TESTS_IMAGES = tuple(TESTS_DIR.split("/"))
 TESTS_HARNESS = ("tests", "harness")
 
 

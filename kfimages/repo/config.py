@@ -13,6 +13,7 @@ import yaml
 
 from kfimages.errors import UserError
 from kfimages.platforms import SUPPORTED
+from kfimages.settings import BUILD_ARG_PREFIX
 
 CONFIG_FILE = "image.yaml"
 
@@ -105,7 +106,7 @@ def _artifacts(path: Path, where: str, value: Any) -> tuple[Artifact, ...]:
                 "or control characters",
             )
         if url.startswith("file:"):
-            hint = f"KFIMAGES_BUILD_ARG_{arg}=file:///path" if arg else "a build_arg"
+            hint = f"{BUILD_ARG_PREFIX}{arg}=file:///path" if arg else "a build_arg"
             raise _fail(
                 path,
                 f"{where}[{i}].url is a file:// URL, which names a file of one machine; "

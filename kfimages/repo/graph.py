@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+from kfimages import dockerfiles
 from kfimages.errors import UserError
 from kfimages.repo.config import ImageConfig, load_folder_config
 
@@ -26,10 +27,10 @@ PARENT_ARG = "BASE_IMG"
 DEFAULT_REGISTRY = "kfnb"
 """Registry/namespace prefix of the refs built by default: a local name, nothing is pushed."""
 DEFAULT_TAG = "latest"
+TESTS_DIR = "tests/images"
+"""The images' smoke tests: `tests/images/<folder>/` (pytest tests/images --image NAME)."""
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_ARG_RE = re.compile(rf"^\s*ARG\s+{PARENT_ARG}\s*=\s*(\S+)\s*$", re.IGNORECASE)
-_FROM_RE = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)", re.IGNORECASE)
 _EXTERNAL_RE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*[/:@][a-z0-9._/:@-]*$", re.IGNORECASE)
 
 
@@ -58,15 +59,9 @@ def image_ref(image: Image, *, registry: str, tag: str) -> str:
 
 def parse_parent(dockerfile: Path) -> str:
     """The default value of the global `ARG BASE_IMG` that a `FROM $BASE_IMG` uses."""
-    default: str | None = None
-    used = False
-    seen_from = False
-    for line in dockerfile.read_text(encoding="utf-8").splitlines():
-        if not seen_from and (m := _ARG_RE.match(line)):
-            default = m.group(1).strip("\"'")
-        elif m := _FROM_RE.match(line):
-            seen_from = True
-            used = used or m.group(1) in (f"${PARENT_ARG}", f"${{{PARENT_ARG}}}")
+    text = dockerfile.read_text(encoding="utf-8")
+    default = dockerfiles.global_arg_default(text, PARENT_ARG)
+    used = any(dockerfiles.uses_arg(image, PARENT_ARG) for image in dockerfiles.from_images(text))
     if default is None or not used:
         raise UserError(
             f"{dockerfile}: no parent found; declare `ARG {PARENT_ARG}=<parent>` before the "

@@ -26,10 +26,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from kfimages import dockerfiles
 from kfimages.errors import UserError
 from kfimages.globs import path_matches
 from kfimages.repo import artifacts as artifact_check
 from kfimages.repo.graph import PARENT_ARG, VARIANT_SUFFIX, Image
+from kfimages.settings import BUILD_ARG_PREFIX
 
 INPUTS_LABEL = "io.kfimages.inputs"
 BAKED_CA_LABEL = "io.kfimages.baked-ca"
@@ -37,9 +39,6 @@ BAKED_CA_LABEL = "io.kfimages.baked-ca"
 CA_CONTEXT = "ca-certs"
 ARTIFACT_CONTEXT_PREFIX = "artifact-"
 DIGEST_VERSION = "kfimages-inputs-v2"
-BUILD_ARG_ENV_PREFIX = "KFIMAGES_BUILD_ARG_"
-
-_ARG_DECL_RE = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -160,8 +159,7 @@ def extra_fingerprints(
 
 def declared_args(dockerfile: Path) -> set[str]:
     """Names of every `ARG` a Dockerfile declares (global or per stage)."""
-    text = dockerfile.read_text(encoding="utf-8")
-    return {m.group(1) for line in text.splitlines() if (m := _ARG_DECL_RE.match(line))}
+    return dockerfiles.declared_args(dockerfile.read_text(encoding="utf-8"))
 
 
 def resolve_build_args(image: Image, *, root: Path, overrides: Mapping[str, str]) -> dict[str, str]:
@@ -172,7 +170,7 @@ def resolve_build_args(image: Image, *, root: Path, overrides: Mapping[str, str]
     for name, value in overrides.items():
         if name == PARENT_ARG:
             raise UserError(
-                f"{BUILD_ARG_ENV_PREFIX}{PARENT_ARG} is not allowed: the graph sets the parent"
+                f"{BUILD_ARG_PREFIX}{PARENT_ARG} is not allowed: the graph sets the parent"
             )
         if name in declared:
             args[name] = value

@@ -32,6 +32,7 @@ from typing import Any
 
 from kfimages.errors import UserError
 from kfimages.repo.graph import Graph, Image, image_ref
+from kfimages.tables import text_table
 
 FORMATS = ("text", "mermaid", "dot")
 
@@ -70,16 +71,6 @@ def list_json(graph: Graph, *, registry: str, tag: str) -> str:
     return json.dumps(list_rows(graph, registry=registry, tag=tag), indent=2)
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=False)]
-    lines = [
-        "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in [headers, *rows]
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 def render_list_text(graph: Graph, *, registry: str, tag: str) -> str:
     """`invoke list`: a table of name, parent, ref and Dockerfile, parents first."""
     rows = [
@@ -93,7 +84,7 @@ def render_list_text(graph: Graph, *, registry: str, tag: str) -> str:
     ]
     if not rows:
         return "no images found (a top-level folder with a Dockerfile is an image)"
-    return _table(("NAME", "PARENT", "REF", "DOCKERFILE"), rows)
+    return "\n".join(text_table(("NAME", "PARENT", "REF", "DOCKERFILE"), rows, rule=True))
 
 
 # --------------------------------------------------------------------- graph
@@ -235,4 +226,4 @@ def affected_text(
     rows = [
         (i.name, image_ref(i, registry=registry, tag=tag), reasons.get(i.name, "")) for i in images
     ]
-    return _table(("NAME", "REF", "REASON"), rows)
+    return "\n".join(text_table(("NAME", "REF", "REASON"), rows, rule=True))

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kfimages import engine as docker_env
+from kfimages import engine
 from kfimages.errors import UserError
+from kfimages.tables import markdown_table
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +102,8 @@ def read_manifest(
     *,
     name: str,
     ref: str,
-    run: Runner = docker_env.run_in_image,
-    inspect: Inspector = docker_env.inspect_image,
+    run: Runner = engine.run_in_image,
+    inspect: Inspector = engine.inspect_image,
 ) -> Manifest:
     """Inspect the local image `ref` and read its packages in one container."""
     data = inspect(ref)
@@ -134,16 +135,9 @@ def read_manifest(
     )
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, none: str) -> list[str]:
-    if not rows:
-        return [f"_{none}_", ""]
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
-    return [*lines, ""]
+    """A Markdown table and a blank line; `_none_` when there are no rows."""
+    return [*markdown_table(headers, rows), ""] if rows else [f"_{none}_", ""]
 
 
 def _packages(title: str, packages: Sequence[Package], *, none: str) -> list[str]:

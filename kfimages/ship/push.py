@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kfimages import engine as docker_env
+from kfimages import engine
 from kfimages.build.plan import Step
 from kfimages.build.report import BuildReport
 from kfimages.errors import UserError
@@ -149,9 +149,9 @@ def push_all(
     steps: Sequence[Step],
     report: BuildReport,
     *,
-    push: Pusher = docker_env.push,
-    make_list: ListMaker = docker_env.create_manifest_list,
-    tag: Tagger = docker_env.tag,
+    push: Pusher = engine.push,
+    make_list: ListMaker = engine.create_manifest_list,
+    tag: Tagger = engine.tag,
     multi_platform: bool = False,
     lists: bool = True,
 ) -> bool:

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from kfimages import engine as docker_env
+from kfimages import engine
 from kfimages.errors import UserError
 from kfimages.repo.config import CONFIG_FILE
 from kfimages.repo.graph import Graph
@@ -33,7 +33,7 @@ _RC = "@@kfimages-rc"
 _DATE_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
 
 Runner = Callable[[str, str], tuple[int, str]]
-"""(image ref, shell script) -> (exit code, output): docker_env.run_in_image in real runs."""
+"""(image ref, shell script) -> (exit code, output): engine.run_in_image in real runs."""
 
 
 class TaggerError(UserError):
@@ -157,7 +157,7 @@ def read_tags(
     *,
     image: str,
     labels: Mapping[str, str],
-    run: Runner = docker_env.run_in_image,
+    run: Runner = engine.run_in_image,
 ) -> list[str]:
     """Every content tag of a local image: one container for all command taggers."""
     results = {}
@@ -205,16 +205,16 @@ def content_refs(
     if not taggers:
         return []
     if reused:
-        kept = kept_refs(ref, taggers, refs=docker_env.repo_tags(ref), suffix=suffix)
+        kept = kept_refs(ref, taggers, refs=engine.repo_tags(ref), suffix=suffix)
         if kept:
             shown = ", ".join(r.rsplit(":", 1)[1] for r in kept)
             log.info("%s: content tags kept: %s", image, shown)
             return kept
-    labels = docker_env.image_labels(ref) or {}
+    labels = engine.image_labels(ref) or {}
     tags = read_tags(ref, taggers, image=image, labels=labels)
     repository = ref.rsplit(":", 1)[0]
     refs = [f"{repository}:{tag}{suffix}" for tag in tags]
     for target in refs:
-        docker_env.tag(ref, target)
+        engine.tag(ref, target)
     log.info("%s: content tags: %s", image, ", ".join(tags) or "none")
     return refs

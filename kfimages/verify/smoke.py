@@ -28,23 +28,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kfimages import engine as docker_env
-from kfimages import platforms
+from kfimages import engine, platforms
 from kfimages.build.ca import collect_ca_files
 from kfimages.build.plan import BuildRequest, step_name
-from kfimages.build.report import Result, Status, table
+from kfimages.build.report import Result, Status
 from kfimages.build.run import build_images, prepare
 from kfimages.errors import UserError
 from kfimages.repo import changes
-from kfimages.repo.graph import Graph
+from kfimages.repo.graph import TESTS_DIR, Graph
 from kfimages.repo.inputs import INPUTS_LABEL
 from kfimages.settings import Settings
+from kfimages.tables import text_table
 
 log = logging.getLogger(__name__)
 
 SMOKE_TAG = "latest"
 NO_TESTS_COLLECTED = 5
-TESTS_DIR = "tests/images"
 
 PytestRunner = Callable[[Sequence[str]], int]
 
@@ -171,7 +170,7 @@ def stale_problem(
     )
     with tempfile.TemporaryDirectory(prefix="kfimages-fresh-") as tmp:
         step = prepare(graph, [name], request, settings=settings, work=Path(tmp))[-1]
-    labels = docker_env.image_labels(step.ref)
+    labels = engine.image_labels(step.ref)
     option = f" --platform {platform}" if platform else ""
     fix = (
         f"build it first: invoke smoke {name}{option} (or invoke build {name} --tag {tag}{option})"
@@ -189,7 +188,7 @@ def stale_problem(
 
 def summary(outcomes: Sequence[Outcome]) -> str:
     rows = [(o.name, str(o.verdict), o.detail) for o in outcomes]
-    return "\n".join(table(("IMAGE", "SMOKE", "DETAIL"), rows))
+    return "\n".join(text_table(("IMAGE", "SMOKE", "DETAIL"), rows))
 
 
 def exit_code(outcomes: Sequence[Outcome]) -> int:

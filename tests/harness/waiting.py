@@ -1,10 +1,13 @@
-"""Polling with a deadline."""
+"""Polling with a deadline: `wait_until`, the tests' face of kfimages.waiting.poll_until (the
+one polling loop of the project), with the tests' rules: an exception of the probe means
+"not yet", `GiveUp` stops at once, a timeout is an AssertionError."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TypeVar
+
+from kfimages.waiting import TimedOut, poll_until
 
 T = TypeVar("T")
 
@@ -29,21 +32,21 @@ def wait_until(
     `check`, called after every unsuccessful poll (e.g. "is the container still running").
     After `timeout` seconds an AssertionError names `message` and the probe's last error.
     """
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while True:
+    last_error: list[Exception] = []
+
+    def attempt() -> T | None:
         try:
-            value = probe()
-            if value:
-                return value
+            return probe()
         except GiveUp:
             raise
         except Exception as exc:  # the probe may fail until the server is up
-            last_error = exc
-        if check is not None:
-            check()
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"timed out after {timeout}s waiting for {message}; last error: {last_error}"
-            )
-        time.sleep(interval)
+            last_error[:] = [exc]
+            return None
+
+    try:
+        return poll_until(attempt, timeout=timeout, what=message, interval=interval, check=check)
+    except TimedOut:
+        last = last_error[0] if last_error else None
+        raise AssertionError(
+            f"timed out after {timeout}s waiting for {message}; last error: {last}"
+        ) from None

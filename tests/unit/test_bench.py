@@ -1,27 +1,37 @@
-"""The pure parts of the bench (kfimages.bench): probe selection, arithmetic, results.md.
+"""The pure parts of the bench (kfimages.bench): probe selection, arithmetic, results.md,
+the options of `invoke bench`, the throwaway chain's repository.
 
 No Docker: the probes are chosen from this repository's graph and folders, the figures
-are made up.
+are made up, the chain is a real git repository that is only loaded.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from kfimages import bench
-from kfimages.bench import (
+from kfimages.bench import chain as bench_chain
+from kfimages.bench import markdown, probes
+from kfimages.bench import results as figures
+from kfimages.bench import run as bench_run
+from kfimages.bench.machine import Machine, disk_warning
+from kfimages.bench.probes import Probe
+from kfimages.bench.results import (
     ImageBuild,
     ImageRun,
-    Machine,
-    Probe,
+    Part,
+    PlanStep,
     Rebuild,
     Results,
     Timing,
 )
 from kfimages.build.report import Result, Status
+from kfimages.errors import UserError
 from kfimages.repo.graph import load_graph
+from tests.unit.conftest import Repo
+from tests.unit.invoke_cli import run_invoke
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -42,7 +52,7 @@ MACHINE = Machine(
 
 def probe_of(name: str) -> Probe | None:
     graph = load_graph(PROJECT)
-    return bench.select_probe(folders=bench.chain_folders(graph, name))
+    return probes.select_probe(folders=probes.chain_folders(graph, name))
 
 
 # --- probe selection ----------------------------------------------------------------------
@@ -64,66 +74,66 @@ def test_each_image_gets_the_probe_of_its_nearest_folder(
 ) -> None:
     probe = probe_of(image)
     assert probe is not None
-    assert (probe.service, probe.resolved(prefix=bench.PREFIX)) == (service, path)
+    assert (probe.service, probe.resolved(prefix=probes.PREFIX)) == (service, path)
 
 
 def test_base_has_no_probe_and_says_why() -> None:
     graph = load_graph(PROJECT)
-    folders = bench.chain_folders(graph, "base")
-    assert bench.select_probe(folders=folders) is None
-    found = bench.services(root=PROJECT, folders=folders)
+    folders = probes.chain_folders(graph, "base")
+    assert probes.select_probe(folders=folders) is None
+    found = probes.services(root=PROJECT, folders=folders)
     assert found == []
-    assert bench.no_probe_reason(folders=folders, found_services=found) == (
+    assert probes.no_probe_reason(folders=folders, found_services=found) == (
         "no HTTP server: base starts no service"
     )
 
 
 def test_a_folder_with_a_service_but_no_probe_names_the_fix() -> None:
-    reason = bench.no_probe_reason(folders=["myide", "base"], found_services=["myide"])
+    reason = probes.no_probe_reason(folders=["myide", "base"], found_services=["myide"])
     assert "myide" in reason
-    assert "kfimages.bench.PROBES" in reason
+    assert "kfimages.bench.probes.PROBES" in reason
 
 
 def test_the_nearest_folder_wins() -> None:
     mine = Probe(service="mine", path="/ok")
-    probes = {**bench.PROBES, "child": mine}
-    assert bench.select_probe(folders=["child", "jupyter", "base"], probes=probes) is mine
+    known = {**probes.PROBES, "child": mine}
+    assert probes.select_probe(folders=["child", "jupyter", "base"], probes=known) is mine
     assert (
-        bench.select_probe(folders=["other", "jupyter", "base"], probes=probes)
-        == (bench.PROBES["jupyter"])
+        probes.select_probe(folders=["other", "jupyter", "base"], probes=known)
+        == probes.PROBES["jupyter"]
     )
-    assert bench.select_probe(folders=["other", "base"], probes=probes) is None
+    assert probes.select_probe(folders=["other", "base"], probes=known) is None
 
 
 def test_every_probe_names_a_service_of_its_folder_and_every_service_has_a_probe() -> None:
     """The bare-server entrypoint is /etc/services.d/<service>/run: the file must exist."""
-    for folder, probe in bench.PROBES.items():
+    for folder, probe in probes.PROBES.items():
         run = PROJECT / folder / "s6" / "services.d" / probe.service / "run"
         assert run.is_file(), f"{folder}: no {run.relative_to(PROJECT)}"
     folders = {image.folder for image in load_graph(PROJECT).images.values()}
-    with_services = {f for f in folders if bench.services(root=PROJECT, folders=[f])}
-    assert with_services <= set(bench.PROBES), "a server image the bench cannot probe"
+    with_services = {f for f in folders if probes.services(root=PROJECT, folders=[f])}
+    assert with_services <= set(probes.PROBES), "a server image the bench cannot probe"
 
 
 def test_probe_url_and_run_script() -> None:
-    probe = bench.PROBES["jupyter"]
+    probe = probes.PROBES["jupyter"]
     assert probe.url(prefix="/notebook/ns/nb/") == "http://127.0.0.1:8888/notebook/ns/nb/api/status"
     assert probe.run_script == "/etc/services.d/jupyterlab/run"
 
 
 def test_container_args_init_and_bare() -> None:
-    probe = bench.PROBES["codeserver"]
-    init = bench.container_args(ref="r/c:t", name="n", probe=probe, bare=False)
-    bare = bench.container_args(ref="r/c:t", name="n", probe=probe, bare=True)
+    probe = probes.PROBES["codeserver"]
+    init = probes.container_args(ref="r/c:t", name="n", probe=probe, bare=False)
+    bare = probes.container_args(ref="r/c:t", name="n", probe=probe, bare=True)
     assert init[-1] == bare[-1] == "r/c:t"
-    assert f"NB_PREFIX={bench.PREFIX}" in init
+    assert f"NB_PREFIX={probes.PREFIX}" in init
     assert "--entrypoint" not in init
     assert bare[bare.index("--entrypoint") + 1] == "/etc/services.d/codeserver/run"
 
 
 def test_probe_script_follows_redirects_only_when_asked() -> None:
-    plain = bench.probe_script(url="http://127.0.0.1:8888/healthz", follow_redirects=False)
-    follow = bench.probe_script(url="http://127.0.0.1:8888/", follow_redirects=True)
+    plain = probes.probe_script(url="http://127.0.0.1:8888/healthz", follow_redirects=False)
+    follow = probes.probe_script(url="http://127.0.0.1:8888/", follow_redirects=True)
     assert "-L " not in plain
     assert "-L 'http://127.0.0.1:8888/'" in follow
     assert "= 200 ] && exit 0" in plain
@@ -133,10 +143,10 @@ def test_probe_script_follows_redirects_only_when_asked() -> None:
 
 
 def test_speedup() -> None:
-    assert bench.speedup(serial=20.0, parallel=10.0) == 2.0
-    assert bench.speedup(serial=9.0, parallel=12.0) == 0.75
-    assert bench.speedup(serial=0.0, parallel=1.0) is None
-    assert bench.speedup(serial=1.0, parallel=0.0) is None
+    assert figures.speedup(serial=20.0, parallel=10.0) == 2.0
+    assert figures.speedup(serial=9.0, parallel=12.0) == 0.75
+    assert figures.speedup(serial=0.0, parallel=1.0) is None
+    assert figures.speedup(serial=1.0, parallel=0.0) is None
 
 
 def result(name: str, *, started: float, duration: float, status: Status = Status.BUILT) -> Result:
@@ -149,8 +159,8 @@ def test_build_window_spans_the_set_without_its_parents() -> None:
         result("a", started=130.0, duration=20.0),
         result("b", started=131.0, duration=25.0),
     ]
-    assert bench.build_window(results, ["a", "b"]) == pytest.approx(26.0)
-    assert bench.build_window(results, ["a"]) == pytest.approx(20.0)
+    assert figures.build_window(results, ["a", "b"]) == pytest.approx(26.0)
+    assert figures.build_window(results, ["a"]) == pytest.approx(20.0)
 
 
 def test_build_window_needs_every_image_built() -> None:
@@ -158,8 +168,8 @@ def test_build_window_needs_every_image_built() -> None:
         result("a", started=0.0, duration=5.0),
         result("b", started=0.0, duration=0.1, status=Status.REUSED),
     ]
-    assert bench.build_window(results, ["a", "b"]) is None
-    assert bench.build_window(results, ["a", "missing"]) is None
+    assert figures.build_window(results, ["a", "b"]) is None
+    assert figures.build_window(results, ["a", "missing"]) is None
 
 
 def test_jobs_speedup_of_window_and_wall() -> None:
@@ -167,11 +177,11 @@ def test_jobs_speedup_of_window_and_wall() -> None:
         Rebuild(names=("a", "b"), seconds=100.0, statuses="3 built", window=60.0, jobs=1),
         Rebuild(names=("a", "b"), seconds=80.0, statuses="3 built", window=40.0, jobs=2),
     ]
-    window, wall = bench.jobs_speedup(runs)
+    window, wall = figures.jobs_speedup(runs)
     assert (window, wall) == (1.5, 1.25)
-    assert bench.jobs_speedup(runs[:1]) == (None, None)
+    assert figures.jobs_speedup(runs[:1]) == (None, None)
     no_window = [runs[0], Rebuild(names=("a", "b"), seconds=50.0, statuses="x", jobs=2)]
-    assert bench.jobs_speedup(no_window) == (None, 2.0)
+    assert figures.jobs_speedup(no_window) == (None, 2.0)
 
 
 def test_statuses_counts_in_status_order() -> None:
@@ -181,31 +191,11 @@ def test_statuses_counts_in_status_order() -> None:
         result("c", started=0, duration=1),
         result("d", started=0, duration=1, status=Status.SKIPPED),
     ]
-    assert bench.statuses(results) == "2 built, 1 blocked, 1 skipped"
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("73.4MiB / 23.54GiB", round(73.4 * 2**20)),
-        ("512KiB / 1GiB", 512 * 1024),
-        ("1.5GiB / 2GiB", round(1.5 * 2**30)),
-        ("0B / 0B", 0),
-        ("12MB / 1GB", 12_000_000),
-    ],
-)
-def test_parse_mem_usage(text: str, expected: int) -> None:
-    assert bench.parse_mem_usage(text) == expected
-
-
-@pytest.mark.parametrize("text", ["", "--", "12 parsecs / 1GiB"])
-def test_parse_mem_usage_refuses_other_text(text: str) -> None:
-    with pytest.raises(ValueError, match="MemUsage"):
-        bench.parse_mem_usage(text)
+    assert figures.statuses(results) == "2 built, 1 blocked, 1 skipped"
 
 
 def test_summarize() -> None:
-    timing = bench.summarize([3.0, 1.0, 2.0, 10.0], memory=5)
+    timing = figures.summarize([3.0, 1.0, 2.0, 10.0], memory=5)
     assert (timing.median, timing.low, timing.high, timing.runs, timing.memory) == (
         2.5,
         1.0,
@@ -215,46 +205,17 @@ def test_summarize() -> None:
     )
 
 
-def test_cache_mounts_of_the_repository_dockerfiles() -> None:
-    """What results.md says may be warm in a cold build comes from the Dockerfiles."""
-    assert bench.cache_mounts(root=PROJECT, dockerfile="base/Dockerfile") == []
-    assert bench.cache_mounts(root=PROJECT, dockerfile="jupyter/Dockerfile") == ["kfnb-jupyter-pip"]
-    assert bench.cache_mounts(root=PROJECT, dockerfile="codeserver/Dockerfile") == [
-        "kfnb-codeserver-npm"
-    ]
-
-
-def test_cache_mounts_without_an_id_name_the_target(tmp_path: Path) -> None:
-    (tmp_path / "Dockerfile").write_text(
-        "FROM x\nRUN --mount=type=cache,target=/root/.cache/pip \\\n"
-        "    --mount=type=bind,source=a,target=/a \\\n"
-        "    --mount=target=/var/cache/apt,type=cache,sharing=locked apt-get update\n"
-    )
-    assert bench.cache_mounts(root=tmp_path, dockerfile="Dockerfile") == [
-        "/root/.cache/pip",
-        "/var/cache/apt",
-    ]
-
-
 def test_disk_warning_only_when_the_images_may_not_fit() -> None:
-    assert bench.disk_warning(free=30 * 10**9, needed=10 * 10**9) is None
-    assert bench.disk_warning(free=None, needed=10 * 10**9) is None
-    assert bench.disk_warning(free=10 * 10**9, needed=0) is None
-    warning = bench.disk_warning(free=20 * 10**9, needed=18 * 10**9)
+    assert disk_warning(free=30 * 10**9, needed=10 * 10**9) is None
+    assert disk_warning(free=None, needed=10 * 10**9) is None
+    assert disk_warning(free=10 * 10**9, needed=0) is None
+    warning = disk_warning(free=20 * 10**9, needed=18 * 10**9)
     assert warning is not None
     assert "20.0 GB free" in warning
     assert "18.0 GB" in warning
 
 
 # --- results.md ---------------------------------------------------------------------------
-
-
-def test_markdown_table_escapes_pipes() -> None:
-    assert bench.markdown_table(("a", "b"), [("x|y", "line\nbreak")]) == [
-        "| a | b |",
-        "|---|---|",
-        "| x\\|y | line break |",
-    ]
 
 
 def full_results() -> Results:
@@ -298,12 +259,28 @@ def full_results() -> Results:
             Rebuild(names=("jupyter",), seconds=80.0, statuses="2 built", window=40.0, jobs=2),
         ),
         missing=(("rstudio", "not built (blocked: artifact rstudio-server)"),),
+        plan=(
+            PlanStep(
+                label="load the graph",
+                timing=Timing(median=12.25, low=10.0, high=30.5, runs=20),
+                result="7 images",
+            ),
+        ),
+        chain=(
+            Rebuild(names=("child0",), seconds=17.8, statuses="2 built", label="first build"),
+            Rebuild(names=("child0",), seconds=0.18, statuses="2 reused", label="no-op rebuild"),
+        ),
+        chain_jobs=(
+            Rebuild(names=("child0",), seconds=17.4, statuses="2 built", window=9.0, jobs=1),
+            Rebuild(names=("child0",), seconds=8.6, statuses="2 built", window=4.5, jobs=2),
+        ),
+        chain_shape="1 root image FROM os + 1 child",
         duration=1800.0,
     )
 
 
 def test_results_markdown_has_the_machine_and_a_table_per_measurement() -> None:
-    text = bench.format_results(full_results())
+    text = markdown.format_results(full_results())
     lines = text.splitlines()
     assert lines[0] == "# Benchmark of the images"
     assert "| date | 2026-11-27 23:00 UTC |" in lines
@@ -315,7 +292,10 @@ def test_results_markdown_has_the_machine_and_a_table_per_measurement() -> None:
     )
     assert "| bench run time | 30.0 min |" in lines
     assert "![build time, size, start-up and idle memory per image](results.png)" in lines
+    assert "| measured | plan, chain, cold, startup, jobs |" in lines
     for title in (
+        "## Planning",
+        "## Throwaway chain: the build system's own overhead",
         "## Cold build",
         "## No-op rebuild of the whole graph",
         "## Image size",
@@ -326,7 +306,7 @@ def test_results_markdown_has_the_machine_and_a_table_per_measurement() -> None:
 
 
 def test_results_markdown_rows() -> None:
-    lines = bench.format_results(full_results()).splitlines()
+    lines = markdown.format_results(full_results()).splitlines()
     assert "| base | built | 61.2 |  |" in lines
     assert (
         "| rstudio | blocked | n/a | artifact rstudio-server: cannot reach https://h/x.deb |"
@@ -344,42 +324,92 @@ def test_results_markdown_rows() -> None:
     )
     assert "| 1 | 100.0 | 60.0 | 2 built |" in lines
     assert "Speed-up of `--jobs 2`: **1.50x** (set window), 1.25x (whole build)." in lines
+    assert "| load the graph | 12.2 (10.0-30.5) | 7 images |" in lines
+    assert "| no-op rebuild | 0.18 | n/a | 2 reused |" in lines
+    assert "Speed-up of `--jobs 2`: **2.00x** (set window), 2.02x (whole build)." in lines
 
 
 def test_results_markdown_states_what_cold_means_and_the_warm_caches() -> None:
-    text = bench.format_results(full_results())
+    text = markdown.format_results(full_results())
     assert "--no-cache" in text
     assert "jupyter: `kfnb-jupyter-pip`" in text
     assert "own step" in text
 
 
 def test_results_markdown_rows_follow_the_plan_order() -> None:
-    lines = bench.format_results(full_results()).splitlines()
+    lines = markdown.format_results(full_results()).splitlines()
     start = lines.index("## Image size")
     sizes = [line.split(" | ")[0] for line in lines[start:] if line.startswith("| ")][1:4]
     assert sizes == ["| base", "| jupyter", "| rstudio"]
 
 
-def test_skipped_measurements_say_so() -> None:
-    text = bench.format_results(Results(machine=MACHINE, images=("base",)))
-    assert "Skipped (`--skip-cold`)." in text
-    assert "Skipped (needs the cold build)." in text
-    assert "Skipped (`--skip-startup`)." in text
-    assert "Skipped (`--skip-jobs`)." in text
+def test_parts_not_measured_say_so() -> None:
+    text = markdown.format_results(Results(machine=MACHINE, images=("base",), parts=(Part.PLAN,)))
+    for part in ("chain", "cold", "startup", "jobs"):
+        assert f"Not measured in this run (`invoke bench --only` without `{part}`)." in text
+    assert "Not measured in this run (it follows the `cold` part)." in text
+    assert "`invoke bench --only` without `plan`" not in text
 
 
-# --- options --------------------------------------------------------------------------------
+# --- options of `invoke bench` ---------------------------------------------------------------
 
 
-def test_parse_args_defaults_and_names() -> None:
-    default = bench.parse_args([])
-    assert default.names == ("all",)
-    assert default.jobs_images == ("codeserver", "jupyter")
-    options = bench.parse_args(
-        ["base,jupyter", "codeserver", "--skip-jobs", "--jobs-images", "jupyter", "--runs", "1"]
+def test_parts_default_to_every_part_in_run_order() -> None:
+    assert bench_run.parse_parts("") == tuple(Part)
+    assert bench_run.parse_parts("jobs,plan") == (Part.PLAN, Part.JOBS)
+    assert bench_run.parse_parts(" startup ") == (Part.STARTUP,)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("plan,,chain", "--only 'plan,,chain' has an empty part; use e.g. --only plan,chain"),
+        ("plan,noop", "unknown part 'noop' in --only; use one or more of plan, chain, cold"),
+    ],
+)
+def test_bad_parts_are_one_line(text: str, message: str) -> None:
+    with pytest.raises(UserError, match=re.escape(message)):
+        bench_run.parse_parts(text)
+
+
+def test_numbers_that_cannot_work_name_their_option() -> None:
+    bench_run.check_options(bench_run.Options())
+    with pytest.raises(UserError, match=r"^--runs must be at least 1, not 0$"):
+        bench_run.check_options(bench_run.Options(runs=0))
+    with pytest.raises(UserError, match=r"^--idle-seconds must be at least 0, not -1$"):
+        bench_run.check_options(bench_run.Options(idle_seconds=-1))
+
+
+def test_only_a_run_of_every_part_writes_into_bench(tmp_path: Path) -> None:
+    """The committed results.md comes from one full run; a partial run goes elsewhere."""
+    assert bench_run.output_dir(bench_run.Options(), root=tmp_path) == tmp_path / "bench"
+    partial = bench_run.Options(parts=(Part.PLAN,))
+    assert bench_run.output_dir(partial, root=tmp_path) == tmp_path / "artifacts" / "bench"
+    chosen = bench_run.Options(parts=(Part.PLAN,), output_dir=tmp_path / "x")
+    assert bench_run.output_dir(chosen, root=tmp_path) == tmp_path / "x"
+
+
+def test_invoke_bench_refuses_an_unknown_part_in_one_line(chain: Repo) -> None:
+    """Before any measurement (no Docker): exit 2, one line."""
+    done = run_invoke(chain, "bench", "all", "--only", "nope")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == (
+        "error: unknown part 'nope' in --only; use one or more of plan, chain, cold, startup, jobs"
     )
-    assert options.names == ("base", "jupyter", "codeserver")
-    assert options.skip_jobs
-    assert not options.skip_cold
-    assert options.jobs_images == ("jupyter",)
-    assert options.runs == 1
+
+
+# --- the throwaway chain -------------------------------------------------------------------
+
+
+def test_the_chain_is_a_graph_of_a_root_and_independent_children(
+    tmp_path: Path, git_isolated: None
+) -> None:
+    names = bench_chain.write_chain(tmp_path, children=3, work_mb=7, os_image="os:1")
+    graph = load_graph(tmp_path)
+    assert names == ["child0", "child1", "child2"]
+    assert graph.get("root").parent == "os:1"
+    assert {graph.get(n).parent for n in names} == {"root"}
+    assert "head -c 7M /dev/urandom" in (tmp_path / "child1" / "Dockerfile").read_text()
+    assert bench_chain.shape(children=3, work_mb=7, os_image="os:1").startswith(
+        "1 root image FROM os:1 + 3 independent children, each hashing 7 MB"
+    )

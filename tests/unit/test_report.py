@@ -13,7 +13,6 @@ from kfimages.build.report import (
     Status,
     format_summary,
     skip_reason,
-    table,
 )
 
 
@@ -96,11 +95,3 @@ def test_result_finished_and_by_name() -> None:
     r = Result(name="a", ref="r/a:t", status=Status.BUILT, duration=2.0, started=100.0)
     assert r.finished == 102.0
     assert BuildReport(results=[r]).by_name() == {"a": r}
-
-
-def test_table_pads_all_but_the_last_column() -> None:
-    assert table(("A", "BB", "C"), [("xxx", "y", "last  "), ("z", "yyy", "")]) == [
-        "A    BB   C",
-        "xxx  y    last",
-        "z    yyy",
-    ]

@@ -1,0 +1,95 @@
+"""Where and when the bench ran (CPU, memory, kernel, Docker, load, commit), and whether the
+Docker disk may hold what it builds."""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kfimages import engine, git
+from kfimages.repo.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, image_ref
+from kfimages.settings import Settings
+
+
+@dataclass(frozen=True)
+class Machine:
+    """Where and when the bench ran."""
+
+    date: str
+    cpus: int
+    cpu_model: str
+    memory: int
+    kernel: str
+    os_name: str
+    docker: str
+    buildx: str
+    load: tuple[float, float, float]
+    commit: str
+    build_args: tuple[tuple[str, str], ...] = ()
+    """The environment's KFIMAGES_BUILD_ARG_* overrides (build inputs)."""
+
+
+def _proc_field(path: str, key: str) -> str:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        if name.strip() == key:
+            return value.strip()
+    return ""
+
+
+def _os_name() -> str:
+    try:
+        text = Path("/etc/os-release").read_text(encoding="utf-8")
+    except OSError:
+        return platform.system()
+    for line in text.splitlines():
+        if line.startswith("PRETTY_NAME="):
+            return line.partition("=")[2].strip('"')
+    return platform.system()
+
+
+def read_machine(*, root: Path, settings: Settings) -> Machine:
+    """CPU, memory, kernel, Docker and buildx versions, load, commit, date (UTC)."""
+    memory_kb = _proc_field("/proc/meminfo", "MemTotal").split()
+    info = git.read_info(root)
+    load = os.getloadavg()
+    return Machine(
+        date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        cpus=os.cpu_count() or 0,
+        cpu_model=_proc_field("/proc/cpuinfo", "model name") or platform.processor() or "?",
+        memory=int(memory_kb[0]) * 1024 if memory_kb else 0,
+        kernel=platform.release(),
+        os_name=_os_name(),
+        docker=engine.server_version(),
+        buildx=engine.buildx_version(),
+        load=(load[0], load[1], load[2]),
+        commit=f"{info.sha[:12]}{' (uncommitted changes)' if info.dirty else ''}",
+        build_args=tuple(sorted(settings.build_args.items())),
+    )
+
+
+def disk_warning(*, free: int | None, needed: int) -> str | None:
+    """A warning when the Docker disk may not hold what the bench builds (`needed`: the
+    sizes of those images, as their BuildKit layers stay in the build cache)."""
+    if free is None or needed <= 0 or free >= needed * 1.2:
+        return None
+    return (
+        f"the Docker disk has {free / 1e9:.1f} GB free; the bench builds about "
+        f"{needed / 1e9:.1f} GB of images, whose layers stay in BuildKit's build cache after "
+        "the images are removed: a build may fail for lack of space (`docker builder prune` "
+        "frees the cache, then every later build starts cold)"
+    )
+
+
+def known_size(graph: Graph, names: Sequence[str]) -> int:
+    """The sizes of the images' local kfnb/...:latest refs (0 for those not built)."""
+    refs = (image_ref(graph.get(n), registry=DEFAULT_REGISTRY, tag=DEFAULT_TAG) for n in names)
+    return sum(engine.image_size(ref) or 0 for ref in refs)

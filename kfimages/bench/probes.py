@@ -1,0 +1,101 @@
+"""How the bench reaches an image's server: the probe of its nearest folder, and the shell
+loop that `docker exec` runs inside the container (never a container address)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+from kfimages.repo.graph import Graph
+
+BENCH_LABEL = "io.kfimages.bench"
+"""Label of the bench's containers (removed before and after a run)."""
+PREFIX = "/notebook/bench/x"
+"""NB_PREFIX of the start-up runs, shaped as Kubeflow sets it (/notebook/<ns>/<name>)."""
+PORT = 8888
+BURST_S = 5
+"""How long one `docker exec` probe polls inside the container (curl every 50 ms)."""
+
+
+@dataclass(frozen=True)
+class Probe:
+    """How an image's server answers: the s6 service that runs it and the URL that says 200."""
+
+    service: str
+    """/etc/services.d/<service>/run starts the server (the bare-server entrypoint)."""
+    path: str
+    """Path on 127.0.0.1:8888 inside the container; `{prefix}` is NB_PREFIX."""
+    follow_redirects: bool = False
+
+    @property
+    def run_script(self) -> str:
+        return f"/etc/services.d/{self.service}/run"
+
+    def resolved(self, *, prefix: str) -> str:
+        """The path with NB_PREFIX filled in."""
+        return self.path.format(prefix=prefix.rstrip("/"))
+
+    def url(self, *, prefix: str) -> str:
+        return f"http://127.0.0.1:{PORT}{self.resolved(prefix=prefix)}"
+
+
+PROBES: Mapping[str, Probe] = MappingProxyType(
+    {
+        "jupyter": Probe(service="jupyterlab", path="{prefix}/api/status"),
+        "codeserver": Probe(service="codeserver", path="/healthz"),
+        "rstudio": Probe(service="rstudio", path="/", follow_redirects=True),
+    }
+)
+"""Image folder -> its probe (as tests/images/<folder> wait for the server); an image built
+FROM one of them inherits it (jupyter-pytorch-full: jupyter's)."""
+
+
+def select_probe(*, folders: Sequence[str], probes: Mapping[str, Probe] = PROBES) -> Probe | None:
+    """The probe of the nearest folder that has one; `folders` is the image's own folder,
+    then its ancestors' folders, nearest first."""
+    for folder in folders:
+        if folder in probes:
+            return probes[folder]
+    return None
+
+
+def chain_folders(graph: Graph, name: str) -> list[str]:
+    """The image's folder, then its ancestors' folders, nearest first."""
+    ancestors = reversed(graph.ancestors(name))
+    return [graph.get(name).folder, *(image.folder for image in ancestors)]
+
+
+def services(*, root: Path, folders: Sequence[str]) -> list[str]:
+    """The s6 services (`<folder>/s6/services.d/<service>/run`) of these folders."""
+    return sorted(
+        run.parent.name for folder in folders for run in root.glob(f"{folder}/s6/services.d/*/run")
+    )
+
+
+def no_probe_reason(*, folders: Sequence[str], found_services: Sequence[str]) -> str:
+    """Why an image gets no start-up figures (select_probe found nothing)."""
+    if not found_services:
+        return f"no HTTP server: {folders[0]} starts no service"
+    return f"no probe known for {folders[0]} (add it to kfimages.bench.probes.PROBES)"
+
+
+def container_args(*, ref: str, name: str, probe: Probe, bare: bool) -> list[str]:
+    """`docker run` arguments of one start-up run: through the image's /init, or `bare`: the
+    service's run script as the entrypoint (no /init: no cont-init.d, no supervision)."""
+    args = ["run", "-d", "--name", name, "--label", f"{BENCH_LABEL}=1", "-e", f"NB_PREFIX={PREFIX}"]
+    if bare:
+        args += ["--entrypoint", probe.run_script]
+    return [*args, ref]
+
+
+def probe_script(*, url: str, follow_redirects: bool, burst_s: float = BURST_S) -> str:
+    """A shell loop run by one `docker exec`: exit 0 at the first 200, 1 after `burst_s`."""
+    follow = "-L " if follow_redirects else ""
+    curl = f"curl -s -o /dev/null -w '%{{http_code}}' --max-time 2 {follow}'{url}'"
+    return (
+        f"end=$(($(date +%s) + {int(burst_s)})); "
+        f'while [ "$(date +%s)" -lt "$end" ]; do '
+        f'[ "$({curl})" = 200 ] && exit 0; sleep 0.05; done; exit 1'
+    )

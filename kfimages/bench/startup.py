@@ -1,0 +1,125 @@
+"""Start-ups of a local image: `docker run` to the first HTTP 200 through /init and bare
+(the service's run script as the entrypoint), the idle memory after it, and the size."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from kfimages import engine
+from kfimages.bench.probes import (
+    BURST_S,
+    PREFIX,
+    Probe,
+    chain_folders,
+    container_args,
+    no_probe_reason,
+    probe_script,
+    select_probe,
+    services,
+)
+from kfimages.bench.results import ImageRun, Timing, summarize
+from kfimages.errors import UserError
+from kfimages.repo.graph import Graph
+from kfimages.waiting import poll_until
+
+log = logging.getLogger(__name__)
+
+
+def _stopped(name: str, *, what: str) -> None:
+    """Raise when the container is no longer running (waiting longer cannot help)."""
+    state = engine.container_state(name)
+    if not state.startswith("running"):
+        tail = " / ".join(engine.container_logs(name, tail=5)[-3:])
+        raise UserError(f"{what}: container {state or 'gone'}; last log lines: {tail}")
+
+
+def _answers(name: str, probe: Probe) -> bool:
+    script = probe_script(url=probe.url(prefix=PREFIX), follow_redirects=probe.follow_redirects)
+    return engine.exec_in(name, script, timeout=BURST_S + 30) == 0
+
+
+def start_once(
+    *, ref: str, probe: Probe, bare: bool, timeout: float, idle_seconds: float | None
+) -> tuple[float, int | None]:
+    """Seconds from `docker run` to the first 200, and (with `idle_seconds`) the memory in
+    use that long after it. The container is removed in any case."""
+    name = f"kfnb-bench-{uuid.uuid4().hex[:10]}"
+    what = f"{ref} ({'bare server' if bare else '/init'}) on {probe.path}"
+    started = time.monotonic()
+    engine.run(*container_args(ref=ref, name=name, probe=probe, bare=bare))
+    try:
+        poll_until(
+            lambda: _answers(name, probe),
+            timeout=timeout,
+            what=what,
+            interval=0.1,
+            check=lambda: _stopped(name, what=what),
+        )
+        seconds = time.monotonic() - started
+        memory = None
+        if idle_seconds is not None:
+            time.sleep(idle_seconds)  # on purpose: the memory of a server left idle
+            memory = engine.container_memory(name)
+        return seconds, memory
+    finally:
+        engine.remove_containers(name)
+
+
+def measure_startup(
+    *, ref: str, probe: Probe, bare: bool, runs: int, timeout: float, idle_seconds: float
+) -> Timing:
+    """`runs` start-ups in one mode; the memory is taken on the first."""
+    times: list[float] = []
+    memory: int | None = None
+    for index in range(runs):
+        seconds, used = start_once(
+            ref=ref,
+            probe=probe,
+            bare=bare,
+            timeout=timeout,
+            idle_seconds=idle_seconds if index == 0 else None,
+        )
+        times.append(seconds)
+        memory = used if index == 0 else memory
+        log.info("%s %s run %d: %.2f s", ref, "bare" if bare else "/init", index + 1, seconds)
+    return summarize(times, memory=memory)
+
+
+def measure_image(
+    graph: Graph, name: str, *, ref: str, runs: int, timeout: float, idle_seconds: float
+) -> ImageRun:
+    """Size and (runs > 0) start-ups through /init and bare of one local image."""
+    size = engine.image_size(ref)
+    folders = chain_folders(graph, name)
+    probe = select_probe(folders=folders)
+    if probe is None:
+        reason = no_probe_reason(
+            folders=folders, found_services=services(root=graph.root, folders=folders)
+        )
+        return ImageRun(name=name, ref=ref, size=size, reason=reason)
+    if runs < 1:
+        return ImageRun(
+            name=name, ref=ref, size=size, probe=probe.resolved(prefix=PREFIX), reason="skipped"
+        )
+    timings: dict[bool, Timing | None] = {}
+    problems: list[str] = []
+    for bare in (False, True):
+        try:
+            timings[bare] = measure_startup(
+                ref=ref, probe=probe, bare=bare, runs=runs, timeout=timeout,
+                idle_seconds=idle_seconds,
+            )  # fmt: skip
+        except UserError as exc:
+            log.error("%s", exc)
+            timings[bare], problems = None, [*problems, str(exc)]
+    return ImageRun(
+        name=name,
+        ref=ref,
+        size=size,
+        probe=probe.resolved(prefix=PREFIX),
+        init=timings[False],
+        bare=timings[True],
+        reason="; ".join(problems),
+    )
