@@ -16,6 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from kfimages.errors import UserError
+from kfimages.names import NAME_RE
 from kfimages.repo.config import ImageConfig, load_folder_config
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,6 @@ DEFAULT_REGISTRY = "kfnb"
 """Registry/namespace prefix of the refs built by default: a local name, nothing is pushed."""
 DEFAULT_TAG = "latest"
 
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _ARG_RE = re.compile(rf"^\s*ARG\s+{PARENT_ARG}\s*=\s*(\S+)\s*$", re.IGNORECASE)
 _FROM_RE = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)", re.IGNORECASE)
 _EXTERNAL_RE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*[/:@][a-z0-9._/:@-]*$", re.IGNORECASE)
@@ -156,7 +156,7 @@ def _dockerfiles(folder: Path) -> list[tuple[str | None, Path]]:
 
 
 def _check_name(path: Path, part: str) -> None:
-    if not _NAME_RE.match(part):
+    if not NAME_RE.match(part):
         raise UserError(
             f"{path}: '{part}' is not a valid image name part; use lower-case letters, "
             "digits, '-' and '_' (it becomes a repository name)"

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from kfimages import engine as docker_env
+from kfimages import platforms
 from kfimages.build.plan import BuildRequest
 from kfimages.build.report import BuildReport, Result, Status
 from kfimages.build.run import prepare
-from kfimages.errors import UserError
+from kfimages.names import parse
 from kfimages.repo.graph import Graph
 from kfimages.repo.inputs import INPUTS_LABEL
 from kfimages.settings import Settings
@@ -90,24 +91,30 @@ def test_summary() -> None:
 # ---------------------------------------------------------------------- selection
 
 
-def test_select_names_or_affected(chain: Repo) -> None:
+def legs(graph: Graph, value: str, *, base: str = "", platform: str = "") -> list[smoke.Leg]:
+    return smoke.legs(graph, parse(value, known=graph.images, base=base), platform=platform)
+
+
+def test_legs_of_names_and_sets(chain: Repo) -> None:
+    """NAMES as every task reads them; without --platform the host's leg only, as no image
+    of the chain opts into another platform."""
     graph = chain.graph()
-    assert smoke.select(graph, names=["jupyter,base", "codeserver"], base_ref="") == [
-        "jupyter",
-        "base",
-        "codeserver",
+    host = platforms.host_platform()
+    assert legs(graph, "jupyter,base,codeserver") == [
+        smoke.Leg(host, ("jupyter", "base", "codeserver"))
     ]
-    with pytest.raises(UserError, match="unknown image 'nope'"):
-        smoke.select(graph, names=["nope"], base_ref="")
-    with pytest.raises(UserError, match="no images to smoke-test"):
-        smoke.select(graph, names=[], base_ref="")
-    assert smoke.select(graph, names=[], base_ref="main") == []
+    assert legs(graph, "all") == [smoke.Leg(host, tuple(sorted(graph.images)))]
+    assert legs(graph, "affected", base="main") == []
     chain.append("jupyter/Dockerfile")
-    assert smoke.select(graph, names=[], base_ref="main") == [
-        "jupyter",
-        "pytorch.cpu",
-        "pytorch.cuda",
+    assert legs(graph, "affected", base="main") == [
+        smoke.Leg(host, ("jupyter", "pytorch.cpu", "pytorch.cuda"))
     ]
+    assert legs(graph, "jupyter", platform=host) == [smoke.Leg(host, ("jupyter",))]
+
+
+def test_nothing_to_test_says_since_when(chain: Repo) -> None:
+    names = parse("affected", known=chain.graph().images, base="main")
+    assert smoke.nothing_to_test(names) == "smoke: no image affected since main: nothing to test"
 
 
 # ------------------------------------------------------------ smoke() end to end
