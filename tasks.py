@@ -416,9 +416,11 @@ def lock(
 @task()
 @_user_errors
 def lint_files(c: Context) -> None:
-    """hadolint on every Dockerfile of the graph, shellcheck on every shell script of the
-    image folders, scripts/, .ci/ and tests/ (part of `nox -s lint`); exit 1 on a finding.
-    The tools come from the PATH, else from beside the Python invoke runs in (the .venv)."""
+    """Run hadolint and shellcheck on what lint checks (part of `nox -s lint`).
+
+    hadolint on every Dockerfile of the graph, shellcheck on every shell script of the
+    image folders, scripts/, .ci/ and tests/; exit 1 on a finding. The tools come from the
+    PATH, else from beside the Python invoke runs in (the .venv)."""
     path = os.pathsep.join([os.environ.get("PATH", ""), str(Path(sys.executable).parent)])
     with c.cd(str(ROOT)):
         for what, command in lintfiles.commands(_graph()):

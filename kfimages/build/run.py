@@ -43,13 +43,7 @@ from kfimages.build.plan import (
 )
 from kfimages.build.report import BuildReport, Result, Status, format_summary, table
 from kfimages.errors import UserError
-from kfimages.platforms import (
-    check_runnable,
-    emulation_problem,
-    host_platform,
-    is_foreign,
-    qualify,
-)
+from kfimages.platforms import check_runnable, host_platform, qualify, runnable_notes
 from kfimages.repo import artifacts
 from kfimages.repo.graph import Graph, Image
 from kfimages.repo.inputs import CA_CONTEXT, INPUTS_LABEL
@@ -294,12 +288,10 @@ def format_dry_run(steps: Sequence[Step], *, root: Path, refresh: bool = False) 
         cmd = buildx.command(step.inputs, step.delivery, root=root)
         commands.append(f"# {step.name}\n{shlex.join(cmd)}")
     lines = table(("IMAGE", "PARENT REF", "INPUTS", "ACTION"), rows)
-    emulators = [
-        f"not runnable here yet: {problem}"
-        for platform in sorted({s.inputs.platform for s in steps})
-        if is_foreign(platform) and (problem := emulation_problem(platform)) is not None
+    notes = [
+        *os_image_lines(steps, refresh=refresh),
+        *runnable_notes({s.inputs.platform for s in steps}),
     ]
-    notes = [*os_image_lines(steps, refresh=refresh), *emulators]
     return "\n".join([*lines, "", *commands, "", *notes])
 
 
