@@ -42,6 +42,7 @@ from kfimages.build.ca import collect_ca_files
 from kfimages.build.plan import BuildRequest, expand_names, step_name
 from kfimages.build.report import Result, Status, table
 from kfimages.build.run import build_images, prepare
+from kfimages.errors import UserError
 from kfimages.names import SETS, Names
 from kfimages.repo.graph import Graph
 from kfimages.repo.inputs import INPUTS_LABEL
@@ -195,7 +196,11 @@ def run_legs(
 ) -> list[Outcome]:
     """Each leg in turn (`smoke` on its platform); a leg with a failure ends the run. Every
     platform's emulator is checked first, before anything is built."""
-    platforms.check_runnable([leg.platform for leg in plan])
+    try:
+        platforms.check_runnable([leg.platform for leg in plan])
+    except UserError as exc:
+        host = platforms.host_platform()
+        raise UserError(f"{exc}; or test on this host's platform only: --platform {host}") from None
     outcomes: list[Outcome] = []
     for index, leg in enumerate(plan):
         leg_request = dataclasses.replace(request, platforms=(leg.platform,))

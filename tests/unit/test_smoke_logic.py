@@ -13,7 +13,7 @@ import pytest
 
 from kfimages import engine as docker_env
 from kfimages import platforms
-from kfimages.build.plan import BuildRequest
+from kfimages.build.plan import BuildRequest, step_name
 from kfimages.build.report import BuildReport, Result, Status
 from kfimages.build.run import prepare
 from kfimages.names import parse
@@ -197,6 +197,35 @@ def test_smoke_of_a_blocked_image_alone_passes_partly(
     )  # fmt: skip
     assert [o.verdict for o in outcomes] == [Verdict.PARTLY, Verdict.PARTLY]
     assert exit_code(outcomes) == 0
+
+
+def test_the_legs_run_in_turn_and_a_failed_one_ends_the_run(
+    family: Graph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As `nox -s smoke` did in a loop: the host's leg, then the emulated one, not after a
+    failure; every platform's emulator is checked before anything is built."""
+    host = platforms.host_platform()
+    other = next(p for p in platforms.SUPPORTED if p != host)
+    events: list[Any] = []
+    monkeypatch.setattr("kfimages.verify.smoke.platforms.check_runnable", events.append)
+
+    def fake_build(graph: Graph, names: Sequence[str], request: BuildRequest, **kw: Any):  # type: ignore[no-untyped-def]
+        events.append(request.platforms)
+        return BuildReport(
+            [result(step_name("base", request.platforms[0], host=host), Status.BUILT)]
+        )
+
+    monkeypatch.setattr("kfimages.verify.smoke.build_images", fake_build)
+    plan = [smoke.Leg(host, ("base",)), smoke.Leg(other, ("base",))]
+    passing = smoke.run_legs(family, plan, settings=Settings(), request=BuildRequest(),
+                             run_pytest=lambda command: 0)  # fmt: skip
+    assert events == [[host, other], (host,), (other,)]
+    assert [o.verdict for o in passing] == [Verdict.PASSED, Verdict.PASSED]
+    events.clear()
+    failing = smoke.run_legs(family, plan, settings=Settings(), request=BuildRequest(),
+                             run_pytest=lambda command: 1)  # fmt: skip
+    assert events == [[host, other], (host,)], "the emulated leg does not run"
+    assert [o.verdict for o in failing] == [Verdict.FAILED]
 
 
 # ------------------------------------------------------------------ stale_problem
