@@ -1,39 +1,46 @@
 """invoke tasks of the image repository: list, graph, affected, build, smoke, bootstrap, new,
-chart, lock, manifest, bake, lists, workflow, bench.
+chart, lock, lint-files, manifest, bake, lists, workflow, bench.
 
-Thin layer: every task parses its arguments and calls a plain function of `kfimages`.
-A `kfimages.errors.UserError` becomes `error: <message>` on stderr and exit code 2.
+Only wiring: every task parses its arguments and calls a plain function of `kfimages`.
+A `kfimages.errors.UserError` becomes `error: <message>` on stderr and exit code 2. The tasks
+that take images read NAMES in one grammar (kfimages.names): `NAME[,NAME...]`, `all`,
+`affected` with `--base REF`.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import shlex
 import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
+from types import FrameType
 from typing import Any, TypeVar
 
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.parser.argument import Argument
+from invoke.parser.parser import ParseMachine
 from invoke.tasks import Task, task
 
 from kfimages import engine, platforms
+from kfimages import names as image_names
 from kfimages.author import chart as image_chart
+from kfimages.author import lintfiles, scaffold
 from kfimages.author import lock as locks
-from kfimages.author import scaffold
 from kfimages.bench import run as bench_run
 from kfimages.build import bootstrap as boot
 from kfimages.build import plan
-from kfimages.build.ca import collect_ca_files
+from kfimages.build.options import make_request
 from kfimages.build.report import EXIT_OK, EXIT_USAGE
 from kfimages.build.run import build_images
 from kfimages.errors import UserError
 from kfimages.repo import changes, render
-from kfimages.repo.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, image_ref, load_graph
-from kfimages.settings import Settings, parse_jobs
+from kfimages.repo.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, load_graph
+from kfimages.settings import Settings
 from kfimages.ship import bake as bake_file
 from kfimages.ship import manifest as build_manifest
 from kfimages.ship import push as push_refs
@@ -73,42 +80,53 @@ def _user_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class _NamesArgument(Argument):
-    """`build`'s positional NAMES, optional when --affected is given (invoke requires
-    positional arguments otherwise). Names go before the flags."""
+_COMPLETE_CONTEXT = ParseMachine.complete_context.__code__
 
-    affected: Argument
+
+def _completing_arguments() -> bool:
+    """Whether invoke's parser is checking that a task got its positional arguments."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code is _COMPLETE_CONTEXT:
+            return True
+        frame = frame.f_back
+    return False
+
+
+class _NamesArgument(Argument):
+    """NAMES: a positional argument that may be left out, so that the task itself says what
+    to give (kfimages.names.MISSING, exit 2). invoke 3 has no optional positional argument:
+    its parser hands the next plain word to a positional whose value is None, and when it
+    completes the task's arguments it fails on one that is still None. This one reads ""
+    there (and None everywhere else)."""
 
     @property
     def value(self) -> Any:
         value = super().value
-        if value is None and self.affected.value:
-            return ""
-        return value
+        return "" if value is None and _completing_arguments() else value
 
     @value.setter
     def value(self, arg: str) -> None:
         self.set_value(arg, cast=True)
 
 
-def _optional_names_task(flag: str) -> type[Task[Any]]:
-    """A Task class whose positional NAMES may be left out when the option `flag` is given
-    (`build --affected`, `manifest --all`)."""
+class _NamesTask(Task[Any]):
+    """A task whose first parameter after the context is NAMES (_NamesArgument)."""
 
-    class _Task(Task[Any]):
-        def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
-            args: list[Argument] = super().get_arguments(ignore_unknown_help)
-            by_name = {arg.name: arg for arg in args}
-            names = by_name["names"]
-            names.__class__ = _NamesArgument
-            setattr(names, "affected", by_name[flag])  # noqa: B010 (mypy: base class has none)
-            return args
-
-    return _Task
+    def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
+        args: list[Argument] = super().get_arguments(ignore_unknown_help)
+        for arg in args:
+            if arg.name == "names":
+                arg.__class__ = _NamesArgument
+        return args
 
 
-_BuildTask = _optional_names_task("affected")
-_ManifestTask = _optional_names_task("all")
+def _names_task(**options: Any) -> Callable[[F], Task[Any]]:
+    """@task for a task taking NAMES (positional, may be left out)."""
+    decorate: Callable[[F], Task[Any]] = task(
+        klass=_NamesTask, positional=["names"], auto_shortflags=False, **options
+    )
+    return decorate
 
 
 def _graph() -> Graph:
@@ -165,50 +183,33 @@ def affected(
     print(fmt(selection.images, registry=registry, tag=tag, reasons=selection.reasons))
 
 
-_BUILD_HELP = {
-    "names": "image(s), comma-separated (ancestors are added; see `invoke list`); "
-    "`all` = every image, `affected` = the images affected since --base",
-    "affected": "also the images affected by changes since --base (like NAMES=affected)",
-    "base": "git ref for --affected (e.g. origin/main)",
-    "jobs": "how many independent images build at once (default $KFIMAGES_JOBS, else 1)",
-    "no_cache": "rebuild even when inputs are unchanged, and pass --no-cache to buildx",
+_NAMES_HELP = (
+    "the images: NAME[,NAME...] (see `invoke list`), `all` = every image, `affected` = the "
+    "images affected by the changes since --base"
+)
+_SHARED_HELP = {
+    "names": f"{_NAMES_HELP} (their ancestors are added)",
+    "base": "git ref of `affected` (merge-base with it .. working tree), e.g. origin/main",
     "ca_cert": "CA certificate (file, or directory of *.crt) the build's downloads trust besides "
     "the host's store; never written into an image (repeatable; default $KFIMAGES_CA_CERT)",
     "bake_ca": "CA certificate (file, or directory of *.crt) written into the images' trust "
     "store; labels them io.kfimages.baked-ca (repeatable; default $KFIMAGES_BAKE_CA)",
-    "no_bootstrap": "fail instead of creating a missing OS image with debootstrap",
     "platform": "platform(s) to build for, comma-separated: linux/amd64, linux/arm64 (default: "
     "the host's); another platform's refs get the tag suffix -<arch> and run through QEMU",
 }
-
-
+"""The options `build`, `smoke` and `bake` share (kfimages.build.options.make_request)."""
+_BUILD_HELP = {
+    **_SHARED_HELP,
+    "jobs": "how many independent images build at once (default $KFIMAGES_JOBS, else 1)",
+    "no_cache": "rebuild even when inputs are unchanged, and pass --no-cache to buildx",
+    "no_bootstrap": "fail instead of creating a missing OS image with debootstrap",
+}
+"""The options `build` and `smoke` share besides."""
 _TAG_HELP = "tag to apply (repeatable; default sha-<12 hex>[-dirty] and latest)"
 
 
-def _words(names: str | None, *, affected: bool) -> list[str]:
-    words = (names or "").replace(",", " ").split()
-    return [*words, plan.AFFECTED] if affected else words
-
-
-def _request(settings: Settings, **options: Any) -> plan.BuildRequest:
-    """A BuildRequest from task options; jobs and CA default to the settings."""
-    jobs = options.pop("jobs")
-    ca_cert = options.pop("ca_cert")
-    bake_ca = options.pop("bake_ca")
-    options["platforms"] = platforms.parse(options.pop("platform", ""))
-    return plan.BuildRequest(
-        jobs=settings.jobs if jobs is None else parse_jobs(jobs),
-        ca_files=tuple(collect_ca_files(ca_cert or [], default=settings.ca_cert)),
-        bake_ca_files=tuple(collect_ca_files(bake_ca or [], default=settings.bake_ca)),
-        **options,
-    )
-
-
-@task(
-    klass=_BuildTask,
+@_names_task(
     iterable=["tag", "ca_cert", "bake_ca"],
-    positional=["names"],
-    auto_shortflags=False,
     help={
         **_BUILD_HELP,
         "registry": f"registry/namespace prefix (default {DEFAULT_REGISTRY}: local only)",
@@ -230,7 +231,6 @@ def _request(settings: Settings, **options: Any) -> plan.BuildRequest:
 def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     c: Context,
     names: str | None = None,
-    affected: bool = False,
     base: str = "",
     jobs: int | None = None,
     no_cache: bool = False,
@@ -250,96 +250,79 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
 ) -> None:
     """Build images with docker buildx (parents first, reuse, parallel); summary at the end.
 
-    invoke build NAME[,NAME...] | all | affected --base REF   (or --affected --base REF)
+    invoke build NAME[,NAME...] | all | affected --base REF
     Exit codes: 0 built/reused, 1 a failure, 2 bad input, 3 only blocked/skipped.
     """
     settings = _settings()
     graph = _graph()
-    wanted = plan.expand_names(graph, _words(names, affected=affected), base_ref=base or None)
-    request = _request(
-        settings,
-        jobs=jobs,
-        ca_cert=ca_cert,
-        bake_ca=bake_ca,
-        registry=registry,
-        tags=tuple(tag or ()),
-        no_cache=no_cache,
-        push=push,
-        bootstrap=not no_bootstrap,
-        refresh_os=refresh,
-        dry_run=dry_run,
-        allow_dirty=allow_dirty,
-        allow_baked_ca=allow_baked_ca,
-        platform=platform,
-        push_lists=not no_lists,
+    wanted = plan.select(graph, names, base=base)
+    request = make_request(
+        settings=settings, jobs=jobs, ca_cert=ca_cert or (), bake_ca=bake_ca or (),
+        platform=platform, registry=registry, tags=tuple(tag or ()), no_cache=no_cache,
+        push=push, bootstrap=not no_bootstrap, refresh_os=refresh, dry_run=dry_run,
+        allow_dirty=allow_dirty, allow_baked_ca=allow_baked_ca, push_lists=not no_lists,
         push_record=Path(record) if record else None,
-    )
+    )  # fmt: skip
     report = build_images(graph, wanted, request, settings=settings)
     if report.exit_code != EXIT_OK:
         raise Exit(code=report.exit_code)
 
 
-@task(
-    klass=_BuildTask,
+@_names_task(
     iterable=["ca_cert", "bake_ca", "pytest_arg"],
-    positional=["names"],
-    auto_shortflags=False,
     help={
         **_BUILD_HELP,
-        "base": "git ref: test the images affected since it (default $KFIMAGES_BASE_REF)",
+        "base": "git ref of `affected` (default $KFIMAGES_BASE_REF), e.g. origin/main",
+        "platform": "the one platform to test on (default: the host's, then for the images "
+        "`all` or `affected` picked each other platform their image.yaml lists in "
+        "emulated_smoke); another one runs the tests marked `emulated` under QEMU",
         "pytest_arg": "extra argument for pytest (repeatable), e.g. --pytest-arg=-x",
+        "dry_run": "print per platform the build plan (as build --dry-run) and the pytest "
+        "command lines; build and run nothing",
     },
 )
 @_user_errors
 def smoke(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     c: Context,
     names: str | None = None,
-    pytest_arg: list[str] | None = None,
     base: str = "",
-    affected: bool = False,
+    pytest_arg: list[str] | None = None,
     ca_cert: list[str] | None = None,
     bake_ca: list[str] | None = None,
     jobs: int | None = None,
     no_bootstrap: bool = False,
     no_cache: bool = False,
     platform: str = "",
+    dry_run: bool = False,
 ) -> None:
     """Build images (tag latest) and run their smoke tests (pytest tests/images --image NAME).
 
-    invoke smoke NAME[,NAME...] | --affected --base REF (default base: $KFIMAGES_BASE_REF)
+    invoke smoke NAME[,NAME...] | all | affected [--base REF] (default $KFIMAGES_BASE_REF)
+    Without --platform: the host's platform, then on each other one the images of `all` or
+    `affected` whose image.yaml lists it in `emulated_smoke` (their `emulated` tests).
     Blocked images run the tests that do not need the blocked part; exit 1 on any failure.
-    With --platform of another platform: that platform's images, and only the tests marked
-    `emulated`; --affected then picks the affected images whose image.yaml lists it in
-    `emulated_smoke`.
     """
     settings = _settings()
     graph = _graph()
-    base_ref = base or settings.base_ref
-    names_given = (names or "").replace(",", " ").split()
-    if names_given and affected:
-        raise UserError("give image names or --affected, not both")
-    target = smoke_tests.smoke_platform(platform)
-    wanted = smoke_tests.select(graph, names=names_given, base_ref=base_ref, platform=target)
-    if not wanted:
-        where = f" that lists {target} in emulated_smoke" if platforms.is_foreign(target) else ""
-        print(f"smoke: no image affected since {base_ref}{where}: nothing to test")
+    selected = image_names.parse(names, known=graph.images, base=base, base_env=settings.base_ref)
+    legs = smoke_tests.legs(graph, selected, platform=platform)
+    if not legs:
+        print(smoke_tests.nothing_to_test(selected, platform=platform))
         return
-    request = _request(
-        settings,
-        jobs=jobs,
-        ca_cert=ca_cert,
-        bake_ca=bake_ca,
-        tags=(smoke_tests.SMOKE_TAG,),
-        no_cache=no_cache,
-        bootstrap=not no_bootstrap,
-        platform=target,
-    )
-    outcomes = smoke_tests.smoke(
-        graph, wanted, settings=settings, request=request, pytest_args=pytest_arg or ()
+    request = make_request(
+        settings=settings, jobs=jobs, ca_cert=ca_cert or (), bake_ca=bake_ca or (),
+        tags=(smoke_tests.SMOKE_TAG,), no_cache=no_cache, bootstrap=not no_bootstrap,
+    )  # fmt: skip
+    pytest_args = pytest_arg or ()
+    if dry_run:
+        smoke_tests.dry_run(graph, legs, settings=settings, request=request,
+                            pytest_args=pytest_args, stream=sys.stdout)  # fmt: skip
+        return
+    outcomes = smoke_tests.run_legs(
+        graph, legs, settings=settings, request=request, pytest_args=pytest_args
     )
     print("\nsmoke summary:\n" + smoke_tests.summary(outcomes))
-    code = smoke_tests.exit_code(outcomes)
-    if code:
+    if code := smoke_tests.exit_code(outcomes):
         raise Exit(code=code)
 
 
@@ -367,20 +350,11 @@ def bootstrap(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     target = platforms.parse_one(platform, what="bootstrap makes the OS image of")
     platforms.check_runnable([target])
     engine.check_docker()
-    if not os_image:
-        roots = sorted({i.parent for i in _graph().roots()}) or [boot.DEFAULT_OS_IMAGE]
-        if len(roots) > 1:
-            raise UserError(f"several OS images in use ({', '.join(roots)}); pass --os-image")
-        os_image = roots[0]
-    os_image = platforms.qualify(os_image, target)
-    mirror = _settings().debian_mirror
-    options: dict[str, Any] = {"suite": suite or None, "mirror": mirror, "platform": target}
-    if force:
-        result = boot.bootstrap_os_image(ref=os_image, **options)
-    elif refresh:
-        result = boot.refresh_os_image(os_image, **options)
-    else:
-        result = boot.ensure_os_image(os_image, **options)
+    ref = boot.os_image_of(_graph(), given=os_image, platform=target)
+    result = boot.make_available(
+        ref, force=force, refresh=refresh, suite=suite or None,
+        mirror=_settings().debian_mirror, platform=target,
+    )  # fmt: skip
     print(f"{result.ref}: {result.origin} ({result.image_id[:19]})")
     print(boot.describe_local(result.ref))
 
@@ -439,25 +413,38 @@ def lock(
         print(f"{spec.lock}: {seconds:.1f} s")
 
 
-@task(
+@task()
+@_user_errors
+def lint_files(c: Context) -> None:
+    """Run hadolint and shellcheck on what lint checks (part of `nox -s lint`).
+
+    hadolint on every Dockerfile of the graph, shellcheck on every shell script of the
+    image folders, scripts/, .ci/ and tests/; exit 1 on a finding. The tools come from the
+    PATH, else from beside the Python invoke runs in (the .venv)."""
+    path = os.pathsep.join([os.environ.get("PATH", ""), str(Path(sys.executable).parent)])
+    with c.cd(str(ROOT)):
+        for what, command in lintfiles.commands(_graph()):
+            print(what, flush=True)
+            c.run(shlex.join(command), env={"PATH": path})
+
+
+@_names_task(
     help={
-        "names": "image(s), comma-separated",
-        "all": "every image of the repository that exists locally (with --output)",
+        "names": f"{_NAMES_HELP}, or `built` = every image of the repository that exists "
+        "locally (the others are skipped)",
+        "base": "git ref of `affected`, e.g. origin/main",
         "output": "write one <name>.md per image into this folder instead of printing",
         "registry": f"registry/namespace prefix of the refs (default {DEFAULT_REGISTRY})",
         "tag": f"tag of the refs (default {DEFAULT_TAG})",
         "platform": "platform of the images (default the host's): another one reads the "
         "<tag>-<arch> images and writes <name>@<arch>.md",
     },
-    klass=_ManifestTask,
-    positional=["names"],
-    auto_shortflags=False,
 )
 @_user_errors
 def manifest(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     c: Context,
     names: str | None = None,
-    all: bool = False,
+    base: str = "",
     output: str = "",
     registry: str = DEFAULT_REGISTRY,
     tag: str = DEFAULT_TAG,
@@ -465,29 +452,21 @@ def manifest(  # noqa: PLR0917 (invoke passes CLI options as parameters)
 ) -> None:
     """Print a Markdown build manifest read from a built image (packages, versions, labels).
 
-    invoke manifest NAME[,NAME...] [--output DIR] | --all --output DIR
+    invoke manifest NAME [--output DIR] | NAME,NAME... | all | affected --base REF | built
+    (several images: --output DIR, one file per image)
     """
     graph = _graph()
-    words = (names or "").replace(",", " ").split()
-    if all == bool(words):
-        raise UserError("name the image(s) or pass --all (with --output DIR)")
-    if (all or len(words) > 1) and not output:
-        raise UserError("several images need --output DIR (one file per image)")
+    selected = image_names.parse(
+        names, known=graph.images, base=base, takes=(*image_names.SETS, image_names.BUILT)
+    )
+    build_manifest.check_output(selected, output=output)
     target = platforms.parse_one(platform, what="a manifest reads")
-    host = platforms.host_platform()
     engine.check_docker()
-    images = graph.build_order(graph.images if all else words)
-    refs = {
-        plan.step_name(i.name, target, host=host): platforms.qualify(
-            image_ref(i, registry=registry, tag=tag), target, host=host
-        )
-        for i in images
-    }
-    if all:
-        missing = [n for n, ref in refs.items() if engine.inspect_image(ref) is None]
-        if missing:
-            print(f"manifest: not built, skipped: {', '.join(missing)}", file=sys.stderr)
-        refs = {n: r for n, r in refs.items() if n not in missing}
+    refs, skipped = build_manifest.local_refs(
+        graph, selected, registry=registry, tag=tag, platform=target
+    )
+    if skipped:
+        print(f"manifest: not built, skipped: {', '.join(skipped)}", file=sys.stderr)
     manifests = [build_manifest.read_manifest(name=n, ref=r) for n, r in refs.items()]
     if output:
         for path in build_manifest.write_manifests(manifests, output=Path(output)):
@@ -496,13 +475,10 @@ def manifest(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         print(build_manifest.render_markdown(manifests[0]), end="")
 
 
-@task(
-    klass=_BuildTask,
+@_names_task(
     iterable=["tag", "ca_cert", "bake_ca"],
-    positional=["names"],
-    auto_shortflags=False,
     help={
-        **{k: v for k, v in _BUILD_HELP.items() if k not in ("jobs", "no_cache", "no_bootstrap")},
+        **_SHARED_HELP,
         "registry": f"registry/namespace prefix (default {DEFAULT_REGISTRY})",
         "tag": _TAG_HELP,
         "cache_registry": "registry/namespace for BuildKit's registry cache: cache-from and "
@@ -517,7 +493,6 @@ def manifest(  # noqa: PLR0917 (invoke passes CLI options as parameters)
 def bake(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     c: Context,
     names: str | None = None,
-    affected: bool = False,
     base: str = "",
     registry: str = DEFAULT_REGISTRY,
     tag: list[str] | None = None,
@@ -530,15 +505,15 @@ def bake(  # noqa: PLR0917 (invoke passes CLI options as parameters)
 ) -> None:
     """Print a docker-bake.json of the plan (one target per image), computed like `build`.
 
-    invoke bake NAME[,NAME...] | --affected --base REF; then
+    invoke bake NAME[,NAME...] | all | affected --base REF; then
     docker buildx bake -f docker-bake.json --load   (or --push, on any builder)
     """
     settings = _settings()
     graph = _graph()
-    wanted = plan.expand_names(graph, _words(names, affected=affected), base_ref=base or None)
-    request = _request(
-        settings, jobs=None, ca_cert=ca_cert, bake_ca=bake_ca, registry=registry,
-        tags=tuple(tag or ()), platform=platform,
+    wanted = plan.select(graph, names, base=base)
+    request = make_request(
+        settings=settings, ca_cert=ca_cert or (), bake_ca=bake_ca or (), platform=platform,
+        registry=registry, tags=tuple(tag or ()),
     )  # fmt: skip
     work = Path(work_dir) if work_dir else ROOT / "artifacts" / "bake"
     doc = bake_file.make_bake(
@@ -567,7 +542,7 @@ def lists(c: Context, records: str) -> None:
     Run after every leg pushed; immutable tags first; a tag that a platform lacks stays
     per-platform.
     """
-    pushes = push_refs.read_records(_record_files(records))
+    pushes = push_refs.read_records(push_refs.record_files(records))
     if not pushes:
         raise UserError(f"no push records in {records}; pass the files --record wrote")
     actions = push_refs.list_actions(pushes, step_of={})
@@ -576,15 +551,6 @@ def lists(c: Context, records: str) -> None:
         raise Exit(f"error: {problems[0]}", code=1)
     for action in actions:
         print(f"{action.ref}: {', '.join(action.sources)}")
-
-
-def _record_files(records: str) -> list[Path]:
-    paths = [Path(word) for word in records.replace(",", " ").split()]
-    files = [f for p in paths for f in (sorted(p.glob("*.json")) if p.is_dir() else [p])]
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing:
-        raise UserError(f"push record {missing[0]} does not exist")
-    return files
 
 
 @task(help={"check": "only check: exit 1 when the workflow file differs from what it writes"})
@@ -598,12 +564,9 @@ def workflow(c: Context, check: bool = False) -> None:
     print(ci_workflow.write(_graph()))
 
 
-@task(
-    positional=["names"],
-    auto_shortflags=False,
+@_names_task(
     help={
-        "names": "image(s), comma-separated (ancestors are added; see `invoke list`); `all` = "
-        "every image, `affected` = the images affected since --base",
+        "names": _NAMES_HELP,
         "only": "measure only these parts, comma-separated (default every part): plan, chain, "
         "cold, startup, jobs (see bench/README.md); results then go to artifacts/bench/",
         "runs": "start-ups per image and mode (/init, bare server; default 3)",
@@ -647,10 +610,13 @@ def bench(  # noqa: PLR0917 (invoke passes CLI options as parameters)
 
     invoke bench NAME[,NAME...] | all [--only plan,chain,cold,startup,jobs]
     """
+    known = _graph().images
+    affected = image_names.AFFECTED in image_names.split(names)
+    wanted = image_names.parse(names, known=known, base=base if affected else "")
     options = bench_run.Options(
-        names=tuple(_words(names, affected=False)),
+        names=wanted.words,
         parts=bench_run.parse_parts(only),
-        jobs_images=tuple(_words(jobs_images, affected=False)),
+        jobs_images=image_names.parse(jobs_images, known=known, takes=()).words,
         runs=runs,
         idle_seconds=idle_seconds,
         start_timeout=start_timeout,
@@ -679,6 +645,7 @@ ns.add_task(bootstrap)
 ns.add_task(new)
 ns.add_task(chart)
 ns.add_task(lock)
+ns.add_task(lint_files)
 ns.add_task(manifest)
 ns.add_task(bake)
 ns.add_task(lists)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import platform as host
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from kfimages.errors import UserError
@@ -110,3 +110,12 @@ def check_runnable(platforms: Sequence[str], *, binfmt: Path = BINFMT_DIR) -> No
             problem = emulation_problem(platform, binfmt=binfmt)
             if problem is not None:
                 raise UserError(problem)
+
+
+def runnable_notes(platforms: Iterable[str], *, binfmt: Path = BINFMT_DIR) -> list[str]:
+    """For a plan, which runs nothing: a line per foreign platform this host cannot run yet."""
+    return [
+        f"not runnable here yet: {problem}"
+        for platform in sorted(platforms)
+        if is_foreign(platform) and (problem := emulation_problem(platform, binfmt=binfmt))
+    ]

@@ -1,5 +1,6 @@
-"""Which files `nox -s lint` checks: every Dockerfile of the image graph, and every shell
-script (by shebang) of the image folders, `scripts/`, `.ci/` and `tests/`."""
+"""Which files `nox -s lint` checks (through `invoke lint-files`): every Dockerfile of the
+image graph with hadolint, and every shell script (by shebang) of the image folders,
+`scripts/`, `.ci/` and `tests/` with shellcheck."""
 
 from __future__ import annotations
 
@@ -52,3 +53,15 @@ def shell_scripts(graph: Graph) -> dict[str, list[str]]:
         if shell is not None:
             scripts.setdefault(shell, []).append(path.relative_to(graph.root).as_posix())
     return scripts
+
+
+def commands(graph: Graph) -> list[tuple[str, list[str]]]:
+    """What `invoke lint-files` runs at the repository root: a line saying what, and the
+    command (hadolint with .hadolint.yaml, then shellcheck per shell)."""
+    files = dockerfiles(graph)
+    out = [(f"hadolint: {len(files)} Dockerfile(s)",
+            ["hadolint", "--config", ".hadolint.yaml", *files])]  # fmt: skip
+    for shell, scripts in shell_scripts(graph).items():
+        out.append((f"shellcheck ({shell}): {len(scripts)} script(s)",
+                    ["shellcheck", "--shell", shell, "--external-sources", *scripts]))  # fmt: skip
+    return out

@@ -19,7 +19,6 @@ Any bad input is one UserError naming the fix, and then nothing is written.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import NamedTuple
@@ -27,15 +26,12 @@ from typing import NamedTuple
 from kfimages.author import chart
 from kfimages.author import templates as tpl
 from kfimages.errors import UserError
+from kfimages.names import NAME_RE, PSEUDO_NAMES
 from kfimages.repo.config import ImageConfig
 from kfimages.repo.graph import DOCKERFILE, TESTS_DIR, VARIANT_SUFFIX, Graph, Image, load_graph
 
 log = logging.getLogger(__name__)
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-"""Folder and variant names: the rule of kfimages.repo.graph (they become repository names)."""
-PSEUDO_NAMES = ("all", "affected")
-"""Words `invoke build` reads as sets of images (kfimages.build.run.ALL / AFFECTED)."""
 FILE_MODE = 0o644
 SCRIPT_MODE = 0o755
 

@@ -31,9 +31,10 @@ from kfimages.bench.planning import measure_planning
 from kfimages.bench.results import ImageBuild, Part, PlanStep, Rebuild, Results
 from kfimages.bench.startup import measure_image
 from kfimages.build.ca import collect_ca_files
-from kfimages.build.plan import AFFECTED, ALL, expand_names, plan_images
+from kfimages.build.plan import expand_names, plan_images
 from kfimages.dockerfiles import cache_mounts
 from kfimages.errors import UserError
+from kfimages.names import AFFECTED, ALL
 from kfimages.repo.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, load_graph
 from kfimages.settings import Settings
 

@@ -32,6 +32,7 @@ from typing import Any
 
 from kfimages import engine, platforms
 from kfimages.errors import UserError
+from kfimages.repo.graph import Graph
 from kfimages.settings import DEFAULT_MIRROR
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,31 @@ class OsImage:
     ref: str
     origin: str
     image_id: str
+
+
+def os_image_of(graph: Graph, *, given: str = "", platform: str) -> str:
+    """The OS image `invoke bootstrap` makes: `given` (--os-image), else the parent of the
+    repository's root images (one for all of them), as `platform`'s local ref (its tag gets
+    `-<arch>` on another platform than the host's)."""
+    if not given:
+        roots = sorted({i.parent for i in graph.roots()}) or [DEFAULT_OS_IMAGE]
+        if len(roots) > 1:
+            raise UserError(f"several OS images in use ({', '.join(roots)}); pass --os-image")
+        given = roots[0]
+    return platforms.qualify(given, platform)
+
+
+def make_available(
+    ref: str, *, force: bool, refresh: bool, suite: str | None, mirror: str, platform: str
+) -> OsImage:
+    """`invoke bootstrap`: re-create with debootstrap (`force`), refresh (pull, else
+    debootstrap), or ensure (local, else pulled, else debootstrap)."""
+    options: dict[str, Any] = {"suite": suite, "mirror": mirror, "platform": platform}
+    if force:
+        return bootstrap_os_image(ref=ref, **options)
+    if refresh:
+        return refresh_os_image(ref, **options)
+    return ensure_os_image(ref, **options)
 
 
 def suite_for(ref: str) -> str:

@@ -1,6 +1,7 @@
 """From names on the command line to ordered build steps (pure: no process, no engine).
 
-`expand_names` turns words (`jupyter`, `all`, `affected`) into image names; `plan_images`
+`select` parses a NAMES argument (kfimages.names, the one grammar of every task) and
+`expand_names` turns its words (`jupyter`, `all`, `affected`) into image names; `plan_images`
 adds their repository ancestors, parents first; `make_steps` gives each image its
 `BuildInputs` (what decides the content) and `Delivery` (refs, labels, contexts).
 """
@@ -16,17 +17,13 @@ from pathlib import Path
 from kfimages.build.buildx import Delivery
 from kfimages.errors import UserError
 from kfimages.git import GitInfo
+from kfimages.names import AFFECTED, ALL, parse
 from kfimages.platforms import SUPPORTED, tag_suffix
 from kfimages.repo import changes
 from kfimages.repo.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, Image, image_ref
 from kfimages.repo.inputs import CA_CONTEXT, BuildInputs, make_inputs
 
 log = logging.getLogger(__name__)
-
-ALL = "all"
-"""Pseudo-name: every image of the repository."""
-AFFECTED = "affected"
-"""Pseudo-name: the images affected by the changes since the base ref (kfimages.repo.changes)."""
 
 _TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
@@ -142,23 +139,25 @@ def check_push(request: BuildRequest, git: GitInfo) -> None:
         )
 
 
-def expand_names(graph: Graph, words: Sequence[str], *, base_ref: str | None) -> list[str]:
-    """Image names from the command line, with `all` and `affected` expanded (order kept)."""
-    for word in (ALL, AFFECTED):
-        if word in graph.images and word in words:
-            raise UserError(f"an image is called '{word}', which is also a pseudo-name; rename it")
-    if AFFECTED in words and not base_ref:
-        raise UserError("`affected` / --affected needs --base REF (e.g. --base origin/main)")
-    if base_ref and AFFECTED not in words:
-        raise UserError("--base is only meaningful with --affected (or the name `affected`)")
-    if not words:
-        raise UserError("name at least one image (see `invoke list`), `all`, or `affected`")
+def select(
+    graph: Graph, value: str | None, *, base: str = "", base_env: str | None = None
+) -> list[str]:
+    """The image names of a task's NAMES argument (kfimages.names.parse, then expand_names)."""
+    names = parse(value, known=graph.images, base=base, base_env=base_env)
+    return expand_names(graph, names.words, base_ref=names.base_ref)
+
+
+def expand_names(graph: Graph, words: Sequence[str], *, base_ref: str | None = None) -> list[str]:
+    """Image names of the words of a parsed NAMES argument (kfimages.names.parse), with `all`
+    and `affected` expanded (order kept, each image once)."""
     out: list[str] = []
     for word in words:
         if word == ALL:
             picked = sorted(graph.images)
         elif word == AFFECTED:
-            picked = [i.name for i in changes.affected(graph, base_ref=str(base_ref))]
+            if base_ref is None:
+                raise ValueError("`affected` without a base ref: parse with kfimages.names.parse")
+            picked = [i.name for i in changes.affected(graph, base_ref=base_ref)]
             log.info("affected since %s: %s", base_ref, ", ".join(picked) or "no image")
         else:
             picked = [graph.get(word).name]

@@ -42,7 +42,7 @@ from kfimages.build.plan import (
 )
 from kfimages.build.report import BuildReport, Result, Status, format_summary
 from kfimages.errors import UserError
-from kfimages.platforms import check_runnable, host_platform, qualify
+from kfimages.platforms import check_runnable, host_platform, qualify, runnable_notes
 from kfimages.repo import artifacts
 from kfimages.repo.graph import Graph, Image
 from kfimages.repo.inputs import CA_CONTEXT, INPUTS_LABEL
@@ -234,7 +234,8 @@ def prepare(
     engine.check_docker()
     host = host_platform()
     targets = request.platforms or (host,)
-    check_runnable(targets)
+    if not request.dry_run:  # a plan runs nothing: format_dry_run names a missing emulator
+        check_runnable(targets)
     info = git.read_info(graph.root)
     check_push(request, info)
     facts = Facts(
@@ -287,7 +288,11 @@ def format_dry_run(steps: Sequence[Step], *, root: Path, refresh: bool = False) 
         cmd = buildx.command(step.inputs, step.delivery, root=root)
         commands.append(f"# {step.name}\n{shlex.join(cmd)}")
     lines = text_table(("IMAGE", "PARENT REF", "INPUTS", "ACTION"), rows)
-    return "\n".join([*lines, "", *commands, "", *os_image_lines(steps, refresh=refresh)])
+    notes = [
+        *os_image_lines(steps, refresh=refresh),
+        *runnable_notes({s.inputs.platform for s in steps}),
+    ]
+    return "\n".join([*lines, "", *commands, "", *notes])
 
 
 def _push(steps: Sequence[Step], report: BuildReport, request: BuildRequest) -> bool:

@@ -47,7 +47,7 @@ class ImageConfig:
     an inherited one (kfimages.ship.taggers resolves them along the parent chain)."""
     emulated_smoke: tuple[str, ...] = ()
     """Platforms other than the host's whose smoke subset (tests marked `emulated`) CI runs
-    under QEMU when the image is affected (`invoke smoke --affected --platform P`); not
+    under QEMU when `all` or `affected` picks the image (`invoke smoke affected`); not
     inherited: emulation is slow, so only images that say so are tested that way."""
 
 

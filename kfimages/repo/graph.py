@@ -17,6 +17,7 @@ from types import MappingProxyType
 
 from kfimages import dockerfiles
 from kfimages.errors import UserError
+from kfimages.names import NAME_RE
 from kfimages.repo.config import ImageConfig, load_folder_config
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,6 @@ DEFAULT_TAG = "latest"
 TESTS_DIR = "tests/images"
 """The images' smoke tests: `tests/images/<folder>/` (pytest tests/images --image NAME)."""
 
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _EXTERNAL_RE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*[/:@][a-z0-9._/:@-]*$", re.IGNORECASE)
 
 
@@ -151,7 +151,7 @@ def _dockerfiles(folder: Path) -> list[tuple[str | None, Path]]:
 
 
 def _check_name(path: Path, part: str) -> None:
-    if not _NAME_RE.match(part):
+    if not NAME_RE.match(part):
         raise UserError(
             f"{path}: '{part}' is not a valid image name part; use lower-case letters, "
             "digits, '-' and '_' (it becomes a repository name)"

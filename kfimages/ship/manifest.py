@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kfimages import engine
+from kfimages import engine, platforms
+from kfimages.build.plan import expand_names, step_name
 from kfimages.errors import UserError
+from kfimages.names import BUILT, Names
+from kfimages.repo.graph import Graph, image_ref
 from kfimages.tables import markdown_table
 
 log = logging.getLogger(__name__)
@@ -185,3 +188,38 @@ def write_manifests(manifests: Sequence[Manifest], *, output: Path) -> list[Path
         path.write_text(render_markdown(m), encoding="utf-8")
         written.append(path)
     return written
+
+
+def check_output(names: Names, *, output: str) -> None:
+    """One image prints its manifest; several need a folder (one file each)."""
+    if not names.single and not output:
+        raise UserError("several images need --output DIR (one file per image)")
+
+
+def local_refs(
+    graph: Graph,
+    names: Names,
+    *,
+    registry: str,
+    tag: str,
+    platform: str,
+    inspect: Inspector = engine.inspect_image,
+) -> tuple[dict[str, str], list[str]]:
+    """The images of a manifest run, parents first: name -> local ref, on `platform` (another
+    one than the host's: `<name>@<arch>` -> its `<tag>-<arch>` ref). With `built`, also every
+    image of the repository that exists locally; the names of those that do not come second
+    (skipped). An image named otherwise must exist (read_manifest says how to build it)."""
+    host = platforms.host_platform()
+    named = expand_names(graph, names.without(BUILT).words, base_ref=names.base_ref)
+    extra = sorted(set(graph.images) - set(named)) if names.has(BUILT) else []
+
+    def ref(name: str) -> str:
+        return platforms.qualify(
+            image_ref(graph.get(name), registry=registry, tag=tag), platform, host=host
+        )
+
+    missing = {n for n in extra if inspect(ref(n)) is None}
+    images = graph.build_order([*named, *(n for n in extra if n not in missing)])
+    refs = {step_name(i.name, platform, host=host): ref(i.name) for i in images}
+    skipped = [step_name(i.name, platform, host=host) for i in graph.build_order(missing)]
+    return refs, skipped

@@ -197,6 +197,16 @@ def record(steps: Sequence[Step], report: BuildReport) -> list[dict[str, str]]:
     ]
 
 
+def record_files(records: str) -> list[Path]:
+    """The files of `invoke lists RECORDS`: files or folders of `*.json`, comma-separated."""
+    paths = [Path(word) for word in records.replace(",", " ").split()]
+    files = [f for p in paths for f in (sorted(p.glob("*.json")) if p.is_dir() else [p])]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise UserError(f"push record {missing[0]} does not exist")
+    return files
+
+
 def read_records(paths: Sequence[Path]) -> list[PlatformPush]:
     """The pushes of the records written by `invoke build --push --no-lists --record FILE`
     (one per native runner); UserError naming the file when one is not such a record."""

@@ -1,7 +1,12 @@
-"""`invoke smoke`: build the selected images (tag `latest`), then run each one's smoke tests
-(`pytest tests/images --image NAME`), and summarise.
+"""`invoke smoke NAMES`: build the selected images (tag `latest`), then run each one's smoke
+tests (`pytest tests/images --image NAME`), and summarise; `--dry-run` prints that plan.
 
-- Selection: names, else the images affected since `--base REF` (else $KFIMAGES_BASE_REF).
+- Selection: NAMES as every task reads them (kfimages.names: `NAME[,NAME...]`, `all`,
+  `affected` with `--base REF`, else $KFIMAGES_BASE_REF), resolved like `invoke build`'s.
+- Platforms (`legs`): with `--platform P`, P only. Without, the host's platform, then each
+  other supported platform for the images a set (`all`, `affected`) picked whose image.yaml
+  lists it in `emulated_smoke` (their `emulated` subset under QEMU; what CI's `nox -s smoke`
+  runs). A leg with a failure ends the run: the next platforms are not tested.
 - The build goes through `kfimages.build.run` with the same settings as `invoke build`, so a
   tested image always carries the current input digest: a stale one is rebuilt first.
 - An image that is blocked by an unreachable artifact, or skipped because an ancestor is,
@@ -13,28 +18,31 @@
 - `--platform linux/arm64` on an amd64 host (another platform than the host's): the images are
   built for it (refs with the tag suffix `-arm64`, kfimages.platforms) and pytest gets
   `--platform`, which keeps only the tests marked `emulated` (a small subset: under QEMU a
-  container starts about 50x slower). Without names, the affected images whose image.yaml
-  lists the platform in `emulated_smoke` are picked.
+  container starts about 50x slower). Of the images a set picked, only those whose
+  image.yaml lists the platform in `emulated_smoke` are tested there; named ones always.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
+import shlex
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from kfimages import engine, platforms
 from kfimages.build.ca import collect_ca_files
-from kfimages.build.plan import BuildRequest, step_name
+from kfimages.build.plan import BuildRequest, expand_names, step_name
 from kfimages.build.report import Result, Status
 from kfimages.build.run import build_images, prepare
 from kfimages.errors import UserError
-from kfimages.repo import changes
+from kfimages.names import SETS, Names
 from kfimages.repo.graph import TESTS_DIR, Graph
 from kfimages.repo.inputs import INPUTS_LABEL
 from kfimages.settings import Settings
@@ -63,31 +71,57 @@ class Outcome:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class Leg:
+    """The images smoke-tested on one platform."""
+
+    platform: str
+    names: tuple[str, ...]
+
+
 def smoke_platform(value: str) -> str:
     """The one platform of a smoke run (`--platform`; default the host's)."""
     return platforms.parse_one(value, what="smoke tests run on")
 
 
-def select(
-    graph: Graph, *, names: Sequence[str], base_ref: str, platform: str | None = None
-) -> list[str]:
-    """The images named, else those affected since `base_ref` (parents first); on another
-    platform than the host's, only the affected images whose image.yaml lists it in
-    `emulated_smoke`."""
-    words = [n for arg in names for n in arg.replace(",", " ").split()]
-    if words:
-        return [graph.get(w).name for w in words]
-    if not base_ref:
-        raise UserError(
-            "no images to smoke-test: name them, or pass --base REF, or set $KFIMAGES_BASE_REF"
-        )
-    picked = changes.affected(graph, base_ref=base_ref)
-    log.info("affected since %s: %s", base_ref, ", ".join(i.name for i in picked) or "no image")
-    if platform and platforms.is_foreign(platform):
-        picked = [i for i in picked if platform in i.config.emulated_smoke]
-        log.info("of those, emulated_smoke on %s: %s", platform,
-                 ", ".join(i.name for i in picked) or "none")  # fmt: skip
-    return [i.name for i in picked]
+def legs(graph: Graph, names: Names, *, platform: str = "") -> list[Leg]:
+    """The platforms a smoke run tests and the images on each, in order (empty legs left
+    out). With `platform` (`--platform`), that one: every image NAMES gives on the host's
+    platform; on another one, the images named as such, and of those a set (`all`,
+    `affected`) picked the ones whose image.yaml lists it in `emulated_smoke`. Without, the
+    host's platform, then each other supported one for the images of a set that opt in."""
+    picked = {w: expand_names(graph, [w], base_ref=names.base_ref) for w in names.words}
+    wanted = tuple(dict.fromkeys(n for w in names.words for n in picked[w]))
+    from_sets = {n for w in names.words if w in SETS for n in picked[w]}
+
+    def on(target: str, *, named: Sequence[str]) -> tuple[str, ...]:
+        if not platforms.is_foreign(target):
+            return wanted
+        opted = {n for n in from_sets if target in graph.get(n).config.emulated_smoke}
+        return tuple(n for n in wanted if n in named or n in opted)
+
+    if platform:
+        target = smoke_platform(platform)
+        out = [Leg(target, on(target, named=names.images))]
+    else:  # the host's platform, then the others for the images of a set that opt in
+        out = [Leg(p, on(p, named=())) for p in _host_first(platforms.SUPPORTED)]
+    for leg in out:
+        log.info("smoke on %s: %s", leg.platform, ", ".join(leg.names) or "no image")
+    return [leg for leg in out if leg.names]
+
+
+def _host_first(supported: Sequence[str]) -> list[str]:
+    host = platforms.host_platform()
+    return [host, *(p for p in supported if p != host)]
+
+
+def nothing_to_test(names: Names, *, platform: str = "") -> str:
+    """The line of a smoke run whose legs are all empty."""
+    where = ""
+    if platform and platforms.is_foreign(smoke_platform(platform)):
+        where = f" that lists {smoke_platform(platform)} in emulated_smoke"
+    since = f"affected since {names.base_ref}" if names.base_ref else "selected"
+    return f"smoke: no image {since}{where}: nothing to test"
 
 
 def verdict(result: Result, pytest_code: int | None) -> Outcome:
@@ -133,7 +167,8 @@ def smoke(
     pytest_args: Sequence[str] = (),
     run_pytest: PytestRunner | None = None,
 ) -> list[Outcome]:
-    """Build `names` (tag latest) and run their smoke tests; an outcome per image."""
+    """Build `names` (tag latest) on the request's platform and run their smoke tests; an
+    outcome per image (one leg)."""
     runner = run_pytest or run_pytest_in(graph.root)
     report = build_images(graph, names, request, settings=settings)
     results = report.by_name()
@@ -147,6 +182,59 @@ def smoke(
             code = runner(pytest_command(image.name, extra=pytest_args, platform=platform))
         outcomes.append(verdict(result, code))
     return outcomes
+
+
+def run_legs(
+    graph: Graph,
+    plan: Sequence[Leg],
+    *,
+    settings: Settings,
+    request: BuildRequest,
+    pytest_args: Sequence[str] = (),
+    run_pytest: PytestRunner | None = None,
+) -> list[Outcome]:
+    """Each leg in turn (`smoke` on its platform); a leg with a failure ends the run. Every
+    platform's emulator is checked first, before anything is built."""
+    try:
+        platforms.check_runnable([leg.platform for leg in plan])
+    except UserError as exc:
+        host = platforms.host_platform()
+        raise UserError(f"{exc}; or test on this host's platform only: --platform {host}") from None
+    outcomes: list[Outcome] = []
+    for index, leg in enumerate(plan):
+        leg_request = dataclasses.replace(request, platforms=(leg.platform,))
+        got = smoke(graph, leg.names, settings=settings, request=leg_request,
+                    pytest_args=pytest_args, run_pytest=run_pytest)  # fmt: skip
+        outcomes += got
+        rest = ", ".join(later.platform for later in plan[index + 1 :])
+        if exit_code(got) and rest:
+            log.error("smoke on %s failed: not tested on %s", leg.platform, rest)
+            break
+    return outcomes
+
+
+def dry_run(
+    graph: Graph,
+    plan: Sequence[Leg],
+    *,
+    settings: Settings,
+    request: BuildRequest,
+    pytest_args: Sequence[str] = (),
+    stream: TextIO,
+) -> None:
+    """Print per leg the build plan (as `invoke build --dry-run` makes it: reuse or build,
+    the buildx command lines) and the pytest command lines; build and run nothing."""
+    for leg in plan:
+        how = " (QEMU: its `emulated` tests)" if platforms.is_foreign(leg.platform) else ""
+        stream.write(f"== smoke on {leg.platform}{how}: {', '.join(leg.names)}\n\n")
+        leg_request = dataclasses.replace(request, platforms=(leg.platform,), dry_run=True)
+        build_images(graph, leg.names, leg_request, settings=settings, stream=stream)
+        stream.write(f"\n# pytest, in {graph.root}, for each image the build gives\n")
+        for image in graph.build_order(leg.names):
+            command = pytest_command(image.name, extra=pytest_args, platform=leg.platform)
+            stream.write(shlex.join(command) + "\n")
+        stream.write("\n")
+    stream.flush()
 
 
 def stale_problem(

@@ -473,16 +473,16 @@ def test_cli_builds_and_reports_errors_in_one_line(chain: Repo) -> None:
     assert "IMAGE" in ok.stdout
     assert "1 built" not in ok.stdout  # a and b built
     assert "2 built" in ok.stdout
-    # --affected: only c changed (uncommitted), so the plan is a (reused) and c.
+    # affected: only c changed (uncommitted), so the plan is a (reused) and c.
     chain.write("c/payload.txt", "c changed\n")
     aff = chain.invoke(
-        "build", "--affected", "--base", "HEAD", "--registry", chain.registry, "--tag", "t1"
+        "build", "affected", "--base", "HEAD", "--registry", chain.registry, "--tag", "t1"
     )
     assert aff.returncode == 0, aff.stderr
     table = aff.stdout[aff.stdout.index("IMAGE  ") :].splitlines()[1:-1]
     assert {line.split()[0]: line.split()[2] for line in table} == {"a": REUSED, "c": BUILT}
     error = _one_line_error(chain.invoke("build", "nope"))
-    assert error == "error: unknown image 'nope'; valid names: a, b, c"
+    assert error == "error: unknown image 'nope'; valid names: a, b, c (see `invoke list`)"
     error = _one_line_error(chain.invoke("build", "affected", "--base", "no-such-ref"))
     assert "no-such-ref" in error
     error = _one_line_error(

@@ -77,7 +77,7 @@ def test_invoke_manifest_of_a_throwaway_image(chain: Repo, tmp_path: Path) -> No
     assert "## Python packages\n\n_no python3 on PATH_" in text
     assert f"| {INPUTS_LABEL} |" in text
     out = tmp_path / "manifests"
-    done = chain.invoke("manifest", "--all", "--output", str(out), "--registry", chain.registry,
+    done = chain.invoke("manifest", "built", "--output", str(out), "--registry", chain.registry,
                         "--tag", "t1")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in out.iterdir()) == ["a.md"]

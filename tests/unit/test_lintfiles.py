@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kfimages.author.lintfiles import dockerfiles, shell_of, shell_scripts
+from kfimages.author.lintfiles import commands, dockerfiles, shell_of, shell_scripts
 from tests.unit.conftest import Repo
 
 
@@ -92,3 +92,16 @@ def test_dockerfiles_lists_every_image_dockerfile(chain: Repo) -> None:
         "pytorch/cpu.Dockerfile",
         "pytorch/cuda.Dockerfile",
     ]
+
+
+def test_the_commands_of_invoke_lint_files(chain: Repo) -> None:
+    chain.write("jupyter/start.sh", "#!/bin/bash\n")
+    graph = chain.graph()
+    assert commands(graph) == [
+        ("hadolint: 5 Dockerfile(s)",
+         ["hadolint", "--config", ".hadolint.yaml", *dockerfiles(graph)]),
+        ("shellcheck (sh): 3 script(s)",
+         ["shellcheck", "--shell", "sh", "--external-sources", *shell_scripts(graph)["sh"]]),
+        ("shellcheck (bash): 1 script(s)",
+         ["shellcheck", "--shell", "bash", "--external-sources", "jupyter/start.sh"]),
+    ]  # fmt: skip

@@ -33,30 +33,27 @@ GIT = GitInfo(sha="0123456789abcdef0123", dirty=False, source="https://example.o
 # -------------------------------------------------------------------------- names
 
 
-def test_expand_names_all_affected_and_errors(chain: Repo) -> None:
+def test_expand_names_all_affected_and_names(chain: Repo) -> None:
+    """The words of a parsed NAMES argument (kfimages.names, tests/unit/test_names.py)."""
     graph = chain.graph()
-    assert expand_names(graph, ["jupyter", "base", "jupyter"], base_ref=None) == [
-        "jupyter",
-        "base",
-    ]
-    assert expand_names(graph, ["all"], base_ref=None) == sorted(graph.images)
+    assert expand_names(graph, ["jupyter", "base", "jupyter"]) == ["jupyter", "base"]
+    assert expand_names(graph, ["all"]) == sorted(graph.images)
     chain.append("codeserver/Dockerfile")
     assert expand_names(graph, ["affected"], base_ref="main") == ["codeserver"]
     assert expand_names(graph, ["affected", "base"], base_ref="main") == ["codeserver", "base"]
-    with pytest.raises(UserError, match="needs --base"):
-        expand_names(graph, ["affected"], base_ref=None)
-    with pytest.raises(UserError, match="only meaningful with --affected"):
-        expand_names(graph, ["base"], base_ref="main")
-    with pytest.raises(UserError, match="unknown image 'nope'; valid names: base, codeserver"):
-        expand_names(graph, ["nope"], base_ref=None)
-    with pytest.raises(UserError, match="name at least one image"):
-        expand_names(graph, [], base_ref=None)
+    assert expand_names(graph, ["base", "all"]) == ["base", *sorted(set(graph.images) - {"base"})]
 
 
-def test_an_image_called_like_a_pseudo_name(repo: Repo) -> None:
-    repo.image("all", "debian:trixie-slim")
-    with pytest.raises(UserError, match="an image is called 'all'"):
-        expand_names(repo.graph(), ["all"], base_ref=None)
+def test_select_parses_then_expands(chain: Repo) -> None:
+    """`build` and `bake` (and `smoke`) read NAMES through plan.select: one grammar."""
+    graph = chain.graph()
+    chain.append("codeserver/Dockerfile")
+    assert plan.select(graph, "affected,jupyter", base="main") == ["codeserver", "jupyter"]
+    assert plan.select(graph, "affected", base_env="main") == ["codeserver"]
+    with pytest.raises(UserError, match="malformed image list 'jupyter,,'"):
+        plan.select(graph, "jupyter,,")
+    with pytest.raises(UserError, match="needs a base ref"):
+        plan.select(graph, "affected")
 
 
 def test_plan_adds_ancestors_parents_first(chain: Repo) -> None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from kfimages import platforms
 from kfimages.errors import UserError
+from kfimages.names import parse
 from kfimages.verify import smoke
 from tests.unit.conftest import Repo
 from tests.unit.invoke_cli import run_invoke
@@ -42,19 +44,31 @@ def test_bad_platform_input_is_one_line_and_exit_2(
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
-def test_emulated_smoke_picks_the_affected_images_that_list_the_platform(chain: Repo) -> None:
-    chain.write("base/image.yaml", "emulated_smoke: [linux/arm64]\n")
+def test_emulated_smoke_picks_the_images_of_a_set_that_list_the_platform(chain: Repo) -> None:
+    host = platforms.host_platform()
+    other = next(p for p in platforms.SUPPORTED if p != host)
+    chain.write("base/image.yaml", f"emulated_smoke: [{other}]\n")
     chain.write("jupyter/image.yaml", "variants: {}\n")
     since = chain.commit("opt in")
     chain.append("base/Dockerfile")
     graph = chain.graph()
-    everything = smoke.select(graph, names=[], base_ref=since, platform="linux/amd64")
-    assert everything == ["base", "codeserver", "jupyter", "pytorch.cpu", "pytorch.cuda"]
-    assert smoke.select(graph, names=[], base_ref=since, platform="linux/arm64") == ["base"]
-    # Names are taken as given, on any platform.
-    assert smoke.select(graph, names=["jupyter"], base_ref="", platform="linux/arm64") == [
-        "jupyter"
-    ]
+
+    def legs(value: str, platform: str = "") -> list[tuple[str, tuple[str, ...]]]:
+        names = parse(value, known=graph.images, base=since if "affected" in value else "")
+        return [(leg.platform, leg.names) for leg in smoke.legs(graph, names, platform=platform)]
+
+    everything = ("base", "codeserver", "jupyter", "pytorch.cpu", "pytorch.cuda")
+    assert legs("affected", host) == [(host, everything)]
+    assert legs("affected", other) == [(other, ("base",))]
+    # Without --platform: the host's, then each other platform the images opt into (what
+    # CI's `nox -s smoke` runs); `all` as `affected`.
+    assert legs("affected") == [(host, everything), (other, ("base",))]
+    assert legs("all") == [(host, everything), (other, ("base",))]
+    # Names are taken as given on the platform asked for; without one, on the host's only.
+    assert legs("jupyter", other) == [(other, ("jupyter",))]
+    assert legs("jupyter,affected", other) == [(other, ("jupyter", "base"))]
+    assert legs("jupyter") == [(host, ("jupyter",))]
+    assert legs("base") == [(host, ("base",))]
 
 
 def test_emulated_smoke_must_name_known_platforms(chain: Repo) -> None:

@@ -45,3 +45,14 @@ def test_a_foreign_platform_needs_an_enabled_emulator(tmp_path: Path) -> None:
         platforms.check_runnable([FOREIGN], binfmt=tmp_path)
     (tmp_path / entry).write_text("enabled\ninterpreter /usr/libexec/qemu-binfmt/x\nflags: PF\n")
     platforms.check_runnable([HOST, FOREIGN], binfmt=tmp_path)
+
+
+def test_a_plan_names_the_missing_emulator_instead_of_failing(tmp_path: Path) -> None:
+    """A dry run plans a foreign platform on any host, with a note (run.format_dry_run)."""
+    entry = "qemu-aarch64" if FOREIGN == "linux/arm64" else "qemu-x86_64"
+    assert platforms.runnable_notes([HOST], binfmt=tmp_path) == []
+    notes = platforms.runnable_notes([FOREIGN, HOST], binfmt=tmp_path)
+    assert len(notes) == 1
+    assert notes[0].startswith(f"not runnable here yet: building for {FOREIGN} on this")
+    (tmp_path / entry).write_text("enabled\ninterpreter /usr/libexec/qemu-binfmt/x\n")
+    assert platforms.runnable_notes([HOST, FOREIGN], binfmt=tmp_path) == []

@@ -9,24 +9,25 @@ from tests.unit.conftest import Repo
 from tests.unit.invoke_cli import run_invoke
 
 
-def test_without_names_it_takes_the_base_ref_from_the_environment(
+def test_affected_takes_the_base_ref_from_the_environment(
     chain: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """CI runs `nox -s smoke` (`invoke smoke --affected`) with KFIMAGES_BASE_REF set."""
+    """CI runs `nox -s smoke` (`invoke smoke affected`) with KFIMAGES_BASE_REF set."""
     monkeypatch.setenv("KFIMAGES_BASE_REF", "HEAD")
-    done = run_invoke(chain, "smoke", "--affected")
+    done = run_invoke(chain, "smoke", "affected")
     assert done.returncode == 0, done.stderr
     assert "no image affected since HEAD: nothing to test" in done.stdout
 
 
-def test_without_names_or_base_it_says_what_to_give(
+def test_affected_without_a_base_ref_says_what_to_give(
     chain: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("KFIMAGES_BASE_REF", raising=False)
-    done = run_invoke(chain, "smoke", "--affected")
+    done = run_invoke(chain, "smoke", "affected")
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        "error: no images to smoke-test: name them, or pass --base REF, or set $KFIMAGES_BASE_REF"
+        "error: `affected` needs a base ref: pass --base REF (e.g. origin/main), "
+        "or set $KFIMAGES_BASE_REF"
     )
 
 

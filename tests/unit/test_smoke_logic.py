@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from kfimages import engine as docker_env
-from kfimages.build.plan import BuildRequest
+from kfimages import platforms
+from kfimages.build.plan import BuildRequest, step_name
 from kfimages.build.report import BuildReport, Result, Status
 from kfimages.build.run import prepare
-from kfimages.errors import UserError
+from kfimages.names import parse
 from kfimages.repo.graph import Graph
 from kfimages.repo.inputs import INPUTS_LABEL
 from kfimages.settings import Settings
@@ -90,24 +91,30 @@ def test_summary() -> None:
 # ---------------------------------------------------------------------- selection
 
 
-def test_select_names_or_affected(chain: Repo) -> None:
+def legs(graph: Graph, value: str, *, base: str = "", platform: str = "") -> list[smoke.Leg]:
+    return smoke.legs(graph, parse(value, known=graph.images, base=base), platform=platform)
+
+
+def test_legs_of_names_and_sets(chain: Repo) -> None:
+    """NAMES as every task reads them; without --platform the host's leg only, as no image
+    of the chain opts into another platform."""
     graph = chain.graph()
-    assert smoke.select(graph, names=["jupyter,base", "codeserver"], base_ref="") == [
-        "jupyter",
-        "base",
-        "codeserver",
+    host = platforms.host_platform()
+    assert legs(graph, "jupyter,base,codeserver") == [
+        smoke.Leg(host, ("jupyter", "base", "codeserver"))
     ]
-    with pytest.raises(UserError, match="unknown image 'nope'"):
-        smoke.select(graph, names=["nope"], base_ref="")
-    with pytest.raises(UserError, match="no images to smoke-test"):
-        smoke.select(graph, names=[], base_ref="")
-    assert smoke.select(graph, names=[], base_ref="main") == []
+    assert legs(graph, "all") == [smoke.Leg(host, tuple(sorted(graph.images)))]
+    assert legs(graph, "affected", base="main") == []
     chain.append("jupyter/Dockerfile")
-    assert smoke.select(graph, names=[], base_ref="main") == [
-        "jupyter",
-        "pytorch.cpu",
-        "pytorch.cuda",
+    assert legs(graph, "affected", base="main") == [
+        smoke.Leg(host, ("jupyter", "pytorch.cpu", "pytorch.cuda"))
     ]
+    assert legs(graph, "jupyter", platform=host) == [smoke.Leg(host, ("jupyter",))]
+
+
+def test_nothing_to_test_says_since_when(chain: Repo) -> None:
+    names = parse("affected", known=chain.graph().images, base="main")
+    assert smoke.nothing_to_test(names) == "smoke: no image affected since main: nothing to test"
 
 
 # ------------------------------------------------------------ smoke() end to end
@@ -190,6 +197,35 @@ def test_smoke_of_a_blocked_image_alone_passes_partly(
     )  # fmt: skip
     assert [o.verdict for o in outcomes] == [Verdict.PARTLY, Verdict.PARTLY]
     assert exit_code(outcomes) == 0
+
+
+def test_the_legs_run_in_turn_and_a_failed_one_ends_the_run(
+    family: Graph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As `nox -s smoke` did in a loop: the host's leg, then the emulated one, not after a
+    failure; every platform's emulator is checked before anything is built."""
+    host = platforms.host_platform()
+    other = next(p for p in platforms.SUPPORTED if p != host)
+    events: list[Any] = []
+    monkeypatch.setattr("kfimages.verify.smoke.platforms.check_runnable", events.append)
+
+    def fake_build(graph: Graph, names: Sequence[str], request: BuildRequest, **kw: Any):  # type: ignore[no-untyped-def]
+        events.append(request.platforms)
+        return BuildReport(
+            [result(step_name("base", request.platforms[0], host=host), Status.BUILT)]
+        )
+
+    monkeypatch.setattr("kfimages.verify.smoke.build_images", fake_build)
+    plan = [smoke.Leg(host, ("base",)), smoke.Leg(other, ("base",))]
+    passing = smoke.run_legs(family, plan, settings=Settings(), request=BuildRequest(),
+                             run_pytest=lambda command: 0)  # fmt: skip
+    assert events == [[host, other], (host,), (other,)]
+    assert [o.verdict for o in passing] == [Verdict.PASSED, Verdict.PASSED]
+    events.clear()
+    failing = smoke.run_legs(family, plan, settings=Settings(), request=BuildRequest(),
+                             run_pytest=lambda command: 1)  # fmt: skip
+    assert events == [[host, other], (host,)], "the emulated leg does not run"
+    assert [o.verdict for o in failing] == [Verdict.FAILED]
 
 
 # ------------------------------------------------------------------ stale_problem
