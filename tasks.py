@@ -81,14 +81,19 @@ def _user_errors(func: F) -> F:
 
 
 _COMPLETE_CONTEXT = ParseMachine.complete_context.__code__
+_HANDLE = ParseMachine.handle.__code__
+_HELP_FLAGS = ("--help", "-h")
 
 
-def _completing_arguments() -> bool:
-    """Whether invoke's parser is checking that a task got its positional arguments."""
+def _names_may_be_empty() -> bool:
+    """Whether invoke's parser is checking that a task got its positional arguments, or is
+    handling `--help` after the task's name (`invoke build --help`: help, not a name)."""
     frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         if frame.f_code is _COMPLETE_CONTEXT:
             return True
+        if frame.f_code is _HANDLE:
+            return frame.f_locals.get("token") in _HELP_FLAGS
         frame = frame.f_back
     return False
 
@@ -96,14 +101,14 @@ def _completing_arguments() -> bool:
 class _NamesArgument(Argument):
     """NAMES: a positional argument that may be left out, so that the task itself says what
     to give (kfimages.names.MISSING, exit 2). invoke 3 has no optional positional argument:
-    its parser hands the next plain word to a positional whose value is None, and when it
-    completes the task's arguments it fails on one that is still None. This one reads ""
-    there (and None everywhere else)."""
+    its parser hands the next word to a positional whose value is None (even `--help`), and
+    when it completes the task's arguments it fails on one that is still None. This one
+    reads "" there and while the parser handles `--help` (and None everywhere else)."""
 
     @property
     def value(self) -> Any:
         value = super().value
-        return "" if value is None and _completing_arguments() else value
+        return "" if value is None and _names_may_be_empty() else value
 
     @value.setter
     def value(self, arg: str) -> None:

@@ -143,3 +143,26 @@ def test_manifest_of_several_images_needs_a_folder(cli_repo: Repo) -> None:
     for given in ("jupyter,base", "all", "built"):
         done = run_cli(cli_repo, "manifest", given)
         assert done.stderr == "error: several images need --output DIR (one file per image)\n"
+
+
+@pytest.mark.parametrize("task", [*TASKS, "bench"])
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_after_a_names_task_is_help_not_a_name(cli_repo: Repo, task: str, flag: str) -> None:
+    """`invoke build --help`: invoke hands the next word to a missing positional, so without
+    care `--help` became NAMES ("unknown image '--help'")."""
+    done = run_cli(cli_repo, task, flag)
+    assert done.code == 0, (task, done.stderr)
+    assert done.stdout.startswith("Usage: "), done.stdout
+    assert f"[--core-opts] {task} [--options]" in done.stdout.splitlines()[0], done.stdout
+
+
+@pytest.mark.parametrize(
+    ("given", "error"),
+    [((), f"error: {names.MISSING}"), (("nope",), UNKNOWN), (("jupyter,,",), "error: malformed")],
+)
+def test_bench_reads_names_in_the_same_grammar(
+    cli_repo: Repo, given: tuple[str, ...], error: str
+) -> None:
+    done = run_cli(cli_repo, "bench", *given)
+    assert (done.code, done.stdout) == (2, ""), done.stderr
+    assert done.stderr.startswith(error), done.stderr
