@@ -20,8 +20,7 @@ from typing import Any
 import pytest
 
 from tests.harness.browser import ChromiumPage
-from tests.harness.containers import TrackedContainer, TrackedContainers
-from tests.harness.http import free_port
+from tests.harness.containers import TrackedContainer, TrackedContainers, loopback
 from tests.harness.proxy import GatewayProxy, Route, notebooks_v1, notebooks_v2
 from tests.images.conftest import ImageUnderTest
 from tests.images.rstudio.stage import skip_unless_rstudio_fetchable
@@ -60,15 +59,14 @@ def rstudio_download(image_under_test: ImageUnderTest) -> str:
 def _start(
     containers: TrackedContainers, environment: dict[str, str]
 ) -> tuple[TrackedContainer, int]:
-    host_port = free_port()
     kwargs: dict[str, Any] = {"environment": environment} if environment else {}
-    c = containers.run(ports={f"{PORT}/tcp": ("127.0.0.1", host_port)}, **kwargs)
+    c = containers.run(ports=loopback(PORT), **kwargs)
     c.wait_until(
         lambda: c.exec(f"curl -s -o /dev/null http://127.0.0.1:{PORT}/", check=False).code == 0,
         timeout=120,
         message="rserver on port 8888",
     )
-    return c, host_port
+    return c, c.host_port(PORT)
 
 
 def _activity(c: TrackedContainer) -> datetime:
