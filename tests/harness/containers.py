@@ -25,6 +25,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -315,6 +316,21 @@ class TrackedContainer:
             problem = f"exited {result.code}" + (f", expected {expected}" if expected else "")
             raise ExecError(str(self), result, problem=problem)
         return result
+
+    def clock(self) -> datetime:
+        """The container's clock now (UTC): what its scripts read with `date` and `stat`."""
+        return datetime.fromtimestamp(float(self.exec(["date", "+%s.%N"]).stdout), UTC)
+
+    def wait_clock_past(self, moment: datetime, *, by: float = 1) -> None:
+        """Wait until the container's clock is more than `by` seconds past `moment`: from
+        then on a time the container reads "now" (whole seconds) differs from `moment`, so a
+        value still equal to `moment` did not move. A wait on that condition, not a sleep."""
+        self.wait_until(
+            lambda: (self.clock() - moment).total_seconds() > by,
+            timeout=by + 60,
+            interval=0.2,
+            message=f"the clock to pass {moment.isoformat()} by {by}s",
+        )
 
     def read_file(self, path: str, *, user: str | None = None) -> str:
         return self.exec(["cat", path], user=user).stdout

@@ -69,6 +69,14 @@ class LabPage:
             or ""
         )
 
+    def prompt_numbered(self, index: int) -> bool:
+        """Whether cell `index` shows its execution count (`[1]:`): its execute_reply is in."""
+        prompt = (
+            f"{self.doc}.querySelectorAll('.jp-NotebookPanel .jp-Cell')[{index}]"
+            "?.querySelector('.jp-InputPrompt')?.textContent ?? ''"
+        )
+        return bool(self.page.evaluate(f"/\\[\\d+\\]/.test({prompt})"))
+
     def run_cell(self, index: int, expected: str, *, timeout: float = 120) -> None:
         """Put cell `index` into edit mode and press Shift+Enter (again, every 15 s, until the
         output shows `expected`: a press before the notebook was wired up is lost)."""

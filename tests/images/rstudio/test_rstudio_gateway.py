@@ -12,7 +12,6 @@ no NB_PREFIX), and a proxy that changes the Host header. For rstudio only, not i
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -117,7 +116,7 @@ def test_an_idle_rstudio_tab_is_not_activity_an_r_command_is(
         try:
             page.wait_for(CONSOLE_INPUT, timeout=120)
             opened = _activity(c)
-            time.sleep(TAB_IDLE_S)
+            c.wait_clock_past(opened, by=TAB_IDLE_S)  # the tab untouched meanwhile
             assert _activity(c) == opened, "kubeflow-activity moved while the tab sat untouched"
             typed = datetime.now(UTC).replace(microsecond=0)
             _run_r(page, 'cat("kfnb", 2 + 2, "\\n")', "kfnb 4")
