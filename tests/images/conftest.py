@@ -149,7 +149,9 @@ def image_under_test(pytestconfig: pytest.Config) -> ImageUnderTest:
 
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[Any]:
-    """A client of the local Docker Engine."""
+    """The one docker SDK client of the tests: every test, fixture and helper that needs the
+    SDK takes this fixture (or is handed it); nothing else calls `docker.from_env()`
+    (tests/unit/test_dependencies.py checks it)."""
     try:
         client = docker.from_env()
         client.ping()
