@@ -1,6 +1,6 @@
-"""The /init contract (s6-overlay's, as CONTRACTS.md spells it out), tested through a derived
-image with cont-init scripts and a service (tests/images/base/derived/), as users extend
-the images."""
+"""The /init contract (s6-overlay's, as docs/contract.md, "Start-up hooks" and "Process and
+user", spells it out), tested through a derived image with cont-init scripts and a service
+(tests/images/base/derived/), as users extend the images."""
 
 from __future__ import annotations
 
@@ -148,7 +148,8 @@ def test_docker_stop_is_clean_and_prompt(
     """Every service of the image (its own and the smoke service) exits on SIGTERM: with a
     long grace time the init never has to kill anything (its "still running after" line
     would say so), and the container exits 0 before docker's own SIGKILL (137). How long the
-    stop takes is recorded (docker_stop_seconds), not judged: speed belongs to the bench."""
+    stop takes is recorded (docker_stop_seconds), not judged: speed belongs to the bench
+    (docs/contract.md, "Process and user": the aim is under 5 s)."""
     c = containers.run(image=smoke_image, environment={"S6_SERVICES_GRACETIME": str(LONG_GRACE_MS)})
     services = c.wait_services_up()
     assert SERVICE in services
