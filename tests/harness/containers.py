@@ -6,6 +6,10 @@
 - `TrackedContainer.wait_until` and `wait_services_up` end at once when the container is
   no longer running (`ContainerDied`) or one of its s6 services failed (`ServiceFailed`,
   with the service's own lines of the container log), instead of waiting for their timeout.
+- `loopback(PORT)` publishes a container's port on 127.0.0.1, on a host port Docker picks
+  (`-p 127.0.0.1::PORT`); `TrackedContainer.host_port(PORT)` reads it back. Never the host
+  network: a fixed host port races other runs for it, and the host network opens the server
+  on every interface of the host.
 - `TrackedContainers.run_to_exit` runs a command through the image's entrypoint and
   returns the command's own stdout and stderr (captured to files, apart from the
   container log, which services and the init write to as well) with the exit code.
@@ -21,6 +25,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,9 +52,16 @@ _SERVICES_SCRIPT = (
     f'for d in {SCAN_DIR}/*/; do [ -d "$d" ] || continue; n=${{d%/}}; printf "%s " "${{n##*/}}"; '
     's6-svstat -o up,wantedup,pid,exitcode,signum,updownfor "$d" 2>/dev/null || echo; done'
 )
+LOOPBACK = "127.0.0.1"
 STEADY_S = 1
 """A service counts as started once up this long: a run script that execs a missing program
 is "up" for a few milliseconds, every second (s6-supervise's restart delay)."""
+
+
+def loopback(*ports: int) -> dict[str, tuple[str, None]]:
+    """docker SDK `ports` publishing each container TCP port on 127.0.0.1, on a host port
+    Docker picks (`-p 127.0.0.1::PORT`); read it back with `TrackedContainer.host_port`."""
+    return {f"{port}/tcp": (LOOPBACK, None) for port in ports}
 
 
 def argv_of(command: Command) -> list[str]:
@@ -207,6 +219,19 @@ class TrackedContainer:
     def reload(self) -> None:
         self.raw.reload()
 
+    def host_port(self, port: int) -> int:
+        """The host port of 127.0.0.1 that Docker published the container's TCP `port` on
+        (`loopback(port)` when it was started)."""
+        self.reload()
+        bindings = self.attrs["NetworkSettings"]["Ports"].get(f"{port}/tcp") or []
+        for binding in bindings:
+            if binding.get("HostIp") == LOOPBACK and binding.get("HostPort"):
+                return int(binding["HostPort"])
+        raise AssertionError(
+            f"{self}: port {port} is not published on {LOOPBACK} ({bindings}); start it with "
+            f"ports=loopback({port})"
+        )
+
     def is_running(self) -> bool:
         try:
             self.raw.reload()
@@ -291,6 +316,21 @@ class TrackedContainer:
             problem = f"exited {result.code}" + (f", expected {expected}" if expected else "")
             raise ExecError(str(self), result, problem=problem)
         return result
+
+    def clock(self) -> datetime:
+        """The container's clock now (UTC): what its scripts read with `date` and `stat`."""
+        return datetime.fromtimestamp(float(self.exec(["date", "+%s.%N"]).stdout), UTC)
+
+    def wait_clock_past(self, moment: datetime, *, by: float = 1) -> None:
+        """Wait until the container's clock is more than `by` seconds past `moment`: from
+        then on a time the container reads "now" (whole seconds) differs from `moment`, so a
+        value still equal to `moment` did not move. A wait on that condition, not a sleep."""
+        self.wait_until(
+            lambda: (self.clock() - moment).total_seconds() > by,
+            timeout=by + 60,
+            interval=0.2,
+            message=f"the clock to pass {moment.isoformat()} by {by}s",
+        )
 
     def read_file(self, path: str, *, user: str | None = None) -> str:
         return self.exec(["cat", path], user=user).stdout

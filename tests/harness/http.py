@@ -56,16 +56,10 @@ def assert_listens_on_all_interfaces(container: TrackedContainer, port: int) -> 
     ), f"nothing listens on all interfaces on port {port}: {listening}"
 
 
-def host_port_free(port: int) -> bool:
-    """Nothing of the host listens on 127.0.0.1:port (a `--network host` server of another
-    test may)."""
-    with socket.socket() as sock:
-        sock.settimeout(2)
-        return sock.connect_ex(("127.0.0.1", port)) != 0
-
-
 def free_port() -> int:
-    """A loopback TCP port nobody listens on right now."""
+    """A loopback TCP port nobody listens on right now, for a process of the host (nginx, a
+    registry). A container's port is published with `containers.loopback` instead, on a port
+    Docker picks."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

@@ -2,8 +2,8 @@
 
 `GatewayProxy` runs Debian's nginx (`nginx -c FILE -g 'daemon off;'`) on 127.0.0.1 with a
 config, pid file, logs and temp paths of its own under a temporary directory, and proxies one
-`Route` to a server published on 127.0.0.1 (a container's `-p 127.0.0.1:PORT:8888`, or a
-`--network host` container). What it does to a request is what Kubeflow's VirtualService does:
+`Route` to a server published on 127.0.0.1 (a container's `-p 127.0.0.1::8888`, the port
+Docker picked). What it does to a request is what Kubeflow's VirtualService does:
 
 - Notebooks 1 (`notebooks_v1`): `/notebook/<ns>/<name>/`; the path unchanged (JupyterLab,
   serving under `NB_PREFIX`), or rewritten to `/` (annotation

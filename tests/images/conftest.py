@@ -15,7 +15,7 @@ test fails the run with pytest's exit code 5.
 
 Fixtures: `image_under_test`, `image_ref_under_test`, `docker_client`, `containers`
 (tests.harness.containers), `home_volume`, `derived_image` (tests.harness.images),
-`free_port`, `artifacts_dir`. Helpers are in tests/harness/, not here.
+`artifacts_dir`. Helpers are in tests/harness/, not here.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from kfimages.repo.inputs import resolve_artifacts, resolve_build_args
 from kfimages.settings import Settings
 from kfimages.verify.smoke import stale_problem
 from tests.harness.containers import TrackedContainers
-from tests.harness.http import free_port as _free_port
 from tests.harness.images import DerivedImages
 
 log = logging.getLogger(__name__)
@@ -150,7 +149,9 @@ def image_under_test(pytestconfig: pytest.Config) -> ImageUnderTest:
 
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[Any]:
-    """A client of the local Docker Engine."""
+    """The one docker SDK client of the tests: every test, fixture and helper that needs the
+    SDK takes this fixture (or is handed it); nothing else calls `docker.from_env()`
+    (tests/unit/test_dependencies.py checks it)."""
     try:
         client = docker.from_env()
         client.ping()
@@ -263,12 +264,6 @@ def platform_ca() -> dict[str, dict[str, str]]:
     if not any(HOST_LOCAL_CAS.glob("*.crt")):
         return {}
     return {str(HOST_LOCAL_CAS): {"bind": RUNTIME_CA_DIR, "mode": "ro"}}
-
-
-@pytest.fixture
-def free_port() -> int:
-    """A loopback TCP port of the host nobody listens on right now."""
-    return _free_port()
 
 
 @pytest.fixture

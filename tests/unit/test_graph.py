@@ -145,21 +145,40 @@ def test_unknown_image_name_lists_valid_names(chain: Repo) -> None:
         graph.build_order(["base", "nope"])
 
 
+CYCLE_FIX = "; one image must build FROM an external one"
+
+
+def cycle_message(repo: Repo) -> str:
+    with pytest.raises(UserError) as err:
+        repo.graph()
+    return str(err.value)
+
+
 def test_cycle(repo: Repo) -> None:
+    """The whole message, not a search in it: a cycle found late (after many hops round
+    it) would still contain `a -> c -> b -> a` somewhere in a longer message."""
     repo.image("base", "debian:trixie-slim")
     repo.image("a", "c")
     repo.image("b", "a")
     repo.image("c", "b")
-    with pytest.raises(
-        UserError, match=r"parent cycle (a -> c -> b -> a|b -> a -> c -> b|c -> b -> a -> c)"
-    ):
-        repo.graph()
+    assert cycle_message(repo) in {
+        f"parent cycle {cycle}{CYCLE_FIX}"
+        for cycle in ("a -> c -> b -> a", "b -> a -> c -> b", "c -> b -> a -> c")
+    }
+
+
+def test_a_cycle_is_named_without_the_image_that_leads_into_it(repo: Repo) -> None:
+    repo.image("a", "x")
+    repo.image("x", "y")
+    repo.image("y", "x")
+    assert cycle_message(repo) in {
+        f"parent cycle {c}{CYCLE_FIX}" for c in ("x -> y -> x", "y -> x -> y")
+    }
 
 
 def test_self_parent_is_a_cycle(repo: Repo) -> None:
     repo.image("a", "a")
-    with pytest.raises(UserError, match="parent cycle a -> a"):
-        repo.graph()
+    assert cycle_message(repo) == f"parent cycle a -> a{CYCLE_FIX}"
 
 
 @pytest.mark.parametrize("parent", ["jupyterx", "pytorch.gpu", "Base"])

@@ -15,7 +15,15 @@ from kfimages.build import plan
 from kfimages.build import run as build
 from kfimages.build.bootstrap import suite_for
 from kfimages.build.ca import ca_digest, collect_ca_files, fill_ca_dir
-from kfimages.build.plan import BuildRequest, Facts, Step, check_request, expand_names, plan_images
+from kfimages.build.plan import (
+    BuildRequest,
+    Facts,
+    Step,
+    check_push,
+    check_request,
+    expand_names,
+    plan_images,
+)
 from kfimages.build.run import build_images
 from kfimages.errors import UserError
 from kfimages.git import GitInfo, read_info
@@ -103,6 +111,41 @@ def test_request_is_checked_before_docker(chain: Repo) -> None:
 
 def plan_request(request: BuildRequest) -> BuildRequest:
     return dataclasses.replace(request, dry_run=True)
+
+
+REGISTRY = "localhost:5000/ns"
+
+
+def test_a_push_of_baked_cas_needs_allow_baked_ca(tmp_path: Path) -> None:
+    baked = (tmp_path / "corporate.pem",)
+    push = BuildRequest(push=True, registry=REGISTRY, bake_ca_files=baked)
+    with pytest.raises(UserError) as err:
+        check_request(push)
+    assert str(err.value) == (
+        "refusing to push images with baked CA certificates (--bake-ca): every user of the "
+        "registry would trust them; pass --allow-baked-ca if that is meant"
+    )
+    check_request(dataclasses.replace(push, allow_baked_ca=True))
+    check_request(BuildRequest(bake_ca_files=baked))  # baked but kept local: no push to refuse
+    check_request(BuildRequest(push=True, registry=REGISTRY))  # pushed, nothing baked
+
+
+def test_a_push_from_a_dirty_work_tree_needs_allow_dirty(repo: Repo) -> None:
+    repo.image("a", "x:y")
+    repo.commit()
+    push = BuildRequest(push=True, registry=REGISTRY)
+    check_push(push, read_info(repo.root))  # clean: nothing to refuse
+    repo.append("a/Dockerfile")
+    dirty = read_info(repo.root)
+    assert dirty.dirty
+    with pytest.raises(UserError) as err:
+        check_push(push, dirty)
+    assert str(err.value) == (
+        "refusing to push from a work tree with uncommitted changes (the images would not "
+        "match any commit); commit or stash them, or pass --allow-dirty"
+    )
+    check_push(dataclasses.replace(push, allow_dirty=True), dirty)
+    check_push(BuildRequest(), dirty)  # a local build of a dirty tree is fine
 
 
 # ------------------------------------------------------------------ git and tags

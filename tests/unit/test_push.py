@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from types import MappingProxyType
 
 from kfimages.build.buildx import Delivery
@@ -11,7 +13,17 @@ from kfimages.build.report import BuildReport, Result, Status
 from kfimages.repo.config import ImageConfig
 from kfimages.repo.graph import Image
 from kfimages.repo.inputs import BuildInputs
-from kfimages.ship.push import is_moving, multi_platform_actions, push_all, push_order
+from kfimages.ship.push import (
+    is_moving,
+    list_actions,
+    make_lists,
+    multi_platform_actions,
+    platform_pushes,
+    push_all,
+    push_order,
+    read_records,
+    record,
+)
 
 REG = "localhost:5000/ns"
 TAGS = ("sha-0123456789ab", "latest", "nightly")
@@ -201,3 +213,40 @@ def test_a_content_tag_that_one_platform_lacks_gets_no_list() -> None:
                                                  f"{REG}/jupyter:lab-4.6.6-arm64")  # fmt: skip
     assert f"{REG}/jupyter:cuda-13.0" not in lists
     assert f"{REG}/jupyter:cuda-13.0-amd64" in [a.ref for a in actions if not a.is_list]
+
+
+# ------------------------------------------------- native legs: records, then the lists
+
+
+def test_make_lists_stops_at_the_first_failed_list() -> None:
+    pushes = [p for _, _, p in platform_pushes(MULTI)]
+    actions = list_actions(pushes, step_of={})
+    wanted = [f"list {a.ref}" for a in sorted(actions, key=lambda a: is_moving(a.ref))]
+    assert len(wanted) == 4
+    reg = Registry()
+    assert make_lists(actions, make_list=reg.make_list) == []
+    assert reg.writes == wanted, "immutable lists first"
+    for fail_at in range(1, len(wanted) + 1):
+        reg = Registry(fail_at=fail_at)
+        problems = make_lists(actions, make_list=reg.make_list)
+        failed = wanted[fail_at - 1].removeprefix("list ")
+        assert problems == [f"manifest list of {failed} failed: unauthorized"]
+        assert reg.writes == wanted[:fail_at], "no list after the failed one"
+
+
+def test_the_record_holds_only_the_refs_that_were_pushed(tmp_path: Path) -> None:
+    order = [a.ref for a in multi_platform_actions(MULTI, lists=False)]
+    assert len(order) == 8
+    for fail_at in range(1, len(order) + 2):  # the last round pushes everything
+        reg, rep = Registry(fail_at=fail_at), multi_report(MULTI)
+        ok = push_all(MULTI, rep, push=reg.push, make_list=reg.make_list, tag=reg.tag,
+                      multi_platform=True, lists=False)  # fmt: skip
+        assert ok == (fail_at > len(order))
+        rows = record(MULTI, rep)
+        assert {r["ref"] for r in rows} == set(order[: fail_at - 1]), f"fail at {fail_at}"
+        path = tmp_path / f"record-{fail_at}.json"
+        path.write_text(json.dumps(rows), encoding="utf-8")
+        assert {p.ref for p in read_records([path])} == set(order[: fail_at - 1])
+    sha = f"{REG}/base:sha-0123456789ab"
+    row = {"image": "base", "platform": "linux/amd64", "tag": sha, "ref": f"{sha}-amd64"}
+    assert record(MULTI, rep)[0] == row

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
+from kfimages.build.run import secret_files
 from kfimages.errors import UserError
 from kfimages.settings import DEFAULT_MIRROR, Settings, parse_jobs
 
@@ -52,6 +54,23 @@ def test_build_args() -> None:
     assert dict(args) == {"TORCH_INDEX_URL": "http://mirror/simple", "EMPTY": ""}
     with pytest.raises(TypeError):
         args["NEW"] = "x"  # type: ignore[index]
+
+
+def test_secret_ids_are_lower_cased(tmp_path: Path) -> None:
+    pip_conf = tmp_path / "pip.conf"
+    pip_conf.write_text("[global]\n", encoding="utf-8")
+    env = {
+        "KFIMAGES_SECRET_PIP_CONF": str(pip_conf),
+        "KFIMAGES_SECRET_": "no id",
+        "KFIMAGES_SECRETS_X": "not one",
+    }
+    settings = Settings.from_environ(env)
+    assert dict(settings.secrets) == {"pip_conf": str(pip_conf)}
+    # the id a Dockerfile mounts (`RUN --mount=type=secret,id=pip_conf`) is the lower-cased one
+    assert secret_files(settings) == {"pip_conf": pip_conf}
+    with pytest.raises(UserError) as err:
+        secret_files(Settings.from_environ({"KFIMAGES_SECRET_NETRC": str(tmp_path / "none")}))
+    assert str(err.value).startswith(f"KFIMAGES_SECRET_NETRC={tmp_path / 'none'} is not a file")
 
 
 def test_ca_cert_entries_split_by_path_separator() -> None:

@@ -36,6 +36,16 @@ def test_children_inherit_add_and_drop_taggers(chain: Repo) -> None:
     assert names(chain, "pytorch.cuda") == ["date", "debian", "python", "torch", "cuda"]
 
 
+def test_a_tagger_named_again_is_applied_once(chain: Repo) -> None:
+    chain.write("base/image.yaml", "taggers: [date, python]\n")
+    chain.write("jupyter/image.yaml", "taggers: [python, lab, lab]\n")
+    assert names(chain, "jupyter") == ["date", "python", "lab"]
+    chain.write("jupyter/image.yaml", "taggers: [python, lab, -python]\n")
+    assert names(chain, "jupyter") == ["date", "lab"], "dropped once: gone (it was there once)"
+    taggers = resolve(chain.graph(), "pytorch.cpu")
+    assert probe_script(taggers).count("@@kfimages-tagger lab") == 1, "one probe per tagger"
+
+
 def test_unknown_or_undroppable_tagger_names_the_file(chain: Repo) -> None:
     chain.write("jupyter/image.yaml", "taggers: [pyhton]\n")
     with pytest.raises(UserError, match=r"jupyter/image.yaml: unknown tagger 'pyhton'; known:"):
@@ -72,6 +82,14 @@ def test_parse_version(tagger: str, output: str, tag: str) -> None:
 
 def test_cpu_only_torch_gives_no_cuda_tag() -> None:
     assert parse_version(TAGGERS["cuda"], output="none\n", code=0, image="x") is None
+
+
+def test_the_absent_answer_of_a_failed_command_is_an_error() -> None:
+    """`none` means "no CUDA" only when the command succeeded; a failing one is reported."""
+    with pytest.raises(TaggerError) as err:
+        parse_version(TAGGERS["cuda"], output="none\n", code=1, image="pytorch.cuda")
+    assert str(err.value).startswith("pytorch.cuda: tagger 'cuda' could not read a version:")
+    assert "exited 1 and printed 'none'" in str(err.value)
 
 
 def test_a_tagger_that_cannot_read_names_the_image_and_command() -> None:

@@ -23,8 +23,10 @@ from tests.harness.http import wait_for_http
 from tests.images.base.conftest import CRASHING_SERVICE
 
 WAIT_S = 120
-AT_ONCE_S = 20
-"""What "at once" means here: well under the waits' timeout, on a busy 2-core machine."""
+"""The waits' timeout. "At once" is told by the exception, not by a clock: a wait that ran
+out of time raises a plain AssertionError ("timed out after ..."), which pytest.raises of
+ServiceFailed / ContainerDied does not accept; these come from the check run after every
+poll. The time taken is printed only."""
 
 
 def test_crashing_service_fails_the_wait_at_once_with_its_own_error(
@@ -37,7 +39,6 @@ def test_crashing_service_fails_the_wait_at_once_with_its_own_error(
     took = time.monotonic() - started
     message = str(failure.value)
     print(f"failed after {took:.1f} s:\n{message}")
-    assert took < AT_ONCE_S, f"the wait took {took:.1f} s: not at once"
     assert CRASHING_SERVICE in message
     assert "exited 127" in message  # the shell's "command not found"
     # The service's own error line, from the container log.
@@ -49,10 +50,8 @@ def test_crashing_service_ends_any_wait_at_once(
 ) -> None:
     """A wait for something else (a server that never answers) ends too, naming the service."""
     c = containers.run(image=crashing_image)
-    started = time.monotonic()
     with pytest.raises(ServiceFailed, match=CRASHING_SERVICE):
         wait_for_http(c, "http://127.0.0.1:9/", timeout=WAIT_S)
-    assert time.monotonic() - started < AT_ONCE_S
 
 
 def test_command_output_is_its_own_while_a_service_crash_loops(
@@ -67,10 +66,8 @@ def test_command_output_is_its_own_while_a_service_crash_loops(
 
 def test_wait_ends_at_once_when_the_container_died(containers: TrackedContainers) -> None:
     c = containers.run(["sh", "-c", "echo bye-from-the-command; exit 5"])
-    started = time.monotonic()
     with pytest.raises(ContainerDied) as failure:
         c.wait_until(lambda: None, timeout=WAIT_S, message="something that never comes")
-    assert time.monotonic() - started < AT_ONCE_S
     assert "exit code 5" in str(failure.value)
     assert "bye-from-the-command" in str(failure.value)
 
@@ -92,10 +89,9 @@ def test_exec_raises_unless_the_code_is_asked_for(containers: TrackedContainers)
 
 def test_exec_raises_on_a_timeout(containers: TrackedContainers) -> None:
     c = containers.run(["sleep", "infinity"])
-    started = time.monotonic()
-    with pytest.raises(ExecError, match="timed out after 1s"):
+    with pytest.raises(ExecError, match="timed out after 1s") as failure:
         c.exec(["sleep", "30"], timeout=1, check=False)
-    assert time.monotonic() - started < AT_ONCE_S
+    assert failure.value.result.code == 124, "ended by `timeout`, not by sleep's own exit"
 
 
 def test_run_to_exit_raises_with_the_command_s_output(containers: TrackedContainers) -> None:

@@ -1,6 +1,6 @@
-"""The /init contract (s6-overlay's, as CONTRACTS.md spells it out), tested through a derived
-image with cont-init scripts and a service (tests/images/base/derived/), as users extend
-the images."""
+"""The /init contract (s6-overlay's, as docs/contract.md, "Start-up hooks" and "Process and
+user", spells it out), tested through a derived image with cont-init scripts and a service
+(tests/images/base/derived/), as users extend the images."""
 
 from __future__ import annotations
 
@@ -20,8 +20,6 @@ LONG_GRACE_MS = 20000
 """S6_SERVICES_GRACETIME of the clean-stop test: long enough that a service which does not
 exit on SIGTERM is seen as such (the init's "still running after" line), never killed in
 time by chance."""
-PROMPT_S = 10
-"""A clean stop's limit (CONTRACTS.md aims for 5 s; a busy 2-core machine gets slack)."""
 KILLED = "still running after"
 
 
@@ -148,7 +146,10 @@ def test_docker_stop_is_clean_and_prompt(
     containers: TrackedContainers, smoke_image: str, record_property: Any
 ) -> None:
     """Every service of the image (its own and the smoke service) exits on SIGTERM: with a
-    long grace time the init never has to kill anything, and the stop is prompt."""
+    long grace time the init never has to kill anything (its "still running after" line
+    would say so), and the container exits 0 before docker's own SIGKILL (137). How long the
+    stop takes is recorded (docker_stop_seconds), not judged: speed belongs to the bench
+    (docs/contract.md, "Process and user": the aim is under 5 s)."""
     c = containers.run(image=smoke_image, environment={"S6_SERVICES_GRACETIME": str(LONG_GRACE_MS)})
     services = c.wait_services_up()
     assert SERVICE in services
@@ -161,7 +162,6 @@ def test_docker_stop_is_clean_and_prompt(
     assert KILLED not in logs, f"a service did not exit on SIGTERM:\n{logs[-2000:]}"
     assert c.exit_code() == 0, logs[-2000:]
     assert f"{SERVICE}: finish 256 15" in logs, "the finish script did not run"
-    assert took < PROMPT_S, f"docker stop took {took:.1f} s"
 
 
 def test_a_service_ignoring_sigterm_is_killed_after_the_grace_time(
@@ -179,7 +179,9 @@ def test_a_service_ignoring_sigterm_is_killed_after_the_grace_time(
     print(f"docker stop took {took:.2f} s; log tail:\n{logs[-800:]}")
     line = f"[init] {KILLED} {grace_ms} ms (S6_SERVICES_GRACETIME): killing what is left"
     assert line in logs.splitlines(), logs[-2000:]
-    assert grace_ms / 1000 <= took < 30, "not killed by the init after the grace time"
+    # A lower bound only (load cannot make a stop faster): the init waited the grace time.
+    # That the init, not docker's SIGKILL after 60 s, ended it: its line above and exit 0.
+    assert took >= grace_ms / 1000, "killed before the grace time was over"
     assert c.exit_code() == 0, logs[-2000:]
 
 

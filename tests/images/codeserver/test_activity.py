@@ -10,7 +10,6 @@ beating (both shown here, through the gateway proxy, in Chromium).
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,11 +30,14 @@ from tests.images.codeserver.workbench import (
 )
 
 HEARTBEAT = "/tmp/code-server/xdg-data/code-server/heartbeat"
-TAB_IDLE_S = 65
+HEARTBEAT_S = 60
 """code-server re-beats its heartbeat every 60 s while a connection is open."""
-IDLE_S = 10
 PTY_GRANULARITY_S = 8
 """The kernel updates a terminal's access time only when it is 8 s or more behind."""
+START_ROUNDING = timedelta(seconds=2)
+"""kubeflow-activity's start is boot time plus PID 1's start in clock ticks, both truncated
+to whole seconds: it reads up to 2 s before the true start (never after). Arithmetic, not
+load: no bound here depends on how long anything took."""
 
 
 def moved(c: TrackedContainer, since: datetime, *, strict: bool = False) -> datetime | None:
@@ -51,15 +53,16 @@ def mtime(c: TrackedContainer, path: str) -> int:
 def test_activity_reports_the_start_writes_the_file_and_fails_with_one_line(
     containers: TrackedContainers,
 ) -> None:
+    before_run = datetime.now(UTC)
     c = containers.run(user=RANDOM_USER)
     c.wait_services_up()
-    c.reload()
-    started = datetime.fromisoformat(c.attrs["State"]["StartedAt"][:19] + "+00:00")
     first = activity(c)
-    print(f"container started {started}, kubeflow-activity {first}")
-    assert abs(first - started) <= timedelta(seconds=2)  # nobody worked yet
-    time.sleep(3)
-    assert activity(c) == first
+    read = datetime.now(UTC)
+    print(f"docker run at {before_run}, kubeflow-activity {first} (read at {read})")
+    # Nobody worked yet: the container's start, which lies between `docker run` and now.
+    assert before_run - START_ROUNDING < first <= read
+    c.wait_clock_past(read)  # a time read now would differ: the start is not "now"
+    assert activity(c) == first, "kubeflow-activity moved while nobody worked"
 
     out = c.exec(
         "OUTPUT_JSON_PATH=/tmp/out.json sh -c 'exec kubeflow-activity' && cat /tmp/out.json"
@@ -97,16 +100,26 @@ def test_an_idle_tab_is_not_activity_typing_in_editor_and_terminal_is(
             wb.wait_explorer_shows(marker)
             opened = activity(c)
             beat = mtime(c, HEARTBEAT)
-            time.sleep(TAB_IDLE_S)
+
+            # Untouched until code-server beats its heartbeat for the open tab (the timeout,
+            # three beats, only guards against a hang).
+            def beaten() -> int | None:
+                later = mtime(c, HEARTBEAT)
+                return later if later > beat else None
+
+            beat_later = c.wait_until(
+                beaten,
+                timeout=3 * HEARTBEAT_S,
+                interval=1,
+                message="code-server's heartbeat to beat for the open tab",
+            )
             wb.assert_connected()
             idle = activity(c)
-            beat_later = mtime(c, HEARTBEAT)
             print(
-                f"workbench open, untouched {TAB_IDLE_S}s: kubeflow-activity {opened} -> {idle}; "
+                f"workbench open, untouched: kubeflow-activity {opened} -> {idle}; "
                 f"code-server's heartbeat file {beat} -> {beat_later}"
             )
             assert idle == opened, "kubeflow-activity moved while the tab sat untouched"
-            assert beat_later > beat, "code-server's heartbeat did not beat for the open tab"
 
             wb.open_file(marker)
             typed = datetime.now(UTC).replace(microsecond=0)
@@ -119,9 +132,17 @@ def test_an_idle_tab_is_not_activity_typing_in_editor_and_terminal_is(
             print(f"typed in the editor at {typed}: kubeflow-activity {after_editor}")
 
             wb.open_terminal()
-            time.sleep(IDLE_S)
+            c.wait_until(
+                lambda: c.exec("ls /dev/pts | grep -qx '[0-9]*'", check=False).code == 0,
+                timeout=60,
+                message="the terminal's pty",
+            )
+            opened_terminal = datetime.now(UTC)
+            # Idle until keystrokes would move the terminal's access time (set when it was
+            # created, before now): the clock past it by the kernel's granularity.
+            c.wait_clock_past(opened_terminal, by=PTY_GRANULARITY_S)
             before_terminal = activity(c)
-            assert before_terminal <= after_editor + timedelta(seconds=PTY_GRANULARITY_S + 2)
+            assert before_terminal <= opened_terminal, "an idle terminal moved the activity"
             keyed = datetime.now(UTC).replace(microsecond=0)
             page.type_text("echo kfnb")  # keystrokes, no Enter
             after_terminal = c.wait_until(
@@ -134,7 +155,7 @@ def test_an_idle_tab_is_not_activity_typing_in_editor_and_terminal_is(
                 message="kubeflow-activity to move after keystrokes in the terminal",
             )
             print(
-                f"idle {IDLE_S}s, then keys in the terminal at {keyed}: kubeflow-activity "
+                f"terminal idle, then keys in it at {keyed}: kubeflow-activity "
                 f"{before_terminal} -> {after_terminal}"
             )
         except AssertionError as exc:

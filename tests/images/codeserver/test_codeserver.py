@@ -18,15 +18,9 @@ from urllib.parse import urljoin
 import pytest
 
 from tests.harness.browser import ChromiumPage
-from tests.harness.containers import TrackedContainer, TrackedContainers
-from tests.harness.http import (
-    assert_listens_on_all_interfaces,
-    host_port_free,
-    http_get,
-    wait_for_http,
-)
+from tests.harness.containers import TrackedContainer, TrackedContainers, loopback
+from tests.harness.http import assert_listens_on_all_interfaces, http_get, wait_for_http
 from tests.harness.images import DerivedImages
-from tests.harness.waiting import wait_until
 from tests.images.codeserver.workbench import focus_terminal
 
 PORT = 8888
@@ -154,14 +148,10 @@ def test_browser_opens_workbench_explorer_shows_home_and_terminal_runs(
 ) -> None:
     marker = f"kfnb-smoke-{uuid.uuid4().hex[:8]}.txt"
     _prepare_home(containers, home_volume, marker=marker)
-    # Host port 8888 may be taken by another smoke test's browser check: wait for it.
-    wait_until(
-        lambda: host_port_free(PORT), timeout=900, interval=2, message=f"host port {PORT} free"
-    )
-    c = _start(containers, home_volume, network_mode="host")
+    c = _start(containers, home_volume, ports=loopback(PORT))
     screenshot = artifacts_dir / "workbench.png"
     with ChromiumPage() as page:
-        page.goto(f"http://127.0.0.1:{PORT}/?folder={HOME}")
+        page.goto(f"http://127.0.0.1:{c.host_port(PORT)}/?folder={HOME}")
         try:
             page.wait_for(
                 "[...document.querySelectorAll('.explorer-folders-view .monaco-list-row')]"
@@ -335,19 +325,16 @@ def test_derived_image_extension_contributes_to_the_workbench(
     containers: TrackedContainers, image_with_extension: str, home_volume: str, artifacts_dir: Path
 ) -> None:
     _prepare_home(containers, home_volume, marker="kfnb-smoke.txt")
-    wait_until(
-        lambda: host_port_free(PORT), timeout=900, interval=2, message=f"host port {PORT} free"
-    )
     c = containers.run(
         image=image_with_extension,
         user=RANDOM_USER,
-        network_mode="host",
+        ports=loopback(PORT),
         volumes={home_volume: {"bind": HOME, "mode": "rw"}},
     )
     wait_for_http(c, f"http://127.0.0.1:{PORT}/healthz", timeout=120)
     screenshot = artifacts_dir / "extension-command.png"
     with ChromiumPage() as page:
-        page.goto(f"http://127.0.0.1:{PORT}/?folder={HOME}")
+        page.goto(f"http://127.0.0.1:{c.host_port(PORT)}/?folder={HOME}")
         try:
             page.wait_for(
                 "document.querySelector('.explorer-folders-view .monaco-list-row')", timeout=120

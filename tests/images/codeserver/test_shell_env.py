@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 
 from tests.harness.browser import ChromiumPage
-from tests.harness.containers import TrackedContainers
-from tests.harness.http import host_port_free, wait_for_http
-from tests.harness.waiting import wait_until
+from tests.harness.containers import TrackedContainers, loopback
+from tests.harness.http import wait_for_http
 from tests.images.base.runtime_ca import (
     GOOD_PORT,
     RUNTIME_BUNDLE,
@@ -40,10 +39,7 @@ _NODE_GET = (
 def test_browser_terminal_and_login_shells_have_the_image_path(
     containers: TrackedContainers, artifacts_dir: Path, docker_client: Any
 ) -> None:
-    wait_until(
-        lambda: host_port_free(PORT), timeout=900, interval=2, message=f"host port {PORT} free"
-    )
-    c = containers.run(user=RANDOM_USER, network_mode="host")
+    c = containers.run(user=RANDOM_USER, ports=loopback(PORT))
     wait_for_http(c, f"http://127.0.0.1:{PORT}/healthz", timeout=120)
     screenshot = artifacts_dir / "terminal-env.png"
     line = (
@@ -55,7 +51,7 @@ def test_browser_terminal_and_login_shells_have_the_image_path(
         f"}} > {REPORT_FILE}.part && mv {REPORT_FILE}.part {REPORT_FILE}"
     )
     with ChromiumPage() as page:
-        page.goto(f"http://127.0.0.1:{PORT}/?folder={HOME}")
+        page.goto(f"http://127.0.0.1:{c.host_port(PORT)}/?folder={HOME}")
         try:
             page.wait_for("document.querySelector('.monaco-workbench')", timeout=120)
             focus_terminal(page, c)

@@ -9,8 +9,8 @@ import uuid
 from typing import Any
 
 from tests.harness.browser import ChromiumPage
-from tests.harness.containers import TrackedContainer, TrackedContainers
-from tests.harness.http import free_port, wait_for_http
+from tests.harness.containers import TrackedContainer, TrackedContainers, loopback
+from tests.harness.http import wait_for_http
 
 PORT = 8888
 HOME = "/home/jovyan"
@@ -24,7 +24,7 @@ def start_published(
     containers: TrackedContainers, volume: str, files: dict[str, str], **kwargs: Any
 ) -> tuple[TrackedContainer, int]:
     """code-server as a random uid on the (empty) home volume holding `files`, published on
-    127.0.0.1:<free port> for the proxy; (container, host port) once /healthz answers."""
+    127.0.0.1:<a port Docker picks> for the proxy; (container, host port) once /healthz answers."""
     script = "chown 1000:0 /mnt/home && chmod 2775 /mnt/home"
     for name, text in files.items():
         script += f" && printf %s {shlex.quote(text)} > /mnt/home/{name}"
@@ -35,15 +35,14 @@ def start_published(
         user="0",
         volumes={volume: {"bind": "/mnt/home", "mode": "rw"}},
     )
-    host_port = free_port()
     c = containers.run(
         user=RANDOM_USER,
         volumes={volume: {"bind": HOME, "mode": "rw"}},
-        ports={f"{PORT}/tcp": ("127.0.0.1", host_port)},
+        ports=loopback(PORT),
         **kwargs,
     )
     wait_for_http(c, f"http://127.0.0.1:{PORT}/healthz", timeout=120)
-    return c, host_port
+    return c, c.host_port(PORT)
 
 
 def marker_name() -> str:

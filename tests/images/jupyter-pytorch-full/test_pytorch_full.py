@@ -86,7 +86,8 @@ def test_torch_build_of_the_variant(
         assert info[dist].split("+")[0] == pins[dist], (dist, info[dist], pins[dist])
     if image_under_test.image.variant == "cuda":
         assert info["cuda"], "the cuda variant's torch must be a CUDA build"
-        # No NVIDIA_VISIBLE_DEVICES: the device plugin sets it per pod (CONTRACTS.md).
+        # No NVIDIA_VISIBLE_DEVICES: the device plugin sets it per pod
+        # (docs/contract.md, "Environment").
         assert info["nvidia"] == {"NVIDIA_DRIVER_CAPABILITIES": "compute,utility"}, info["nvidia"]
     # No GPU on this machine: both variants must run on the CPU (checked by the notebook too).
     gpus = c.exec("ls /dev/nvidia* 2>/dev/null | wc -l").stdout

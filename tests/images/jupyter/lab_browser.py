@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.harness.browser import ChromiumPage
-from tests.harness.containers import TrackedContainer, TrackedContainers
-from tests.harness.http import free_port, wait_for_http
+from tests.harness.containers import TrackedContainer, TrackedContainers, loopback
+from tests.harness.http import wait_for_http
 from tests.harness.proxy import GatewayProxy
 from tests.images.jupyter.lab import PORT, notebook
 
@@ -22,16 +22,11 @@ SHIFT = 8
 def start_lab_published(
     containers: TrackedContainers, nb_prefix: str, **kwargs: Any
 ) -> tuple[TrackedContainer, int]:
-    """JupyterLab with NB_PREFIX=`nb_prefix`, published on 127.0.0.1:<free port> (for the proxy);
-    waits for <prefix>/api/status inside the container. (container, host port)"""
-    host_port = free_port()
-    c = containers.run(
-        environment={"NB_PREFIX": nb_prefix},
-        ports={f"{PORT}/tcp": ("127.0.0.1", host_port)},
-        **kwargs,
-    )
+    """JupyterLab with NB_PREFIX=`nb_prefix`, published on 127.0.0.1 on a port Docker picks (for
+    the proxy); waits for <prefix>/api/status inside the container. (container, host port)"""
+    c = containers.run(environment={"NB_PREFIX": nb_prefix}, ports=loopback(PORT), **kwargs)
     wait_for_http(c, f"http://127.0.0.1:{PORT}{nb_prefix.rstrip('/')}/api/status", timeout=120)
-    return c, host_port
+    return c, c.host_port(PORT)
 
 
 def write_notebook(c: TrackedContainer, cells: list[str], name: str = NOTEBOOK) -> None:
@@ -73,6 +68,14 @@ class LabPage:
             )
             or ""
         )
+
+    def prompt_numbered(self, index: int) -> bool:
+        """Whether cell `index` shows its execution count (`[1]:`): its execute_reply is in."""
+        prompt = (
+            f"{self.doc}.querySelectorAll('.jp-NotebookPanel .jp-Cell')[{index}]"
+            "?.querySelector('.jp-InputPrompt')?.textContent ?? ''"
+        )
+        return bool(self.page.evaluate(f"/\\[\\d+\\]/.test({prompt})"))
 
     def run_cell(self, index: int, expected: str, *, timeout: float = 120) -> None:
         """Put cell `index` into edit mode and press Shift+Enter (again, every 15 s, until the

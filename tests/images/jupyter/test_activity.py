@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,9 +33,13 @@ from tests.images.jupyter.lab_browser import (
 )
 
 IDLE_S = 12
-TAB_IDLE_S = 40
-"""Lab polls the server every 10 s or so (kernels, sessions, terminals, contents): 40 s of an
-untouched tab cover several rounds."""
+"""How long nobody works before kubeflow-activity is read again: the container's clock past
+its last value by this much (kubeflow-activity reads whole seconds; the server's kernel
+heartbeats and restarter polls run meanwhile)."""
+POLL_ROUNDS = 3
+"""An untouched Lab tab is left open until Lab polled the kernels this many times through the
+gateway (about every 10 s), not for a fixed time."""
+POLL_PATH = "/api/kernels"
 PREFIXES = {
     "notebooks-v1": "/notebook/ns/nb",
     "notebooks-v2": "/workspace/connect/ns/nb/jupyterlab/",
@@ -85,17 +88,17 @@ def test_activity_moves_with_a_cell_run_and_stays_put_while_idle(
     started = parse(json.loads(body)["started"])
     print(f"server started {started}, kubeflow-activity {first}")
     assert first == started  # nobody worked yet: the server's start
-    time.sleep(IDLE_S)
+    c.wait_clock_past(first, by=IDLE_S)
     assert activity(c) == first, "kubeflow-activity moved while nobody worked"
 
     before_run = datetime.now(UTC)
     out = run_in_new_kernel(c, "print(6 * 7)")
     assert out.split()[-2:] == ["42", "ok"], out
-    after_run = activity(c)
+    after_run = c.wait_until(lambda: settled(c), timeout=60, message="the kernel idle")
     print(f"after a cell run: {after_run} (run started {before_run})")
     assert after_run >= before_run
 
-    time.sleep(IDLE_S)
+    c.wait_clock_past(after_run, by=IDLE_S)
     assert activity(c) == after_run, "kubeflow-activity moved while the kernel sat idle"
 
 
@@ -143,6 +146,25 @@ def test_activity_bad_output_path_and_no_server_fail_with_one_line(
     assert "kubeflow-activity:" in gone.stderr
 
 
+def settled(c: TrackedContainer, lab: LabPage | None = None, index: int = 0) -> datetime | None:
+    """kubeflow-activity once a cell run's last kernel messages reached the server: every
+    kernel idle again as the server saw it (the kernel's status message, which the server
+    takes as its last activity; until then kubeflow-activity says "now" for a busy kernel)
+    and, in a Lab tab, the cell's prompt numbered (its reply)."""
+    code, body = http_get(c, f"http://127.0.0.1:{PORT}{PREFIX}/api/kernels?no_track_activity=1")
+    kernels = json.loads(body) if code == 200 else []
+    if not kernels or any(k.get("execution_state") != "idle" for k in kernels):
+        return None
+    if lab is not None and not lab.prompt_numbered(index):
+        return None
+    return activity(c)
+
+
+def polls(proxy: GatewayProxy, since: int) -> int:
+    """How many times Lab polled POLL_PATH through the proxy after request number `since`."""
+    return sum(1 for r in proxy.requests()[since:] if r.uri.split("?")[0].endswith(POLL_PATH))
+
+
 @pytest.mark.folder_image_only
 def test_an_idle_lab_tab_is_not_activity_a_cell_run_in_it_is(
     containers: TrackedContainers, artifacts_dir: Path
@@ -160,15 +182,23 @@ def test_an_idle_lab_tab_is_not_activity_a_cell_run_in_it_is(
         try:
             lab.wait_notebook()
             lab.run_cell(0, "kfnb-first 2")
-            time.sleep(3)  # the kernel's last messages after the output
-            ran = activity(c)
+            ran = c.wait_until(
+                lambda: settled(c, lab, 0), timeout=60, message="the cell's last kernel messages"
+            )
             status_before = status_activity(c)
-            time.sleep(TAB_IDLE_S)
+            since = len(proxy.requests())
+            # The timeout (10x the rounds' time) only guards against a hang.
+            c.wait_until(
+                lambda: polls(proxy, since) >= POLL_ROUNDS,
+                timeout=POLL_ROUNDS * 100,
+                interval=1,
+                message=f"Lab to poll {POLL_PATH} {POLL_ROUNDS} times",
+            )
             idle = activity(c)
             status_after = status_activity(c)
             print(
-                f"tab idle {TAB_IDLE_S}s: kubeflow-activity {ran} -> {idle}; "
-                f"/api/status last_activity {status_before} -> {status_after}"
+                f"tab idle for {polls(proxy, since)} polls of {POLL_PATH}: kubeflow-activity "
+                f"{ran} -> {idle}; /api/status last_activity {status_before} -> {status_after}"
             )
             assert idle == ran, "kubeflow-activity moved while the tab sat untouched"
             # What README.md says of Notebooks 2's `jupyter` probe: Lab's polling of an open

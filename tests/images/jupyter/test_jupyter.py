@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.harness.browser import browse
-from tests.harness.containers import TrackedContainers
-from tests.harness.http import assert_listens_on_all_interfaces, host_port_free, http_get
-from tests.harness.waiting import wait_until
+from tests.harness.containers import TrackedContainers, loopback
+from tests.harness.http import assert_listens_on_all_interfaces, http_get
 from tests.images.jupyter.lab import (
     BASE,
     PORT,
@@ -199,16 +198,9 @@ def test_pip_install_as_random_uid_and_user_installs_refused(containers: Tracked
 
 
 def test_browser_shows_the_launcher(containers: TrackedContainers, artifacts_dir: Path) -> None:
-    # Host port 8888 may be taken by another smoke test's browser check: wait for it.
-    wait_until(
-        lambda: host_port_free(PORT),
-        timeout=900,
-        interval=2,
-        message=f"host port {PORT} to be free",
-    )
-    c = start_lab(containers, network_mode="host")
+    c = start_lab(containers, ports=loopback(PORT))
     screenshot = artifacts_dir / "jupyterlab-launcher.png"
-    url = f"http://127.0.0.1:{PORT}{PREFIX}/lab"
+    url = f"http://127.0.0.1:{c.host_port(PORT)}{PREFIX}/lab"
 
     def launcher() -> str | None:
         dom = browse(url, screenshot=screenshot)

@@ -3,12 +3,12 @@ lists JupyterLab at the version the image really has (and so do its descendants'
 
 from __future__ import annotations
 
-from kfimages import engine as docker_env
+from kfimages import engine
 from kfimages.ship.manifest import read_manifest, render_markdown
 
 
 def test_manifest_lists_jupyterlab_at_the_installed_version(image_ref_under_test: str) -> None:
-    code, out = docker_env.run_in_image(
+    code, out = engine.run_in_image(
         image_ref_under_test, "python3 -c 'import jupyterlab; print(jupyterlab.__version__)'"
     )
     assert code == 0, out

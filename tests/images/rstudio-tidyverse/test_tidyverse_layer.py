@@ -10,8 +10,7 @@ from __future__ import annotations
 import struct
 import tempfile
 from pathlib import Path
-
-import docker
+from typing import Any
 
 from tests.harness.containers import TrackedContainers
 from tests.images.rstudio.stage import (
@@ -62,13 +61,11 @@ def _png_size(data: bytes) -> tuple[int, int]:
     return width, height
 
 
-def test_tidyverse_layer_builds(tidyverse_layer: StageImage, r_stage: StageImage) -> None:
-    client = docker.from_env()
-    try:
-        layer = client.images.get(tidyverse_layer.ref).attrs
-        stage = client.images.get(r_stage.ref).attrs
-    finally:
-        client.close()
+def test_tidyverse_layer_builds(
+    tidyverse_layer: StageImage, r_stage: StageImage, docker_client: Any
+) -> None:
+    layer = docker_client.images.get(tidyverse_layer.ref).attrs
+    stage = docker_client.images.get(r_stage.ref).attrs
     print(
         f"\ntidyverse layer: {tidyverse_layer.ref}, {tidyverse_layer.size_mb:.0f} MB "
         f"(+{tidyverse_layer.size_mb - r_stage.size_mb:.0f} MB on the R stage), "

@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import docker
 import docker.errors
 import pytest
 
@@ -50,15 +49,7 @@ class StageImage:
     size_mb: float
 
 
-def _image_size_mb(ref: str) -> float:
-    client = docker.from_env()
-    try:
-        return float(client.images.get(ref).attrs["Size"]) / 1e6
-    finally:
-        client.close()
-
-
-def stage_parent_ref(config: pytest.Config) -> str:
+def stage_parent_ref(config: pytest.Config, client: Any) -> str:
     """The ref of rstudio's parent image for this run's --registry/--tag, which must exist
     (the smoke session builds it before the tests; it is never built or replaced here)."""
     graph = load_graph(REPO_ROOT)
@@ -68,47 +59,59 @@ def stage_parent_ref(config: pytest.Config) -> str:
     ref = image_ref(
         parent, registry=str(config.getoption("--registry")), tag=str(config.getoption("--tag"))
     )
-    client = docker.from_env()
     try:
         client.images.get(ref)
     except docker.errors.ImageNotFound:
         pytest.fail(f"{ref} (rstudio's parent) is not built; run: invoke build {parent.name}")
-    finally:
-        client.close()
     fail_if_stale(config, parent.name)  # after a change to base, the stage uses the new base
     return ref
 
 
 def build_stage(
-    *, folder: str, ref: str, build_args: Mapping[str, str], target: str | None = None
+    client: Any,
+    *,
+    folder: str,
+    ref: str,
+    build_args: Mapping[str, str],
+    target: str | None = None,
 ) -> StageImage:
-    """A repository folder's Dockerfile (up to `target`), built with build_adhoc."""
+    """A repository folder's Dockerfile (up to `target`), built with build_adhoc; `client`:
+    the session's docker SDK client (the `docker_client` fixture), for its size."""
     started = time.monotonic()
     try:
         build_adhoc(context=REPO_ROOT / folder, tag=ref, build_args=build_args, target=target)
     except AdhocBuildError as exc:
         pytest.fail(str(exc), pytrace=False)
     seconds = time.monotonic() - started
-    return StageImage(ref=ref, seconds=seconds, size_mb=_image_size_mb(ref))
+    size_mb = float(client.images.get(ref).attrs["Size"]) / 1e6
+    return StageImage(ref=ref, seconds=seconds, size_mb=size_mb)
 
 
 @pytest.fixture(scope="session")
-def r_stage(pytestconfig: pytest.Config) -> StageImage:
+def r_stage(pytestconfig: pytest.Config, docker_client: Any) -> StageImage:
     """rstudio/Dockerfile `--target r-stage` FROM rstudio's parent image of this run."""
-    parent = stage_parent_ref(pytestconfig)
+    parent = stage_parent_ref(pytestconfig, docker_client)
     ref = f"{TEST_REPOSITORY}/rstudio-r-stage:{pytestconfig.getoption('--tag')}"
     stage = build_stage(
-        folder="rstudio", ref=ref, build_args={"BASE_IMG": parent}, target=R_STAGE_TARGET
+        docker_client,
+        folder="rstudio",
+        ref=ref,
+        build_args={"BASE_IMG": parent},
+        target=R_STAGE_TARGET,
     )
     print(f"\nr-stage {ref} FROM {parent}: built in {stage.seconds:.1f}s, {stage.size_mb:.0f} MB")
     return stage
 
 
 @pytest.fixture(scope="session")
-def tidyverse_layer(r_stage: StageImage, pytestconfig: pytest.Config) -> StageImage:
+def tidyverse_layer(
+    r_stage: StageImage, pytestconfig: pytest.Config, docker_client: Any
+) -> StageImage:
     """rstudio-tidyverse/Dockerfile with BASE_IMG = the R stage (the real layer, minus RStudio)."""
     ref = f"{TEST_REPOSITORY}/rstudio-tidyverse-layer:{pytestconfig.getoption('--tag')}"
-    stage = build_stage(folder="rstudio-tidyverse", ref=ref, build_args={"BASE_IMG": r_stage.ref})
+    stage = build_stage(
+        docker_client, folder="rstudio-tidyverse", ref=ref, build_args={"BASE_IMG": r_stage.ref}
+    )
     print(
         f"\ntidyverse layer {ref} FROM {r_stage.ref}: "
         f"built in {stage.seconds:.1f}s, {stage.size_mb:.0f} MB"

@@ -10,7 +10,6 @@ is in test_rstudio_gateway.py and skips with the download URL where rserver cann
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 
 from tests.harness.activity import ACTIVITY
@@ -19,23 +18,30 @@ from tests.harness.containers import TrackedContainers
 from tests.images.rstudio.stage import StageImage, hardened
 
 IDLE_S = 3
+"""How long nobody works before kubeflow-activity is read again: the container's clock past
+its last value by this much."""
+START_ROUNDING = timedelta(seconds=2)
+"""kubeflow-activity's start is boot time plus PID 1's start in clock ticks, both truncated
+to whole seconds: it reads up to 2 s before the true start (never after). Arithmetic, not
+load: no bound here depends on how long anything took."""
 
 
 def test_r_commands_in_an_interactive_session_move_activity(
     r_stage: StageImage, containers: TrackedContainers
 ) -> None:
     # As a random uid on a read-only root (the stamp lives in the /tmp tmpfs).
+    before_run = datetime.now(UTC)
     c = containers.run(["sleep", "infinity"], image=r_stage.ref, **hardened())
     c.wait_until(lambda: c.exec("true", check=False).code == 0, timeout=60, message="exec")
-    c.reload()
-    started = datetime.fromisoformat(c.attrs["State"]["StartedAt"][:19] + "+00:00")
     first = activity(c)
-    print(f"container started {started}, kubeflow-activity {first}")
-    assert abs(first - started) <= timedelta(seconds=2)
+    read = datetime.now(UTC)
+    print(f"docker run at {before_run}, kubeflow-activity {first} (read at {read})")
+    # Nobody worked yet: the container's start, which lies between `docker run` and now.
+    assert before_run - START_ROUNDING < first <= read
 
     # Non-interactive R (a script, a batch job) is not the user at the keyboard.
     c.exec(["Rscript", "-e", "x <- 1 + 1"])
-    time.sleep(IDLE_S)
+    c.wait_clock_past(max(first, read), by=IDLE_S)
     assert activity(c) == first, "Rscript or idleness moved kubeflow-activity"
 
     typed = datetime.now(UTC).replace(microsecond=0)
@@ -46,7 +52,7 @@ def test_r_commands_in_an_interactive_session_move_activity(
     after = activity(c)
     print(f"R commands at {typed}: kubeflow-activity {after}")
     assert after >= typed
-    time.sleep(IDLE_S)
+    c.wait_clock_past(after, by=IDLE_S)
     assert activity(c) == after, "kubeflow-activity moved while nobody worked"
 
 

@@ -14,8 +14,8 @@ import os
 import subprocess
 import sys
 import uuid
+from typing import Any
 
-import docker
 import docker.errors
 
 from kfimages.build.report import EXIT_BLOCKED
@@ -28,7 +28,7 @@ from tests.images.rstudio.stage import rstudio_artifact
 UNREACHABLE = "http://127.0.0.1:9/rstudio-server-unreachable.deb"
 
 
-def _refs(client: docker.DockerClient, repository: str) -> set[str]:
+def _refs(client: Any, repository: str) -> set[str]:
     return {tag for image in client.images.list(name=repository) for tag in image.tags}
 
 
@@ -44,14 +44,14 @@ def _summary(output: str) -> dict[str, str]:
     return rows
 
 
-def test_invoke_build_reports_rstudio_blocked_and_tidyverse_skipped() -> None:
+def test_invoke_build_reports_rstudio_blocked_and_tidyverse_skipped(docker_client: Any) -> None:
     artifact, url = rstudio_artifact(load_graph(REPO_ROOT).get("rstudio"))
     env = dict(os.environ)
     if artifacts.check_url(url) is None:  # Posit reachable: make the artifact unreachable
         url = UNREACHABLE
         env[f"{BUILD_ARG_ENV_PREFIX}{artifact.build_arg}"] = url
     tag = f"blocked-test-{uuid.uuid4().hex[:8]}"
-    client = docker.from_env()
+    client = docker_client
     before = {repo: _refs(client, f"kfnb/{repo}") for repo in ("rstudio", "rstudio-tidyverse")}
     try:
         done = subprocess.run(
@@ -82,4 +82,3 @@ def test_invoke_build_reports_rstudio_blocked_and_tidyverse_skipped() -> None:
         # Only the tag this run gave base (the image keeps its other tags).
         with contextlib.suppress(docker.errors.ImageNotFound):
             client.images.remove(f"kfnb/base:{tag}", noprune=True)
-        client.close()

@@ -17,6 +17,7 @@ import io
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,9 +53,9 @@ def local_file() -> Path:
 
 
 @pytest.fixture(scope="module")
-def base_ref(r_stage: StageImage, pytestconfig: pytest.Config) -> str:
+def base_ref(r_stage: StageImage, pytestconfig: pytest.Config, docker_client: Any) -> str:
     """The parent the R stage was built FROM (the R stage's layers are then cached)."""
-    return stage_parent_ref(pytestconfig)
+    return stage_parent_ref(pytestconfig, docker_client)
 
 
 def test_sha256_mismatch_is_refused(local_file: Path, base_ref: str) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import docker
 import pytest
 
 from tests.harness.containers import TrackedContainers
@@ -48,12 +47,8 @@ RUNS: dict[str, dict[str, Any]] = {
 }
 
 
-def test_r_stage_builds(r_stage: StageImage) -> None:
-    client = docker.from_env()
-    try:
-        config = client.images.get(r_stage.ref).attrs["Config"]
-    finally:
-        client.close()
+def test_r_stage_builds(r_stage: StageImage, docker_client: Any) -> None:
+    config = docker_client.images.get(r_stage.ref).attrs["Config"]
     print(f"\nr-stage: {r_stage.ref}, {r_stage.size_mb:.0f} MB, build {r_stage.seconds:.1f}s")
     assert config["User"] == "1000"
     assert config["Entrypoint"] == ["/init"]

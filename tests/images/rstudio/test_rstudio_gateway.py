@@ -12,7 +12,6 @@ no NB_PREFIX), and a proxy that changes the Host header. For rstudio only, not i
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,8 +19,7 @@ from typing import Any
 import pytest
 
 from tests.harness.browser import ChromiumPage
-from tests.harness.containers import TrackedContainer, TrackedContainers
-from tests.harness.http import free_port
+from tests.harness.containers import TrackedContainer, TrackedContainers, loopback
 from tests.harness.proxy import GatewayProxy, Route, notebooks_v1, notebooks_v2
 from tests.images.conftest import ImageUnderTest
 from tests.images.rstudio.stage import skip_unless_rstudio_fetchable
@@ -60,15 +58,14 @@ def rstudio_download(image_under_test: ImageUnderTest) -> str:
 def _start(
     containers: TrackedContainers, environment: dict[str, str]
 ) -> tuple[TrackedContainer, int]:
-    host_port = free_port()
     kwargs: dict[str, Any] = {"environment": environment} if environment else {}
-    c = containers.run(ports={f"{PORT}/tcp": ("127.0.0.1", host_port)}, **kwargs)
+    c = containers.run(ports=loopback(PORT), **kwargs)
     c.wait_until(
         lambda: c.exec(f"curl -s -o /dev/null http://127.0.0.1:{PORT}/", check=False).code == 0,
         timeout=120,
         message="rserver on port 8888",
     )
-    return c, host_port
+    return c, c.host_port(PORT)
 
 
 def _activity(c: TrackedContainer) -> datetime:
@@ -119,7 +116,7 @@ def test_an_idle_rstudio_tab_is_not_activity_an_r_command_is(
         try:
             page.wait_for(CONSOLE_INPUT, timeout=120)
             opened = _activity(c)
-            time.sleep(TAB_IDLE_S)
+            c.wait_clock_past(opened, by=TAB_IDLE_S)  # the tab untouched meanwhile
             assert _activity(c) == opened, "kubeflow-activity moved while the tab sat untouched"
             typed = datetime.now(UTC).replace(microsecond=0)
             _run_r(page, 'cat("kfnb", 2 + 2, "\\n")', "kfnb 4")

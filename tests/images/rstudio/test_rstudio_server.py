@@ -15,14 +15,11 @@ from typing import Any
 import pytest
 
 from tests.harness.browser import browse, chromium_binary
-from tests.harness.containers import TrackedContainer, TrackedContainers
-from tests.harness.http import host_port_free
-from tests.harness.waiting import wait_until
+from tests.harness.containers import TrackedContainer, TrackedContainers, loopback
 from tests.images.conftest import ImageUnderTest
 from tests.images.rstudio.stage import hardened, skip_unless_rstudio_fetchable
 
 PREFIX = "/notebook/ns/nb/"
-HOST_PORT_WAIT_S = 600
 PORT = 8888
 START_TIMEOUT_S = 120
 RUNS: dict[str, dict[str, Any]] = {
@@ -112,18 +109,10 @@ def test_r_session_starts_as_jovyan(
 ) -> None:
     """A browser opens RStudio; rserver starts an R session (rsession) as jovyan."""
     chromium_binary()  # fails now, with the fix, when chromium is not installed
-    wait_until(
-        lambda: host_port_free(PORT),
-        timeout=HOST_PORT_WAIT_S,
-        interval=2,
-        message="a free port 8888",
-    )
-    container = containers.run(network_mode="host")
+    container = containers.run(ports=loopback(PORT))
     _wait_for_rserver(container)
-    rserver = container.exec("ps -o user=,args= -C rserver").stdout
-    assert "rserver" in rserver, "port 8888 answers, but not from this container's rserver"
     browse(
-        f"http://127.0.0.1:{PORT}/",
+        f"http://127.0.0.1:{container.host_port(PORT)}/",
         screenshot=artifacts_dir / f"{image_under_test.name}-rstudio.png",
         budget_ms=30000,
     )
