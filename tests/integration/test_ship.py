@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kfimages import engine as docker_env
+from kfimages import engine
 from kfimages.build.report import EXIT_OK, Status
 from kfimages.repo.inputs import INPUTS_LABEL
 from kfimages.ship import taggers
@@ -30,9 +30,9 @@ def test_content_tags_on_a_chain_kept_on_reuse_and_pushed_last(
     tags = {n: [r.rsplit(":", 1)[1] for r in results[n].content_refs] for n in "abc"}
     today = tags["a"][0]
     assert tags == {"a": [today, "debian-13"], "b": [today, "debian-13"], "c": [today]}
-    image_id = docker_env.inspect_image(chain.ref("b"))
+    image_id = engine.inspect_image(chain.ref("b"))
     assert image_id is not None
-    assert docker_env.inspect_image(chain.ref("b", "debian-13"))["Id"] == image_id["Id"]  # type: ignore[index]
+    assert engine.inspect_image(chain.ref("b", "debian-13"))["Id"] == image_id["Id"]  # type: ignore[index]
 
     def no_container(*args: object, **kwargs: object) -> list[str]:
         raise AssertionError("a reused image runs no tagger container")
@@ -117,7 +117,7 @@ def test_a_real_bake_builds_the_chain_and_build_reuses_it(
     assert doc["target"]["b"]["contexts"][chain.ref("a")] == "target:a"
     baked = docker("buildx", "bake", "-f", str(bake_file), "--load", check=False)
     assert baked.returncode == 0, baked.stderr[-2000:]
-    assert docker_env.inspect_image(chain.ref("a")) is not None
+    assert engine.inspect_image(chain.ref("a")) is not None
     for child in ("b", "c"):
         # a's content under the child's, and BASE_IMG was a's exact ref (the named context
         # `<a's ref> = target:a` replaced it: a was not pulled, it was built in this bake)

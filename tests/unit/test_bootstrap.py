@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from kfimages import engine as docker_env
+from kfimages import engine
 from kfimages.build import bootstrap
 from kfimages.build.bootstrap import (
     LABEL_PREFIX,
@@ -99,10 +99,10 @@ def test_bootstrapped_image_is_labelled_with_suite_mirror_and_date() -> None:
 def _fake_engine(
     monkeypatch: pytest.MonkeyPatch, *, pull_ok: bool, image_id: str = "sha256:new"
 ) -> list[str]:
-    """docker_env with a pull that works or not; the list collects bootstrapped refs."""
+    """engine with a pull that works or not; the list collects bootstrapped refs."""
     bootstrapped: list[str] = []
-    monkeypatch.setattr(docker_env, "pull", lambda ref, timeout: (pull_ok, "" if pull_ok else "no"))
-    monkeypatch.setattr(docker_env, "inspect_image", lambda ref: {"Id": image_id})
+    monkeypatch.setattr(engine, "pull", lambda ref, timeout: (pull_ok, "" if pull_ok else "no"))
+    monkeypatch.setattr(engine, "inspect_image", lambda ref: {"Id": image_id})
 
     def fake_bootstrap(
         *, ref: str, suite: str | None = None, mirror: str | None = None, platform: str = ""
@@ -178,16 +178,16 @@ def test_summary_shows_the_os_image_line_above_the_table() -> None:
 def _steps(chain: Repo, monkeypatch: pytest.MonkeyPatch, request: BuildRequest) -> list[Step]:
     """The plan of `jupyter` (base is the root) with a fake engine whose OS image is
     sha256:old and whose refresh (pull, else bootstrap) gives sha256:refreshed."""
-    monkeypatch.setattr(docker_env, "check_docker", lambda: None)
+    monkeypatch.setattr(engine, "check_docker", lambda: None)
     # 90 days before the real clock: the dry run describes the OS image's age against it.
     created = datetime.now(UTC)
     monkeypatch.setattr(
-        docker_env,
+        engine,
         "inspect_image",
         lambda ref: _data(timedelta(days=90), now=created) | {"Id": "sha256:old"},
     )
-    monkeypatch.setattr(docker_env, "image_labels", lambda ref: None)
-    monkeypatch.setattr(docker_env, "find_by_label", lambda **kw: [])
+    monkeypatch.setattr(engine, "image_labels", lambda ref: None)
+    monkeypatch.setattr(engine, "find_by_label", lambda **kw: [])
     monkeypatch.setattr(
         "kfimages.build.run.refresh_os_image",
         lambda ref, **kw: OsImage(ref=ref, origin="pulled", image_id="sha256:refreshed"),

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from kfimages import engine as docker_env
+from kfimages import engine
 from kfimages.build import plan
 from kfimages.build import run as build
 from kfimages.build.bootstrap import suite_for
@@ -354,7 +354,7 @@ def test_a_retagged_parent_ref_stops_the_child(
     planned = steps(chain.graph(), ["jupyter"], tmp_path)
     jupyter, base = planned["jupyter"], planned["base"]
     labels: dict[str, dict[str, str]] = {}
-    monkeypatch.setattr(docker_env, "image_labels", labels.get)
+    monkeypatch.setattr(engine, "image_labels", labels.get)
     assert build.parent_problem(base) is None, "a root builds FROM the OS image"
     labels[jupyter.delivery.parent_ref] = {INPUTS_LABEL: base.inputs.digest}
     assert build.parent_problem(jupyter) is None

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from kfimages import engine as docker_env
-from kfimages import platforms
+from kfimages import engine, platforms
 from kfimages.build.plan import BuildRequest, step_name
 from kfimages.build.report import BuildReport, Result, Status
 from kfimages.build.run import prepare
@@ -234,10 +233,10 @@ def test_the_legs_run_in_turn_and_a_failed_one_ends_the_run(
 def test_stale_problem(chain: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     """A tested image must carry the input digest a build would give it now."""
     labels: dict[str, dict[str, str] | None] = {}
-    monkeypatch.setattr(docker_env, "check_docker", lambda: None)
-    monkeypatch.setattr(docker_env, "inspect_image", lambda ref: {"Id": "sha256:os"})
-    monkeypatch.setattr(docker_env, "image_labels", labels.get)
-    monkeypatch.setattr(docker_env, "find_by_label", lambda **kw: [])
+    monkeypatch.setattr(engine, "check_docker", lambda: None)
+    monkeypatch.setattr(engine, "inspect_image", lambda ref: {"Id": "sha256:os"})
+    monkeypatch.setattr(engine, "image_labels", labels.get)
+    monkeypatch.setattr(engine, "find_by_label", lambda **kw: [])
     graph = chain.graph()
 
     def problem() -> str | None:
