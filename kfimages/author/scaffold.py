@@ -2,7 +2,7 @@
 
 `invoke new NAME --parent PARENT` writes
 
-    NAME/Dockerfile                      ARG BASE_IMG=PARENT, labels, s6 files, USER 1000
+    NAME/Dockerfile                      ARG BASE_IMG=PARENT, description, s6 files, USER 1000
     NAME/s6/services.d/NAME/run          a placeholder service that stays up (edit it)
     NAME/image.yaml                      the parent's size budget, commented keys
     NAME/README.md                       what to edit where

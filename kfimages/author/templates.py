@@ -49,7 +49,8 @@ RUN fix-permissions --no-setgid /etc/services.d /etc/cont-init.d
 
 
 def dockerfile(names: Names, *, with_s6: bool) -> str:
-    """The image's Dockerfile: parent from `ARG BASE_IMG`, OCI labels, s6 files, `USER 1000`."""
+    """The image's Dockerfile: parent from `ARG BASE_IMG`, its OCI description (the build sets
+    the other labels), s6 files, `USER 1000`."""
     description = f"Kubeflow notebook server image: {names.image} on {names.parent}"
     return f"""\
 # {names.image}: a Kubeflow notebook server image on {names.parent} (see README.md).
@@ -61,8 +62,8 @@ FROM $BASE_IMG
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 USER 0
 
-LABEL org.opencontainers.image.title="{names.image}" \\
-      org.opencontainers.image.description="{description}"
+# The description only: `invoke build` sets title, version, source, revision and created.
+LABEL org.opencontainers.image.description="{description}"
 
 # Install what the image adds here, as root, cleaning up in the same RUN, e.g.
 # RUN apt-get update \\

@@ -51,7 +51,8 @@ def test_plan_of_a_new_folder(repo_with_chart: Repo) -> None:
     dockerfile = files["myide/Dockerfile"].text
     assert "ARG BASE_IMG=base\nFROM $BASE_IMG\n" in dockerfile
     assert 'SHELL ["/bin/bash", "-o", "pipefail", "-c"]' in dockerfile
-    assert 'org.opencontainers.image.title="myide"' in dockerfile
+    assert "org.opencontainers.image.description=" in dockerfile
+    assert "image.title" not in dockerfile, "the build sets the title (--label)"
     assert "COPY --chown=1000:0 s6/ /etc/" in dockerfile
     assert dockerfile.endswith("USER 1000\n")
     assert files["myide/image.yaml"].text.count("\nsize_budget_mb: 300\n") == 1
@@ -84,7 +85,7 @@ def test_variant_in_a_new_folder(repo_with_chart: Repo) -> None:
     image = load_graph(repo_with_chart.root).get("myide.gpu")
     assert (image.parent, image.repository) == ("base", "myide-gpu")
     text = (repo_with_chart.root / "myide/gpu.Dockerfile").read_text(encoding="utf-8")
-    assert 'title="myide.gpu"' in text
+    assert "Kubeflow notebook server image: myide.gpu on base" in text
 
 
 @pytest.mark.parametrize("has_s6", [True, False], ids=["with-s6", "without-s6"])
