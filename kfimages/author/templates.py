@@ -73,8 +73,9 @@ def dockerfile(names: Names, *, with_s6: bool) -> str:
     description = f"Kubeflow notebook server image: {names.image} on {names.parent}"
     return f"""\
 # {names.image}: a Kubeflow notebook server image on {names.parent} (see README.md).
-# Scaffolded by `invoke new`: describe here what it adds, and keep the Kubeflow contract
-# (port 8888 under $NB_PREFIX, uid 1000 with gid 0 or any uid with gid 0, /init inherited).
+# Scaffolded by `invoke new`: describe here what it adds, and keep the image contract
+# (docs/contract.md: port 8888 under $NB_PREFIX, uid 1000 with gid 0 or any uid with gid 0,
+# /init inherited).
 # Build context: this folder. The parent is passed as build-arg BASE_IMG.
 ARG BASE_IMG={names.parent}
 FROM $BASE_IMG
@@ -152,7 +153,7 @@ scaffolded by `invoke new`: say here what it adds and how to use it.
 - `image.yaml`: size budget, build args, extra paths
   ([reference](../docs/build-system.md#imageyaml)).
 - `{names.test_module}`: its smoke tests; the tests of its ancestors (base's
-  contract tests) run on it too.
+  [contract](../docs/contract.md) tests) run on it too.
 
 ```sh
 .venv/bin/invoke build {names.image}
