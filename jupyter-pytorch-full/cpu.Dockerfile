@@ -31,5 +31,5 @@ RUN --mount=type=bind,source=install-full.sh,target=/tmp/kfnb-full/install-full.
     --mount=type=secret,id=build-ca,mode=0444 \
     PIP_CACHE_DIR=/tmp/pip-cache with-build-ca bash /tmp/kfnb-full/install-full.sh full
 
-LABEL org.opencontainers.image.title="jupyter-pytorch-full-cpu" \
-      org.opencontainers.image.description="Kubeflow notebook server image: JupyterLab 4 with PyTorch (CPU) and pandas, scikit-learn, matplotlib, xgboost, kfp, jupyterlab-git, ..."
+# The description only: `invoke build` sets title, version, source, revision and created.
+LABEL org.opencontainers.image.description="Kubeflow notebook server image: JupyterLab 4 with PyTorch (CPU) and pandas, scikit-learn, matplotlib, xgboost, kfp, jupyterlab-git, ..."

@@ -31,8 +31,8 @@ RUN --mount=type=bind,source=install-full.sh,target=/tmp/kfnb-full/install-full.
     --mount=type=secret,id=build-ca,mode=0444 \
     PIP_CACHE_DIR=/tmp/pip-cache with-build-ca bash /tmp/kfnb-full/install-full.sh full
 
-LABEL org.opencontainers.image.title="jupyter-pytorch-full-cuda" \
-      org.opencontainers.image.description="Kubeflow notebook server image: JupyterLab 4 with PyTorch (CUDA, runtime libraries from PyPI wheels) and pandas, scikit-learn, matplotlib, xgboost, kfp, jupyterlab-git, ..."
+# The description only: `invoke build` sets title, version, source, revision and created.
+LABEL org.opencontainers.image.description="Kubeflow notebook server image: JupyterLab 4 with PyTorch (CUDA, runtime libraries from PyPI wheels) and pandas, scikit-learn, matplotlib, xgboost, kfp, jupyterlab-git, ..."
 
 # The NVIDIA container runtime mounts the driver's compute libraries. NVIDIA_VISIBLE_DEVICES is
 # left unset on purpose: NVIDIA's device plugin sets it for each pod that asks for GPUs, and an

@@ -2,12 +2,14 @@
 
 `invoke new NAME --parent PARENT` writes
 
-    NAME/Dockerfile                      ARG BASE_IMG=PARENT, labels, s6 files, USER 1000
+    NAME/Dockerfile                      ARG BASE_IMG=PARENT, description, s6 files, USER 1000
     NAME/s6/services.d/NAME/run          a placeholder service that stays up (edit it)
     NAME/image.yaml                      the parent's size budget, commented keys
     NAME/README.md                       what to edit where
-    tests/images/NAME/__init__.py        its smoke tests (base's contract tests run too)
-    tests/images/NAME/test_NAME.py
+    tests/images/NAME/__init__.py        its smoke tests (base's contract tests run too); no
+    tests/images/NAME/test_NAME.py       __init__.py when NAME is no Python identifier (a `-`):
+                                         then test_NAME.py (`-` as `_`) is a top-level module
+                                         and its name must be unique (pyproject.toml, mypy)
     README.md                            the image chart, regenerated (kfimages.author.chart)
 
 `--variant V` names the Dockerfile `NAME/V.Dockerfile` (image `NAME.V`). NAME may then
@@ -89,6 +91,7 @@ def _check_folder(graph: Graph, *, name: str, variant: str | None) -> bool:
         tests = graph.root / TESTS_DIR / name
         if tests.exists():
             raise UserError(f"{TESTS_DIR}/{name}/ already exists; remove it or choose another name")
+        _check_test_module(graph, name)
         return True
     if name not in folders:
         raise UserError(f"'{name}' already exists and is not an image folder; choose another name")
@@ -103,6 +106,21 @@ def _check_folder(graph: Graph, *, name: str, variant: str | None) -> bool:
             f"image '{image.name}' already exists ({image.dockerfile}); choose another variant"
         )
     return False
+
+
+def _check_test_module(graph: Graph, folder: str) -> None:
+    """A test folder that is no package holds top-level modules, named by their file alone:
+    the new one must not share its name with another test module (mypy and pytest would
+    take one for the other)."""
+    if tpl.is_package(folder):
+        return
+    module = tpl.smoke_module_name(folder)
+    for other in sorted((graph.root / TESTS_DIR).rglob(module)):
+        rel = other.relative_to(graph.root).as_posix()
+        raise UserError(
+            f"{rel} already exists, and {TESTS_DIR}/{folder}/ (no Python package: '{folder}' is "
+            f"no identifier) would hold another top-level module {module}; choose another name"
+        )
 
 
 def _check_repository(graph: Graph, image: Image) -> None:
@@ -147,14 +165,17 @@ def _names(graph: Graph, image: Image) -> tpl.Names:
 
 
 def _folder_files(names: tpl.Names) -> dict[str, Planned]:
+    package = (
+        {names.tests_init: Planned(tpl.tests_package_init(names), FILE_MODE)}
+        if tpl.is_package(names.folder)
+        else {}
+    )
     return {
         names.dockerfile: Planned(tpl.dockerfile(names, with_s6=True), FILE_MODE),
         names.run_script: Planned(tpl.service_run(names), SCRIPT_MODE),
         f"{names.folder}/image.yaml": Planned(tpl.image_yaml(names), FILE_MODE),
         f"{names.folder}/README.md": Planned(tpl.readme(names), FILE_MODE),
-        f"{TESTS_DIR}/{names.folder}/__init__.py": Planned(
-            tpl.tests_package_init(names), FILE_MODE
-        ),
+        **package,
         names.test_module: Planned(tpl.smoke_tests(names), FILE_MODE),
     }
 

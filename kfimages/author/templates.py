@@ -7,7 +7,22 @@ the test like tests/images/*/ (fixtures of tests/images/conftest.py).
 
 from __future__ import annotations
 
+import keyword
 from dataclasses import dataclass
+
+TESTS_DIR = "tests/images"
+
+
+def is_package(folder: str) -> bool:
+    """Whether tests/images/<folder>/ can be a Python package (gets an __init__.py): only when
+    the folder's name is an identifier. Otherwise (`jupyter-pytorch-full`) mypy refuses the
+    package, and its test modules are top-level modules, named by their file alone."""
+    return folder.isidentifier() and not keyword.iskeyword(folder)
+
+
+def smoke_module_name(folder: str) -> str:
+    """The file name of a folder's scaffolded smoke tests: `test_<folder>.py`, `-` as `_`."""
+    return f"test_{folder.replace('-', '_')}.py"
 
 
 @dataclass(frozen=True)
@@ -35,8 +50,12 @@ class Names:
         return f"{self.folder}/s6/services.d/{self.service}/run"
 
     @property
+    def tests_init(self) -> str:
+        return f"{TESTS_DIR}/{self.folder}/__init__.py"
+
+    @property
     def test_module(self) -> str:
-        return f"tests/images/{self.folder}/test_{self.folder.replace('-', '_')}.py"
+        return f"{TESTS_DIR}/{self.folder}/{smoke_module_name(self.folder)}"
 
 
 _COPY_S6 = """\
@@ -49,20 +68,22 @@ RUN fix-permissions --no-setgid /etc/services.d /etc/cont-init.d
 
 
 def dockerfile(names: Names, *, with_s6: bool) -> str:
-    """The image's Dockerfile: parent from `ARG BASE_IMG`, OCI labels, s6 files, `USER 1000`."""
+    """The image's Dockerfile: parent from `ARG BASE_IMG`, its OCI description (the build sets
+    the other labels), s6 files, `USER 1000`."""
     description = f"Kubeflow notebook server image: {names.image} on {names.parent}"
     return f"""\
 # {names.image}: a Kubeflow notebook server image on {names.parent} (see README.md).
-# Scaffolded by `invoke new`: describe here what it adds, and keep the Kubeflow contract
-# (port 8888 under $NB_PREFIX, uid 1000 with gid 0 or any uid with gid 0, /init inherited).
+# Scaffolded by `invoke new`: describe here what it adds, and keep the image contract
+# (docs/contract.md: port 8888 under $NB_PREFIX, uid 1000 with gid 0 or any uid with gid 0,
+# /init inherited).
 # Build context: this folder. The parent is passed as build-arg BASE_IMG.
 ARG BASE_IMG={names.parent}
 FROM $BASE_IMG
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 USER 0
 
-LABEL org.opencontainers.image.title="{names.image}" \\
-      org.opencontainers.image.description="{description}"
+# The description only: `invoke build` sets title, version, source, revision and created.
+LABEL org.opencontainers.image.description="{description}"
 
 # Install what the image adds here, as root, cleaning up in the same RUN, e.g.
 # RUN apt-get update \\
@@ -132,7 +153,7 @@ scaffolded by `invoke new`: say here what it adds and how to use it.
 - `image.yaml`: size budget, build args, extra paths
   ([reference](../docs/build-system.md#imageyaml)).
 - `{names.test_module}`: its smoke tests; the tests of its ancestors (base's
-  contract tests) run on it too.
+  [contract](../docs/contract.md) tests) run on it too.
 
 ```sh
 .venv/bin/invoke build {names.image}
@@ -160,15 +181,23 @@ Add tests of what the image serves, e.g. with `wait_for_http` once the service l
 
 from __future__ import annotations
 
-import time
+from tests.harness.containers import ServiceState, TrackedContainer, TrackedContainers
 
-from tests.harness.containers import TrackedContainers
+SERVICE = "{names.service}"
+STAYS_UP_S = 3
+"""How long the service must stay up in one go (s6 counts; a crash loop's "up" is short)."""
+
+
+def up_for(c: TrackedContainer, seconds: int) -> ServiceState | None:
+    """The service's state once it has been up for `seconds` on end, else None."""
+    state = c.service(SERVICE)
+    return state if state is not None and state.up and state.seconds >= seconds else None
 
 
 def test_service_is_up_and_stays_up(containers: TrackedContainers) -> None:
     c = containers.run()
-    pid = c.wait_services_up(["{names.service}"])["{names.service}"].pid
-    time.sleep(3)
-    state = {{s.name: s for s in c.services()}}["{names.service}"]
-    assert (state.up, state.pid) == (True, pid), "the service restarted: its run script exits"
+    pid = c.wait_services_up([SERVICE])[SERVICE].pid
+    # Fails at once if the service fails meanwhile; 60 s only guards against a hang.
+    state = c.wait_until(lambda: up_for(c, STAYS_UP_S), timeout=60, message=f"{{SERVICE}} up")
+    assert state.pid == pid, "the service restarted: its run script exits"
 '''

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from tests.harness.containers import TrackedContainer
 
@@ -13,6 +13,14 @@ ACTIVITY = "/usr/local/bin/kubeflow-activity"
 def parse_time(value: str) -> datetime:
     """An ISO 8601 time with a `Z` suffix."""
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def container_start(c: TrackedContainer) -> datetime:
+    """When the container's PID 1 started, as procps's `ps` reads it (boot time plus the
+    process's start, in whole seconds): what kubeflow-activity reports before anybody worked,
+    read independently of it (Docker's StartedAt is a moment later and not rounded the same)."""
+    out = c.exec(["ps", "-o", "lstart=", "-p", "1"], environment={"LC_ALL": "C", "TZ": "UTC"})
+    return datetime.strptime(out.stdout.strip(), "%a %b %d %H:%M:%S %Y").replace(tzinfo=UTC)
 
 
 def kubeflow_activity(c: TrackedContainer, **env: str) -> datetime:

@@ -1,12 +1,13 @@
 """`invoke new` end to end, in a clone of this repository (its committed HEAD): scaffold a
-sibling image, lint it, see `invoke affected` select it alone, build it, run its smoke tests
-(its own and base's contract tests), with no other edit.
+sibling image with a hyphenated name and a variant (`demo-ide --variant gpu`, named like
+upstream's `jupyter-scipy`), lint it, see `invoke affected` select it alone, build it, run
+its smoke tests (its own and base's contract tests), with no other edit.
 
-Lint here is the part of `nox -s lint` that covers what `invoke new` writes, run with the
-same tools and flags: hadolint (.hadolint.yaml) on the new Dockerfile, shellcheck on the new
-s6 script, ruff check + format and mypy --strict on the new test files, and the image-chart
-check. The rest of the lint session (the whole repository's ruff and mypy) does not depend
-on the new image and is left to `nox -s lint`.
+Lint here is `nox -s lint`'s steps that what `invoke new` writes can break, with the same
+tools, flags and file discovery (kfimages.author.lintfiles): hadolint on every Dockerfile,
+shellcheck on every shell script, the image-chart check, and over the whole clone ruff check,
+ruff format --check and mypy (the project's configuration: a test folder named `demo-ide`
+with an __init__.py fails there, "is not a valid Python package name").
 
 Images are built under a unique registry prefix `kfnb-scaffold-<hex>` (base is rebuilt
 there, from BuildKit's cache when it is warm) and removed afterwards; kfnb/* is not touched.
@@ -26,19 +27,24 @@ from pathlib import Path
 
 import pytest
 
+from kfimages.author import lintfiles
+from kfimages.repo.graph import load_graph
 from tests.integration.conftest import REPO_ROOT, remove_images
 
-NAME = "myide"
+FOLDER = "demo-ide"
+VARIANT = "gpu"
+IMAGE = f"{FOLDER}.{VARIANT}"
+TEST_MODULE = f"tests/images/{FOLDER}/test_demo_ide.py"
 TAG = "t1"
 TOOLS = Path(sys.executable).parent
 NEW_FILES = (
-    f"{NAME}/Dockerfile",
-    f"{NAME}/s6/services.d/{NAME}/run",
-    f"{NAME}/image.yaml",
-    f"{NAME}/README.md",
-    f"tests/images/{NAME}/__init__.py",
-    f"tests/images/{NAME}/test_{NAME}.py",
+    f"{FOLDER}/{VARIANT}.Dockerfile",
+    f"{FOLDER}/s6/services.d/{FOLDER}/run",
+    f"{FOLDER}/image.yaml",
+    f"{FOLDER}/README.md",
+    TEST_MODULE,
 )
+"""No tests/images/demo-ide/__init__.py: `demo-ide` cannot be a Python package."""
 
 
 class Clone:
@@ -95,32 +101,41 @@ def registry() -> Iterator[str]:
 
 
 def _scaffold(clone: Clone) -> None:
-    written = _ok(clone.invoke("new", NAME, "--parent", "base")).split()
+    new = ("new", FOLDER, "--parent", "base", "--variant", VARIANT)
+    written = _ok(clone.invoke(*new)).split()
     assert sorted(written) == sorted([*NEW_FILES, "README.md"])
-    assert f'"{NAME}"' in (clone.path / "README.md").read_text(encoding="utf-8"), "chart"
+    assert f'"{IMAGE}"' in (clone.path / "README.md").read_text(encoding="utf-8"), "chart"
     before = clone.status()
-    again = clone.invoke("new", NAME, "--parent", "base")
+    again = clone.invoke(*new)
     assert again.returncode == 2
     assert again.stderr.strip().splitlines() == [
-        f"error: image folder '{NAME}/' already exists; choose another name, "
-        "or add a variant to it with --variant V"
+        f"error: image '{IMAGE}' already exists ({FOLDER}/{VARIANT}.Dockerfile); "
+        "choose another variant"
     ]
-    unknown = clone.invoke("new", "otheride", "--parent", "nope")
+    unknown = clone.invoke("new", "other-ide", "--parent", "nope")
     assert unknown.returncode == 2
     assert unknown.stderr.startswith("error: unknown parent 'nope'; choose one of: base, ")
+    reserved = clone.invoke("new", "all", "--parent", "base")
+    assert reserved.returncode == 2
+    assert reserved.stderr.startswith("error: 'all' is a pseudo-name")
     assert clone.status() == before, "a failed `invoke new` wrote something"
 
 
 def _lint(clone: Clone) -> None:
-    _ok(clone.run(TOOLS / "hadolint", "--config", ".hadolint.yaml", f"{NAME}/Dockerfile"))
-    run_script = f"{NAME}/s6/services.d/{NAME}/run"
+    graph = load_graph(clone.path)
+    dockerfiles = lintfiles.dockerfiles(graph)
+    assert f"{FOLDER}/{VARIANT}.Dockerfile" in dockerfiles
+    _ok(clone.run(TOOLS / "hadolint", "--config", ".hadolint.yaml", *dockerfiles))
+    scripts = lintfiles.shell_scripts(graph)
+    run_script = f"{FOLDER}/s6/services.d/{FOLDER}/run"
+    assert run_script in scripts["bash"]
     assert os.access(clone.path / run_script, os.X_OK)
-    _ok(clone.run(TOOLS / "shellcheck", "--shell", "bash", "--external-sources", run_script))
-    tests = f"tests/images/{NAME}"
-    _ok(clone.run(TOOLS / "ruff", "check", tests))
-    _ok(clone.run(TOOLS / "ruff", "format", "--check", tests))
-    _ok(clone.run(TOOLS / "mypy", "--strict", "--no-incremental", tests))
+    for shell, files in scripts.items():
+        _ok(clone.run(TOOLS / "shellcheck", "--shell", shell, "--external-sources", *files))
     _ok(clone.invoke("chart", "--check"))
+    _ok(clone.run(TOOLS / "ruff", "check", "--no-cache", "."))
+    _ok(clone.run(TOOLS / "ruff", "format", "--check", "--no-cache", "."))
+    _ok(clone.run(TOOLS / "mypy", "--no-incremental"))  # files: kfimages, tests (pyproject)
 
 
 def test_new_image_lints_is_selected_alone_builds_and_passes_its_tests(
@@ -129,17 +144,17 @@ def test_new_image_lints_is_selected_alone_builds_and_passes_its_tests(
     _scaffold(clone)
     _lint(clone)
     affected = json.loads(_ok(clone.invoke("affected", "--base", "HEAD", "--json")))
-    assert affected["names"] == [NAME]
+    assert affected["names"] == [IMAGE]
 
-    built = _ok(clone.invoke("build", NAME, "--tag", TAG, "--registry", registry))
-    assert f"{registry}/{NAME}:{TAG}" in built
+    built = _ok(clone.invoke("build", IMAGE, "--tag", TAG, "--registry", registry))
+    assert f"{registry}/{FOLDER}-{VARIANT}:{TAG}" in built
     smoke = clone.run(
         sys.executable,
         "-m",
         "pytest",
         "tests/images",
         "--image",
-        NAME,
+        IMAGE,
         "--registry",
         registry,
         "--tag",
@@ -149,6 +164,6 @@ def test_new_image_lints_is_selected_alone_builds_and_passes_its_tests(
         "no:cacheprovider",
     )
     out = _ok(smoke)
-    assert f"tests/images/{NAME}/test_{NAME}.py::test_service_is_up_and_stays_up PASSED" in out
+    assert f"{TEST_MODULE}::test_service_is_up_and_stays_up PASSED" in out
     assert "tests/images/base/test_init.py::" in out, "base's contract tests did not run"
     assert " failed" not in out.splitlines()[-1]

@@ -1,8 +1,15 @@
-"""`invoke new` (kfimages.author.scaffold): what it writes, and bad input that writes nothing."""
+"""`invoke new` (kfimages.author.scaffold): what it writes, and bad input that writes nothing.
+
+The name is hyphenated, as upstream's siblings are (`jupyter-scipy`, `codeserver-python`):
+its test folder is then no Python package (pyproject.toml's mypy note), which a name without
+`-` would not exercise. tests/integration/test_scaffold.py lints, builds and smoke-tests one.
+"""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,15 +21,19 @@ from kfimages.repo.graph import load_graph
 from tests.unit.conftest import Repo
 from tests.unit.invoke_cli import run_invoke
 
+NAME = "demo-ide"
 NEW_FOLDER = [
-    "myide/Dockerfile",
-    "myide/s6/services.d/myide/run",
-    "myide/image.yaml",
-    "myide/README.md",
-    "tests/images/myide/__init__.py",
-    "tests/images/myide/test_myide.py",
+    "demo-ide/Dockerfile",
+    "demo-ide/s6/services.d/demo-ide/run",
+    "demo-ide/image.yaml",
+    "demo-ide/README.md",
+    "tests/images/demo-ide/test_demo_ide.py",
     "README.md",
 ]
+"""What `invoke new demo-ide` writes: no tests/images/demo-ide/__init__.py (mypy refuses a
+package named `demo-ide`), so test_demo_ide.py is a top-level module."""
+PROJECT = Path(__file__).resolve().parents[2]
+RUFF = Path(sys.executable).parent / "ruff"
 
 
 @pytest.fixture
@@ -44,47 +55,81 @@ def _tree(root: Path) -> dict[str, tuple[bytes, int]]:
 
 
 def test_plan_of_a_new_folder(repo_with_chart: Repo) -> None:
-    files = plan_scaffold(repo_with_chart.graph(), name="myide", parent="base", variant=None)
+    files = plan_scaffold(repo_with_chart.graph(), name=NAME, parent="base", variant=None)
     assert list(files) == NEW_FOLDER
-    assert files["myide/s6/services.d/myide/run"].mode == 0o755
-    assert files["myide/Dockerfile"].mode == 0o644
-    dockerfile = files["myide/Dockerfile"].text
+    assert files["demo-ide/s6/services.d/demo-ide/run"].mode == 0o755
+    assert files["demo-ide/Dockerfile"].mode == 0o644
+    dockerfile = files["demo-ide/Dockerfile"].text
     assert "ARG BASE_IMG=base\nFROM $BASE_IMG\n" in dockerfile
     assert 'SHELL ["/bin/bash", "-o", "pipefail", "-c"]' in dockerfile
-    assert 'org.opencontainers.image.title="myide"' in dockerfile
+    assert "org.opencontainers.image.description=" in dockerfile
+    assert "image.title" not in dockerfile, "the build sets the title (--label)"
     assert "COPY --chown=1000:0 s6/ /etc/" in dockerfile
     assert dockerfile.endswith("USER 1000\n")
-    assert files["myide/image.yaml"].text.count("\nsize_budget_mb: 300\n") == 1
-    run = files["myide/s6/services.d/myide/run"].text
+    assert files["demo-ide/image.yaml"].text.count("\nsize_budget_mb: 300\n") == 1
+    run = files["demo-ide/s6/services.d/demo-ide/run"].text
     assert run.startswith("#!/command/with-contenv bash\n")
     assert run.endswith("exec sleep infinity\n")
-    assert 'c.wait_services_up(["myide"])' in files["tests/images/myide/test_myide.py"].text
-    assert '["myide"]' in files["README.md"].text
-    assert not (repo_with_chart.root / "myide").exists(), "planning writes nothing"
+    assert 'SERVICE = "demo-ide"' in files["tests/images/demo-ide/test_demo_ide.py"].text
+    assert '["demo-ide"]' in files["README.md"].text
+    assert not (repo_with_chart.root / NAME).exists(), "planning writes nothing"
+
+
+@pytest.mark.parametrize(
+    ("name", "package"),
+    [("myide", True), ("my_ide", True), ("1ide", False), ("class", False), ("a-b", False)],
+)
+def test_a_test_folder_is_a_package_only_when_python_can_import_it(
+    repo_with_chart: Repo, name: str, package: bool
+) -> None:
+    files = plan_scaffold(repo_with_chart.graph(), name=name, parent="base")
+    module = f"tests/images/{name}/test_{name.replace('-', '_')}.py"
+    assert module in files
+    assert (f"tests/images/{name}/__init__.py" in files) is package
+
+
+def test_the_written_test_module_is_ruff_clean(repo_with_chart: Repo) -> None:
+    """With this project's ruff settings (mypy --strict over it, which needs the harness, runs
+    in tests/integration/test_scaffold.py)."""
+    write_scaffold(repo_with_chart.graph(), name=NAME, parent="jupyter", variant="gpu")
+    config = str(PROJECT / "pyproject.toml")
+    tests = repo_with_chart.root / "tests/images" / NAME
+    for argv in (["check"], ["format", "--check"]):
+        done = subprocess.run(
+            [str(RUFF), *argv, "--config", config, "--no-cache", str(tests)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_write_makes_an_image_that_only_it_affects(repo_with_chart: Repo) -> None:
-    written = write_scaffold(repo_with_chart.graph(), name="myide", parent="jupyter")
+    written = write_scaffold(repo_with_chart.graph(), name=NAME, parent="jupyter")
     assert written == NEW_FOLDER
     graph = load_graph(repo_with_chart.root)
-    image = graph.get("myide")
+    image = graph.get(NAME)
     assert (image.parent, image.dockerfile, image.config.size_budget_mb) == (
         "jupyter",
-        "myide/Dockerfile",
+        "demo-ide/Dockerfile",
         None,
     )
-    assert os.access(repo_with_chart.root / "myide/s6/services.d/myide/run", os.X_OK)
+    assert os.access(repo_with_chart.root / "demo-ide/s6/services.d/demo-ide/run", os.X_OK)
+    assert not (repo_with_chart.root / "tests/images/demo-ide/__init__.py").exists()
     assert check_chart(repo_with_chart.root) is None
-    assert repo_with_chart.affected("HEAD") == ["myide"]  # the new files are untracked
+    assert repo_with_chart.affected("HEAD") == [NAME]  # the new files are untracked
 
 
 def test_variant_in_a_new_folder(repo_with_chart: Repo) -> None:
-    written = write_scaffold(repo_with_chart.graph(), name="myide", parent="base", variant="gpu")
-    assert written == ["myide/gpu.Dockerfile", *NEW_FOLDER[1:]]
-    image = load_graph(repo_with_chart.root).get("myide.gpu")
-    assert (image.parent, image.repository) == ("base", "myide-gpu")
-    text = (repo_with_chart.root / "myide/gpu.Dockerfile").read_text(encoding="utf-8")
-    assert 'title="myide.gpu"' in text
+    written = write_scaffold(repo_with_chart.graph(), name=NAME, parent="base", variant="gpu")
+    assert written == ["demo-ide/gpu.Dockerfile", *NEW_FOLDER[1:]]
+    image = load_graph(repo_with_chart.root).get("demo-ide.gpu")
+    assert (image.parent, image.repository) == ("base", "demo-ide-gpu")
+    text = (repo_with_chart.root / "demo-ide/gpu.Dockerfile").read_text(encoding="utf-8")
+    assert "Kubeflow notebook server image: demo-ide.gpu on base" in text
+    assert "image.title" not in text
+    module = (repo_with_chart.root / "tests/images/demo-ide/test_demo_ide.py").read_text()
+    assert "pytest tests/images --image demo-ide.gpu" in module
 
 
 @pytest.mark.parametrize("has_s6", [True, False], ids=["with-s6", "without-s6"])
@@ -106,6 +151,7 @@ BAD_INPUT = {
     "upper-case": ("MyIDE", "base", None, "'MyIDE' is not a valid image name; use lower-case"),
     "dot": ("my.ide", "base", None, "for a variant write: invoke new my --variant ide --parent"),
     "pseudo-name": ("all", "base", None, "'all' is a pseudo-name of `invoke build`"),
+    "pseudo-name-2": ("affected", "base", None, "'affected' is a pseudo-name of `invoke build`"),
     "existing-image": ("jupyter", "base", None, "image folder 'jupyter/' already exists; choose"),
     "existing-other": ("docs", "base", None, "'docs' already exists and is not an image folder"),
     "no-parent": ("myide", "", None, f"--parent is required; choose one of: {ALL_NAMES}"),
@@ -115,6 +161,12 @@ BAD_INPUT = {
     "existing-variant": ("pytorch", "base", "cpu", "image 'pytorch.cpu' already exists"),
     "same-repository": ("pytorch-cpu", "base", None, "repository 'pytorch-cpu', which 'pytorch"),
     "left-over-tests": ("leftover", "base", None, "tests/images/leftover/ already exists; remove"),
+    "same-test-module": (
+        "left-over",
+        "base",
+        "gpu",
+        "tests/images/leftover/test_left_over.py already exists, and tests/images/left-over/ (no",
+    ),
 }
 
 
@@ -124,7 +176,7 @@ BAD_INPUT = {
 def test_bad_input_is_one_line_and_writes_nothing(
     repo_with_chart: Repo, name: str, parent: str, variant: str | None, message: str
 ) -> None:
-    repo_with_chart.write("tests/images/leftover/test_x.py", "")
+    repo_with_chart.write("tests/images/leftover/test_left_over.py", "")
     before = _tree(repo_with_chart.root)
     with pytest.raises(UserError) as caught:
         write_scaffold(repo_with_chart.graph(), name=name, parent=parent, variant=variant)
@@ -136,19 +188,24 @@ def test_bad_input_is_one_line_and_writes_nothing(
 def test_readme_without_chart_markers_writes_nothing(chain: Repo) -> None:
     before = _tree(chain.root)
     with pytest.raises(UserError, match="no \\(or more than one\\) image chart markers"):
-        write_scaffold(chain.graph(), name="myide", parent="base")
+        write_scaffold(chain.graph(), name=NAME, parent="base")
     assert _tree(chain.root) == before
 
 
 def test_cli_writes_and_reports_bad_input_in_one_line(repo_with_chart: Repo) -> None:
-    done = run_invoke(repo_with_chart, "new", "myide", "--parent", "base")
+    done = run_invoke(repo_with_chart, "new", NAME, "--parent", "base", "--variant", "gpu")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == NEW_FOLDER
+    assert done.stdout.split() == ["demo-ide/gpu.Dockerfile", *NEW_FOLDER[1:]]
     before = _tree(repo_with_chart.root)
-    again = run_invoke(repo_with_chart, "new", "myide", "--parent", "base")
+    again = run_invoke(repo_with_chart, "new", NAME, "--parent", "base")
     assert again.returncode == 2
     assert again.stderr.splitlines() == [
-        "error: image folder 'myide/' already exists; choose another name, "
+        "error: image folder 'demo-ide/' already exists; choose another name, "
         "or add a variant to it with --variant V"
+    ]
+    reserved = run_invoke(repo_with_chart, "new", "affected", "--parent", "base")
+    assert reserved.returncode == 2
+    assert reserved.stderr.splitlines() == [
+        "error: 'affected' is a pseudo-name of `invoke build`; choose another name"
     ]
     assert _tree(repo_with_chart.root) == before

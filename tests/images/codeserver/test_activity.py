@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.activity import ACTIVITY
+from tests.harness.activity import ACTIVITY, container_start
 from tests.harness.activity import kubeflow_activity as activity
 from tests.harness.browser import ChromiumPage
 from tests.harness.containers import TrackedContainer, TrackedContainers
@@ -56,11 +56,12 @@ def test_activity_reports_the_start_writes_the_file_and_fails_with_one_line(
     before_run = datetime.now(UTC)
     c = containers.run(user=RANDOM_USER)
     c.wait_services_up()
+    started = container_start(c)
     first = activity(c)
     read = datetime.now(UTC)
-    print(f"docker run at {before_run}, kubeflow-activity {first} (read at {read})")
-    # Nobody worked yet: the container's start, which lies between `docker run` and now.
-    assert before_run - START_ROUNDING < first <= read
+    print(f"container started {started}, kubeflow-activity {first} (read at {read})")
+    assert first == started  # nobody worked yet: the container's start,
+    assert before_run - START_ROUNDING < first <= read  # between `docker run` and now
     c.wait_clock_past(read)  # a time read now would differ: the start is not "now"
     assert activity(c) == first, "kubeflow-activity moved while nobody worked"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from tests.harness.activity import ACTIVITY
+from tests.harness.activity import ACTIVITY, container_start
 from tests.harness.activity import kubeflow_activity as activity
 from tests.harness.containers import TrackedContainers
 from tests.images.rstudio.stage import StageImage, hardened
@@ -33,11 +33,12 @@ def test_r_commands_in_an_interactive_session_move_activity(
     before_run = datetime.now(UTC)
     c = containers.run(["sleep", "infinity"], image=r_stage.ref, **hardened())
     c.wait_until(lambda: c.exec("true", check=False).code == 0, timeout=60, message="exec")
+    started = container_start(c)
     first = activity(c)
     read = datetime.now(UTC)
-    print(f"docker run at {before_run}, kubeflow-activity {first} (read at {read})")
-    # Nobody worked yet: the container's start, which lies between `docker run` and now.
-    assert before_run - START_ROUNDING < first <= read
+    print(f"container started {started}, kubeflow-activity {first} (read at {read})")
+    assert first == started  # nobody worked yet: the container's start,
+    assert before_run - START_ROUNDING < first <= read  # between `docker run` and now
 
     # Non-interactive R (a script, a batch job) is not the user at the keyboard.
     c.exec(["Rscript", "-e", "x <- 1 + 1"])
