@@ -224,6 +224,8 @@ def _request(settings: Settings, **options: Any) -> plan.BuildRequest:
         "no_lists": "with --push: only push each image under <tag>-<arch> of its platform, no "
         "manifest list (a native runner's leg of a CI; `invoke lists` assembles them)",
         "record": "with --push: write what was pushed to this JSON file (for `invoke lists`)",
+        "immutable_only": "with --push --no-lists --record FILE: push only the sha- refs; the "
+        "record names the moving tags, which `invoke lists` promotes from them",
     },
 )
 @_user_errors
@@ -247,6 +249,7 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     platform: str = "",
     no_lists: bool = False,
     record: str = "",
+    immutable_only: bool = False,
 ) -> None:
     """Build images with docker buildx (parents first, reuse, parallel); summary at the end.
 
@@ -273,6 +276,7 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         platform=platform,
         push_lists=not no_lists,
         push_record=Path(record) if record else None,
+        push_moving=not immutable_only,
     )
     report = build_images(graph, wanted, request, settings=settings)
     if report.exit_code != EXIT_OK:
@@ -561,7 +565,8 @@ def bake(  # noqa: PLR0917 (invoke passes CLI options as parameters)
 )
 @_user_errors
 def lists(c: Context, records: str) -> None:
-    """Make one manifest list per tag from the per-platform images of push records.
+    """Make one manifest list per tag from the per-platform images of push records, and
+    promote the moving tags that `build --immutable-only` left out from their sha- refs.
 
     invoke lists pushed/   (the --record files of every runner's `build --push --no-lists`)
     Run after every leg pushed; immutable tags first; a tag that a platform lacks stays
@@ -570,7 +575,7 @@ def lists(c: Context, records: str) -> None:
     pushes = push_refs.read_records(_record_files(records))
     if not pushes:
         raise UserError(f"no push records in {records}; pass the files --record wrote")
-    actions = push_refs.list_actions(pushes, step_of={})
+    actions = push_refs.promote_actions(pushes) + push_refs.list_actions(pushes, step_of={})
     problems = push_refs.make_lists(actions, make_list=docker_env.create_manifest_list)
     if problems:
         raise Exit(f"error: {problems[0]}", code=1)
