@@ -512,6 +512,8 @@ def manifest(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         "cache_registry": "registry/namespace for BuildKit's registry cache: cache-from and "
         "cache-to type=registry,ref=<it>/<repository>:buildcache (needs a docker-container "
         "or remote builder)",
+        "cache_read_only": "with --cache-registry: cache-from only, no cache-to (a build "
+        "whose code may not write the cache that the main branch reads, e.g. a pull request)",
         "work_dir": "folder for the named contexts and secrets the file points at (default "
         "artifacts/bake)",
         "output": "write the file there instead of printing it",
@@ -531,6 +533,7 @@ def bake(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     work_dir: str = "",
     output: str = "",
     platform: str = "",
+    cache_read_only: bool = False,
 ) -> None:
     """Print a docker-bake.json of the plan (one target per image), computed like `build`.
 
@@ -547,7 +550,7 @@ def bake(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     work = Path(work_dir) if work_dir else ROOT / "artifacts" / "bake"
     doc = bake_file.make_bake(
         graph, wanted, request, settings=settings, work=work.resolve(),
-        cache_registry=cache_registry,
+        cache_registry=cache_registry, cache_write=not cache_read_only,
     )  # fmt: skip
     text = bake_file.render(doc)
     if output:
