@@ -33,7 +33,7 @@ from kfimages.build.run import build_images
 from kfimages.errors import UserError
 from kfimages.repo import changes, render
 from kfimages.repo.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, image_ref, load_graph
-from kfimages.settings import Settings, parse_jobs
+from kfimages.settings import Settings, mask_logs, parse_jobs
 from kfimages.ship import bake as bake_file
 from kfimages.ship import manifest as build_manifest
 from kfimages.ship import push as push_refs
@@ -57,6 +57,7 @@ def _setup_logging(level: str) -> None:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
+    mask_logs(logging.getLogger().handlers)  # no credential in any log line
 
 
 def _user_errors(func: F) -> F:
