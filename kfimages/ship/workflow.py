@@ -46,10 +46,7 @@ RUNNERS = (("amd64", "ubuntu-24.04"), ("arm64", "ubuntu-24.04-arm"))
 PYTHON = "3.13"
 
 ACTIONS: dict[str, tuple[str, str]] = {
-    # action: (commit, version). Each commit is what the version's tag names in the action's
-    # own repository: `git rev-parse <version>^{commit}` in a clone of
-    # https://github.com/<action> (read 2026-12-03; the newest tag of the major version the
-    # workflow used before it was pinned). To move a pin, do the same for the new tag.
+    # https://github.com/actions/checkout tag v4.4.0
     "actions/checkout": ("11d5960a326750d5838078e36cf38b85af677262", "v4.4.0"),
     # https://github.com/actions/setup-python tag v5.6.0
     "actions/setup-python": ("a26af69be951a213d495a4c3e4e4022e16d87065", "v5.6.0"),
@@ -62,8 +59,11 @@ ACTIONS: dict[str, tuple[str, str]] = {
     # https://github.com/actions/download-artifact tag v4.3.0
     "actions/download-artifact": ("d3f86a106a0bac45b974a628896c90dbdf5c8093", "v4.3.0"),
 }
-"""The one place of the workflow's action pins (the first entry: https://github.com/actions/
-checkout tag v4.4.0)."""
+"""The one place of the workflow's action pins: action -> (commit, version). Each commit is
+what the version's tag names in the action's own repository (the URL in the comment above
+it): `git rev-parse <version>^{commit}` in a clone of it, read on 2026-12-03, for the newest
+tag of the major version the workflow used before it was pinned. To move a pin, do the same
+for the new tag; `render` refuses an action that has no pin here (KeyError)."""
 
 MAIN_PUSH = "github.event_name == 'push' && github.ref == 'refs/heads/main'"
 """The only event whose jobs may write the registry (packages: write, login, cache-to)."""
