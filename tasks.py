@@ -40,7 +40,7 @@ from kfimages.build.run import build_images
 from kfimages.errors import UserError
 from kfimages.repo import changes, render
 from kfimages.repo.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, load_graph
-from kfimages.settings import Settings
+from kfimages.settings import Settings, mask_logs
 from kfimages.ship import bake as bake_file
 from kfimages.ship import manifest as build_manifest
 from kfimages.ship import push as push_refs
@@ -64,6 +64,7 @@ def _setup_logging(level: str) -> None:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
+    mask_logs(logging.getLogger().handlers)  # no credential in any log line
 
 
 def _user_errors(func: F) -> F:
@@ -230,6 +231,8 @@ _TAG_HELP = "tag to apply (repeatable; default sha-<12 hex>[-dirty] and latest)"
         "no_lists": "with --push: only push each image under <tag>-<arch> of its platform, no "
         "manifest list (a native runner's leg of a CI; `invoke lists` assembles them)",
         "record": "with --push: write what was pushed to this JSON file (for `invoke lists`)",
+        "immutable_only": "with --push --no-lists --record FILE: push only the sha- refs; the "
+        "record names the moving tags, which `invoke lists` promotes from them",
     },
 )
 @_user_errors
@@ -252,6 +255,7 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     platform: str = "",
     no_lists: bool = False,
     record: str = "",
+    immutable_only: bool = False,
 ) -> None:
     """Build images with docker buildx (parents first, reuse, parallel); summary at the end.
 
@@ -267,6 +271,7 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         push=push, bootstrap=not no_bootstrap, refresh_os=refresh, dry_run=dry_run,
         allow_dirty=allow_dirty, allow_baked_ca=allow_baked_ca, push_lists=not no_lists,
         push_record=Path(record) if record else None,
+        push_moving=not immutable_only,
     )  # fmt: skip
     report = build_images(graph, wanted, request, settings=settings)
     if report.exit_code != EXIT_OK:
@@ -489,6 +494,8 @@ def manifest(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         "cache_registry": "registry/namespace for BuildKit's registry cache: cache-from and "
         "cache-to type=registry,ref=<it>/<repository>:buildcache (needs a docker-container "
         "or remote builder)",
+        "cache_read_only": "with --cache-registry: cache-from only, no cache-to (a build "
+        "whose code may not write the cache that the main branch reads, e.g. a pull request)",
         "work_dir": "folder for the named contexts and secrets the file points at (default "
         "artifacts/bake)",
         "output": "write the file there instead of printing it",
@@ -507,6 +514,7 @@ def bake(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     work_dir: str = "",
     output: str = "",
     platform: str = "",
+    cache_read_only: bool = False,
 ) -> None:
     """Print a docker-bake.json of the plan (one target per image), computed like `build`.
 
@@ -523,7 +531,7 @@ def bake(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     work = Path(work_dir) if work_dir else ROOT / "artifacts" / "bake"
     doc = bake_file.make_bake(
         graph, wanted, request, settings=settings, work=work.resolve(),
-        cache_registry=cache_registry,
+        cache_registry=cache_registry, cache_write=not cache_read_only,
     )  # fmt: skip
     text = bake_file.render(doc)
     if output:
@@ -541,7 +549,8 @@ def bake(  # noqa: PLR0917 (invoke passes CLI options as parameters)
 )
 @_user_errors
 def lists(c: Context, records: str) -> None:
-    """Make one manifest list per tag from the per-platform images of push records.
+    """Make one manifest list per tag from the per-platform images of push records, and
+    promote the moving tags that `build --immutable-only` left out from their sha- refs.
 
     invoke lists pushed/   (the --record files of every runner's `build --push --no-lists`)
     Run after every leg pushed; immutable tags first; a tag that a platform lacks stays
@@ -550,7 +559,7 @@ def lists(c: Context, records: str) -> None:
     pushes = push_refs.read_records(push_refs.record_files(records))
     if not pushes:
         raise UserError(f"no push records in {records}; pass the files --record wrote")
-    actions = push_refs.list_actions(pushes, step_of={})
+    actions = push_refs.promote_actions(pushes) + push_refs.list_actions(pushes, step_of={})
     problems = push_refs.make_lists(actions, make_list=engine.create_manifest_list)
     if problems:
         raise Exit(f"error: {problems[0]}", code=1)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import subprocess
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
 from kfimages.errors import UserError
+from kfimages.settings import strip_credentials
 
 log = logging.getLogger(__name__)
 
@@ -159,12 +159,3 @@ def read_info(root: Path) -> GitInfo:
     else:
         source = str(root.resolve())
     return GitInfo(sha=proc.stdout.strip(), dirty=bool(status.strip()), source=source)
-
-
-def strip_credentials(url: str) -> str:
-    """`https://user:token@host/x` -> `https://host/x` (a remote URL goes into a label)."""
-    parsed = urllib.parse.urlsplit(url)
-    if not parsed.scheme or "@" not in parsed.netloc:
-        return url
-    host = parsed.netloc.rsplit("@", 1)[1]
-    return urllib.parse.urlunsplit(parsed._replace(netloc=host))

@@ -13,12 +13,23 @@ This is the only module of the package that reads the environment: `tasks.py` ca
 | `KFIMAGES_BASE_REF` | the base ref of `invoke smoke` when neither names nor `--base` are given |
 | `KFIMAGES_JOBS` | default of `--jobs` (parallel builds) |
 | `KFIMAGES_LOG_LEVEL` | DEBUG, INFO (default), WARNING, ERROR |
+
+Values such as the Debian mirror or a build arg may carry credentials: a URL's user name or
+password (`https://user:token@host/`) or a token in its query string (`?token=...`,
+`access_token`, `X-Amz-Signature`, `sig`, ...). This module is also the one place that
+recognises them: `mask_credentials` for text (every log line goes through
+`CredentialFilter`, which `tasks.py` installs on the log handlers), `strip_credentials` for
+what is stored (a label), `has_credentials` for what must be refused (a build arg, a label:
+`refuse_credentials`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Mapping
+import re
+import urllib.parse
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -93,3 +104,86 @@ def parse_jobs(value: str | int, *, source: str = "--jobs") -> int:
     if jobs < 1:
         raise UserError(f"{source} must be at least 1, not {jobs}")
     return jobs
+
+
+# ------------------------------------------------------------------------- credentials
+
+MASK = "***"
+_SECRET_WORDS = ("token", "secret", "password", "passwd", "signature", "credential", "apikey",
+                 "accesskey", "privatekey")  # fmt: skip
+_SECRET_KEYS = {"sig", "key", "pwd", "pass", "code", "auth", "authorization", "session"}
+"""Query keys that carry a credential: any key containing one of `_SECRET_WORDS` (case,
+`-`, `_` and `.` ignored: `access_token`, `X-Amz-Signature`, `X-Amz-Security-Token`,
+`X-Goog-Credential`, `api-key`, `client_secret`), or one of `_SECRET_KEYS` (Azure SAS `sig`,
+`key`, `pwd`, an OAuth `code`)."""
+_USERINFO_RE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+_QUERY_RE = re.compile(r"(?P<key>(?<=[?&;])[A-Za-z0-9_.\-]+)=(?P<value>[^&;#\s'\"]+)")
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a URL query key names a credential (token, signature, password, ...)."""
+    plain = re.sub(r"[-_.]", "", key.lower())
+    return plain in _SECRET_KEYS or any(word in plain for word in _SECRET_WORDS)
+
+
+def has_credentials(value: str) -> bool:
+    """Whether a value is a URL with a user name or password, or with a credential in its
+    query string."""
+    parsed = urllib.parse.urlsplit(value)
+    if not (parsed.scheme and parsed.netloc):
+        return False
+    query = urllib.parse.parse_qsl(parsed.query, keep_blank_values=False)
+    return "@" in parsed.netloc or any(is_secret_key(key) for key, _ in query)
+
+
+def strip_credentials(url: str) -> str:
+    """The URL without its user name and password and without the query parameters that
+    carry a credential (`https://u:t@host/x?token=s&a=1` -> `https://host/x?a=1`): what may
+    be stored (a label)."""
+    parsed = urllib.parse.urlsplit(url)
+    if not parsed.scheme or not parsed.netloc:
+        return url
+    host = parsed.netloc.rsplit("@", 1)[-1]
+    pairs = urllib.parse.parse_qsl(parsed.query, keep_blank_values=True)
+    query = [(k, v) for k, v in pairs if not is_secret_key(k)]
+    if host == parsed.netloc and len(query) == len(pairs):
+        return url
+    return urllib.parse.urlunsplit(
+        parsed._replace(netloc=host, query=urllib.parse.urlencode(query))
+    )
+
+
+def mask_credentials(text: str) -> str:
+    """`text` with every URL user name/password and every credential query value replaced
+    by `***` (`https://***@host/x?token=***&a=1`): what may be logged."""
+    text = _USERINFO_RE.sub(rf"\g<scheme>{MASK}@", text)
+    return _QUERY_RE.sub(lambda m: f"{m['key']}={MASK}" if is_secret_key(m["key"]) else m[0], text)
+
+
+def refuse_credentials(labels: Mapping[str, str]) -> None:
+    """UserError naming the first label whose value carries a credential (masked): a label
+    is readable by everyone who can pull the image."""
+    for key, value in labels.items():
+        if has_credentials(value):
+            raise UserError(
+                f"label {key}={mask_credentials(value)} carries a credential: labels are "
+                "public; store the URL without it (kfimages.settings.strip_credentials)"
+            )
+
+
+class CredentialFilter(logging.Filter):
+    """Masks credentials in a log record's message (`mask_credentials`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_credentials(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def mask_logs(handlers: Iterable[logging.Handler]) -> None:
+    """Install CredentialFilter on each handler (once): every line they write is masked."""
+    for handler in handlers:
+        if not any(isinstance(f, CredentialFilter) for f in handler.filters):
+            handler.addFilter(CredentialFilter())

@@ -33,7 +33,12 @@ from typing import Any
 from kfimages import engine, platforms
 from kfimages.errors import UserError
 from kfimages.repo.graph import Graph
-from kfimages.settings import DEFAULT_MIRROR
+from kfimages.settings import (
+    DEFAULT_MIRROR,
+    mask_credentials,
+    refuse_credentials,
+    strip_credentials,
+)
 
 log = logging.getLogger(__name__)
 
@@ -143,11 +148,11 @@ def _debootstrap(
     cmd = debootstrap_command(
         suite=suite, target=target, mirror=mirror, keyring=keyring, platform=platform
     )
-    log.info("running %s", " ".join(cmd))
+    log.info("running %s", mask_credentials(" ".join(cmd)))
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         tail = (done.stdout + done.stderr).strip().splitlines()[-1:] or ["(no output)"]
-        raise UserError(f"debootstrap {suite} from {mirror} failed: {tail[0]}")
+        raise UserError(mask_credentials(f"debootstrap {suite} from {mirror} failed: {tail[0]}"))
 
 
 def _trim(root: Path) -> None:
@@ -162,16 +167,19 @@ def _trim(root: Path) -> None:
 
 
 def origin_labels(*, suite: str, mirror: str, date: str) -> dict[str, str]:
-    """The labels that say where a bootstrapped OS image came from."""
+    """The labels that say where a bootstrapped OS image came from (the mirror without its
+    credentials: labels are public)."""
     return {
         f"{LABEL_PREFIX}suite": suite,
-        f"{LABEL_PREFIX}mirror": mirror,
+        f"{LABEL_PREFIX}mirror": strip_credentials(mirror),
         f"{LABEL_PREFIX}date": date,
     }
 
 
 def import_changes(labels: Mapping[str, str]) -> list[str]:
-    """`docker import --change` arguments: the image's ENV and CMD, and `labels`."""
+    """`docker import --change` arguments: the image's ENV and CMD, and `labels` (none may
+    carry a credential)."""
+    refuse_credentials(labels)
     label_changes = [f'LABEL {key}="{value}"' for key, value in sorted(labels.items())]
     return [arg for change in (*_CHANGES, *label_changes) for arg in ("--change", change)]
 
@@ -218,7 +226,8 @@ def bootstrap_os_image(
         raise UserError(f"docker import reported success but {ref} is not in the engine")
     log.info(
         "OS image %s: bootstrapped with debootstrap %s from %s in %.0fs (%s, %.0f MB)",
-        ref, suite, mirror, time.monotonic() - started, data["Id"][:19], data["Size"] / 1e6,
+        ref, suite, mask_credentials(mirror), time.monotonic() - started, data["Id"][:19],
+        data["Size"] / 1e6,
     )  # fmt: skip
     return OsImage(ref=ref, origin="bootstrapped", image_id=str(data["Id"]))
 

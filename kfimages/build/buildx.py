@@ -22,10 +22,10 @@ from kfimages import engine
 from kfimages.errors import UserError
 from kfimages.repo.graph import PARENT_ARG
 from kfimages.repo.inputs import BAKED_CA_LABEL, INPUTS_LABEL, BuildInputs
+from kfimages.settings import mask_credentials, refuse_credentials
 
 log = logging.getLogger(__name__)
 
-_USERINFO_RE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 _TLS_MARKERS = (
     "CERTIFICATE_VERIFY_FAILED",
     "certificate verify failed",
@@ -82,10 +82,12 @@ def build_args(inputs: BuildInputs, delivery: Delivery) -> dict[str, str]:
 
 def labels(inputs: BuildInputs, delivery: Delivery) -> dict[str, str]:
     """Every label of an image, sorted: the per-build ones, the input digest and the baked CA
-    digest (shared by `command` and the bake file, kfimages.ship.bake)."""
+    digest (shared by `command` and the bake file, kfimages.ship.bake); UserError when one
+    carries a credential (labels are public)."""
     out = {**delivery.labels, INPUTS_LABEL: inputs.digest}
     if inputs.baked_ca:
         out[BAKED_CA_LABEL] = inputs.baked_ca
+    refuse_credentials(out)
     return dict(sorted(out.items()))
 
 
@@ -110,11 +112,6 @@ def command(inputs: BuildInputs, delivery: Delivery, *, root: Path) -> list[str]
         cmd.append("--no-cache")
     cmd.append(str(root / inputs.folder))
     return cmd
-
-
-def mask_credentials(text: str) -> str:
-    """`https://user:secret@host` -> `https://***@host`, for logs."""
-    return _USERINFO_RE.sub(r"\g<scheme>***@", text)
 
 
 def failure_reason(lines: Sequence[str], *, code: int) -> str:

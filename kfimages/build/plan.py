@@ -25,6 +25,8 @@ from kfimages.repo.inputs import CA_CONTEXT, BuildInputs, make_inputs
 
 log = logging.getLogger(__name__)
 
+IMMUTABLE_TAG_PREFIX = "sha-"
+"""Tags that name one commit's image and never move (kfimages.ship.push pushes them first)."""
 _TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -60,6 +62,9 @@ class BuildRequest:
     `<tag>-<arch>` (a native runner's leg; `invoke lists` assembles the lists afterwards)."""
     push_record: Path | None = None
     """With push: write what was pushed there (JSON rows for `invoke lists`)."""
+    push_moving: bool = True
+    """With push: push the moving tags too. False: only the `sha-` refs; the record names the
+    moving tags, which `invoke lists` promotes once every image of the run passed."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,20 @@ def check_tags(tags: Sequence[str]) -> None:
             raise UserError(f"invalid tag '{tag}': use letters, digits, '_', '.', '-' (max 128)")
 
 
+def check_immutable_only(request: BuildRequest) -> None:
+    """`--immutable-only` is a CI leg: it needs what lets `invoke lists` promote the rest."""
+    if not request.push or request.push_lists or request.push_record is None:
+        raise UserError(
+            "--immutable-only is a CI leg's push: use it with --push --no-lists --record FILE "
+            "(then `invoke lists FILE...` promotes the moving tags)"
+        )
+    if request.tags and not any(t.startswith(IMMUTABLE_TAG_PREFIX) for t in request.tags):
+        raise UserError(
+            f"--immutable-only pushes only {IMMUTABLE_TAG_PREFIX}... tags and none of --tag "
+            f"{', '.join(request.tags)} is one: add --tag {IMMUTABLE_TAG_PREFIX}<commit>"
+        )
+
+
 def check_request(request: BuildRequest) -> None:
     """The errors a build and its dry run report before anything else."""
     if request.jobs < 1:
@@ -123,6 +142,8 @@ def check_request(request: BuildRequest) -> None:
             )
     if (request.push_record is not None or not request.push_lists) and not request.push:
         raise UserError("--no-lists and --record only apply to --push")
+    if not request.push_moving:
+        check_immutable_only(request)
     if request.push and request.bake_ca_files and not request.allow_baked_ca:
         raise UserError(
             "refusing to push images with baked CA certificates (--bake-ca): every user of "

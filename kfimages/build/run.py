@@ -297,16 +297,18 @@ def format_dry_run(steps: Sequence[Step], *, root: Path, refresh: bool = False) 
 
 def _push(steps: Sequence[Step], report: BuildReport, request: BuildRequest) -> bool:
     """Push a finished plan (kfimages.ship.push): plain refs for the host's platform alone, else
-    per-platform tags and (unless `push_lists` is off) one manifest list per tag; with
-    `push_record`, write what was pushed."""
+    per-platform tags and (unless `push_lists` is off) one manifest list per tag (without
+    `push_moving`, only the immutable refs); with `push_record`, write what was pushed."""
     multi = (
         not request.push_lists
         or len({s.inputs.platform for s in steps}) > 1
         or any(s.suffix for s in steps)
     )
-    ok = push.push_all(steps, report, multi_platform=multi, lists=request.push_lists)
+    ok = push.push_all(
+        steps, report, multi_platform=multi, lists=request.push_lists, moving=request.push_moving
+    )
     if request.push_record is not None:
-        rows = push.record(steps, report)
+        rows = push.record(steps, report, promote=not request.push_moving)
         request.push_record.parent.mkdir(parents=True, exist_ok=True)
         request.push_record.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
         log.info("push record: %s (%d refs)", request.push_record, len(rows))

@@ -12,6 +12,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from kfimages.settings import mask_credentials
+
 log = logging.getLogger(__name__)
 
 TIMEOUT_S = 10.0
@@ -35,12 +37,13 @@ def _request(url: str, method: str, timeout: float) -> int:
 
 
 def check_url(url: str, *, timeout: float = TIMEOUT_S) -> str | None:
-    """None when `url` can be fetched, else the reason why not (one line)."""
+    """None when `url` can be fetched, else the reason why not (one line, credentials
+    masked)."""
     path = local_path(url)
     if path is not None:
         return None if path.is_file() else f"{path} does not exist"
     if urllib.parse.urlparse(url).scheme not in ("http", "https"):
-        return f"unsupported URL scheme in {url}"
+        return f"unsupported URL scheme in {mask_credentials(url)}"
     last = "unknown error"
     for method in ("HEAD", "GET"):
         try:
@@ -50,8 +53,8 @@ def check_url(url: str, *, timeout: float = TIMEOUT_S) -> str | None:
             continue  # some servers refuse HEAD: try a one-byte GET
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
-            return f"cannot reach {url}: {reason}"
+            return mask_credentials(f"cannot reach {url}: {reason}")
         if status < 400:
             return None
         last = f"HTTP {status}"
-    return f"cannot fetch {url}: {last}"
+    return f"cannot fetch {mask_credentials(url)}: {last}"

@@ -51,6 +51,58 @@ class ImageConfig:
     inherited: emulation is slow, so only images that say so are tested that way."""
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error
+    (PyYAML keeps the last one silently: an edit could be undone by a forgotten line)."""
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, yaml.Node] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # `<<: *anchor` keys are overridden on purpose
+                key = self.construct_object(key_node, deep=True)
+                if not isinstance(key, str | int | float | bool | None):
+                    continue  # the safe loader refuses unhashable keys itself
+                if key in seen:
+                    first = seen[key].start_mark.line + 1
+                    raise _DuplicateKey(key, first=first, again=key_node.start_mark.line + 1)
+                seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)  # type: ignore[arg-type]
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: Any, *, first: int, again: int) -> None:
+        super().__init__(key)
+        self.key, self.first, self.again = key, first, again
+
+
+def _read_yaml(path: Path) -> Any:
+    """The YAML document of `path`; a one-line UserError when it is not UTF-8, not YAML, or
+    gives a key twice in one mapping."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise _fail(
+            path,
+            f"is not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); save it as UTF-8",
+        ) from None
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: no arbitrary objects
+    except _DuplicateKey as dup:
+        raise _fail(
+            path,
+            f"key {dup.key!r} is given twice in one mapping (lines {dup.first} and "
+            f"{dup.again}); keep one of them",
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise _fail(path, f"is not valid YAML{where}") from exc
+
+
 def _fail(path: Path, problem: str) -> UserError:
     return UserError(f"{path}: {problem} (see docs/build-system.md, 'image.yaml')")
 
@@ -145,13 +197,7 @@ def load_folder_config(folder: Path) -> dict[str | None, ImageConfig]:
     path = folder / CONFIG_FILE
     if not path.is_file():
         return {None: ImageConfig()}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise _fail(path, f"is not valid YAML{where}") from exc
-    top = _mapping(path, "the file", data)
+    top = _mapping(path, "the file", _read_yaml(path))
     _check_keys(path, "the file", top, _TOP_KEYS)
     paths = top.get("paths") or []
     if not isinstance(paths, list) or not all(isinstance(p, str) and p for p in paths):

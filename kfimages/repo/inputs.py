@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import re
-import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -31,7 +30,7 @@ from kfimages.errors import UserError
 from kfimages.globs import path_matches
 from kfimages.repo import artifacts as artifact_check
 from kfimages.repo.graph import PARENT_ARG, VARIANT_SUFFIX, Image
-from kfimages.settings import BUILD_ARG_PREFIX
+from kfimages.settings import BUILD_ARG_PREFIX, has_credentials
 
 INPUTS_LABEL = "io.kfimages.inputs"
 BAKED_CA_LABEL = "io.kfimages.baked-ca"
@@ -181,17 +180,12 @@ def resolve_build_args(image: Image, *, root: Path, overrides: Mapping[str, str]
     for name, value in args.items():
         if has_credentials(value):
             raise UserError(
-                f"{image.name}: build arg {name} is a URL with credentials (user:password@); "
+                f"{image.name}: build arg {name} is a URL with credentials (user:password@ or "
+                "a token in its query string); "
                 "BuildKit records build args in the image history: put the credentials in a "
                 "BuildKit secret (KFIMAGES_SECRET_<ID>=FILE, see docs/build-system.md) instead"
             )
     return args
-
-
-def has_credentials(value: str) -> bool:
-    """Whether a value is a URL with a user name or password in it."""
-    parsed = urllib.parse.urlsplit(value)
-    return bool(parsed.scheme and parsed.netloc and "@" in parsed.netloc)
 
 
 def resolve_artifacts(image: Image, *, build_args: Mapping[str, str]) -> tuple[ArtifactInput, ...]:

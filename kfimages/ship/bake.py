@@ -59,10 +59,12 @@ def target(
     reused: Mapping[str, str],
     root: str,
     cache_registry: str = "",
+    cache_write: bool = True,
 ) -> dict[str, Any]:
     """The bake target of one image (`targets`: image name -> target name of the file;
     `reused`: image name -> local ref of a reused ancestor; `root`: the repository's
-    absolute path, which the context is under)."""
+    absolute path, which the context is under; `cache_write` False: the registry cache is
+    read only, no cache-to)."""
     inputs, delivery = step.inputs, step.delivery
     contexts = {name: str(path) for name, path in sorted(delivery.context_dirs.items())}
     out: dict[str, Any] = {
@@ -82,7 +84,8 @@ def target(
     if cache_registry:
         cache = f"{cache_registry.rstrip('/')}/{step.image.repository}:{CACHE_TAG}"
         out["cache-from"] = [f"type=registry,ref={cache}"]
-        out["cache-to"] = [f"type=registry,ref={cache},mode=max"]
+        if cache_write:
+            out["cache-to"] = [f"type=registry,ref={cache},mode=max"]
     return out
 
 
@@ -92,6 +95,7 @@ def bake_file(
     reused: Mapping[str, str],
     root: str,
     cache_registry: str = "",
+    cache_write: bool = True,
 ) -> dict[str, Any]:
     """The bake definition of a plan: a target per step not in `reused` (image name -> the
     local ref reused instead), all in the `default` group, parents first."""
@@ -100,8 +104,9 @@ def bake_file(
     body = {}
     for step in built:
         body[targets[step.name]] = target(
-            step, targets=targets, reused=reused, root=root, cache_registry=cache_registry
-        )
+            step, targets=targets, reused=reused, root=root, cache_registry=cache_registry,
+            cache_write=cache_write,
+        )  # fmt: skip
     return {"group": {"default": {"targets": list(body)}}, "target": body}
 
 
@@ -133,6 +138,7 @@ def make_bake(
     settings: Settings,
     work: Path,
     cache_registry: str = "",
+    cache_write: bool = True,
 ) -> dict[str, Any]:
     """Plan `names` exactly as `invoke build --dry-run` does and turn the plan into a bake
     definition; `work` keeps the named contexts and secrets the file points at."""
@@ -147,7 +153,10 @@ def make_bake(
     baked, reused = select(
         steps, wanted=wanted, reusable=lambda s: build.find_reusable(s, tag=False)
     )
-    return bake_file(baked, reused=reused, root=str(graph.root), cache_registry=cache_registry)
+    return bake_file(
+        baked, reused=reused, root=str(graph.root), cache_registry=cache_registry,
+        cache_write=cache_write,
+    )  # fmt: skip
 
 
 def render(doc: Mapping[str, Any]) -> str:

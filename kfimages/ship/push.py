@@ -4,6 +4,13 @@ Every `sha-...` tag of every image is pushed before any moving tag (`latest`, th
 tags of kfimages.ship.taggers, or any other tag that a rebuild moves), so a push that fails
 half-way has moved no moving tag for part of the set. The first failing push stops the run.
 
+With `moving=False` (`invoke build --push --no-lists --immutable-only --record FILE`, a CI
+stage's leg) only the `sha-...` refs are pushed, and the record names every moving tag with
+the immutable ref it is promoted from; `invoke lists` (the CI's final job, once every image of
+every platform passed its tests) makes the immutable lists, then copies each moving
+per-platform tag from its immutable ref in the registry and makes the moving lists from the
+immutable refs: nothing moving is published before the whole run passed.
+
 A plan of the build host's platform alone pushes each ref as it is. A plan with another
 platform (`--platform linux/amd64,linux/arm64`) pushes each platform's image under its tag
 plus `-<arch>` (kfimages.platforms: the host's image is tagged so locally first), then makes
@@ -22,14 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kfimages import engine
-from kfimages.build.plan import Step
+from kfimages.build.plan import IMMUTABLE_TAG_PREFIX, Step
 from kfimages.build.report import BuildReport
 from kfimages.errors import UserError
 from kfimages.platforms import push_suffix
 
 log = logging.getLogger(__name__)
 
-IMMUTABLE_PREFIX = "sha-"
+IMMUTABLE_PREFIX = IMMUTABLE_TAG_PREFIX
 
 Pusher = Callable[[str], tuple[bool, str]]
 ListMaker = Callable[[str, Sequence[str]], tuple[bool, str]]
@@ -51,6 +58,8 @@ class Action:
     ref: str
     local: str = ""
     sources: tuple[str, ...] = ()
+    promote: bool = False
+    """A moving per-platform tag copied in the registry from its immutable ref (`sources`)."""
 
     @property
     def is_list(self) -> bool:
@@ -80,6 +89,9 @@ class PlatformPush:
     platform: str
     plain: str
     ref: str
+    source: str = ""
+    """For a moving ref a `moving=False` push left out: the immutable ref of the same image
+    and platform it is promoted from (`promote_actions`)."""
 
 
 def platform_pushes(
@@ -109,7 +121,7 @@ def list_actions(pushes: Sequence[PlatformPush], *, step_of: Mapping[str, str]) 
     out = []
     for (image, plain), group in per_tag.items():
         if {p.platform for p in group} == platforms_of[image]:
-            sources = tuple(p.ref for p in group)
+            sources = tuple(p.source or p.ref for p in group)
             out.append(Action(step=step_of.get(image, image), ref=plain, sources=sources))
         else:
             log.info("%s: not on every platform: no manifest list, only %s", plain,
@@ -135,10 +147,21 @@ def multi_platform_actions(
     return _ordered(actions)
 
 
+def promote_actions(pushes: Sequence[PlatformPush]) -> list[Action]:
+    """A registry copy of each moving per-platform ref that names its immutable source."""
+    return [
+        Action(step=p.image, ref=p.ref, sources=(p.source,), promote=True)
+        for p in pushes
+        if p.source
+    ]
+
+
 def make_lists(actions: Sequence[Action], *, make_list: ListMaker) -> list[str]:
-    """Make the manifest lists of `actions` in order; the problems (stops at the first)."""
+    """Make the manifest lists (and promotions) of `actions` in order: immutable lists, then
+    moving ones; the problems (stops at the first)."""
     for action in _ordered(actions):
-        log.info("manifest list %s of %s", action.ref, ", ".join(action.sources))
+        what = "promoting" if action.promote else "manifest list"
+        log.info("%s %s of %s", what, action.ref, ", ".join(action.sources))
         ok, detail = make_list(action.ref, action.sources)
         if not ok:
             return [f"manifest list of {action.ref} failed: {detail}"]
@@ -154,10 +177,12 @@ def push_all(
     tag: Tagger = engine.tag,
     multi_platform: bool = False,
     lists: bool = True,
+    moving: bool = True,
 ) -> bool:
     """Push every ref in `push_order` (with `multi_platform`: every write of
-    `multi_platform_actions`, the manifest lists only with `lists`); False (and the reason
-    on the step's result) at the first failure. Call only when the whole plan succeeded."""
+    `multi_platform_actions`, the manifest lists only with `lists`; without `moving`, only
+    the immutable ones); False (and the reason on the step's result) at the first failure.
+    Call only when the whole plan succeeded."""
     results = report.by_name()
     content = {name: result.content_refs for name, result in results.items()}
     actions = (
@@ -165,6 +190,8 @@ def push_all(
         if multi_platform
         else [Action(step=n, ref=r, local=r) for n, r in push_order(steps, extra=content)]
     )
+    if not moving:
+        actions = [a for a in actions if not is_moving(a.ref)]
     for action in actions:
         if action.is_list:
             log.info("manifest list %s of %s", action.ref, ", ".join(action.sources))
@@ -186,15 +213,34 @@ def push_all(
 # ------------------------------------------------------------- records of native legs
 
 
-def record(steps: Sequence[Step], report: BuildReport) -> list[dict[str, str]]:
-    """What a `--no-lists` push wrote, as JSON-ready rows for `invoke lists`."""
+def record(
+    steps: Sequence[Step], report: BuildReport, *, promote: bool = False
+) -> list[dict[str, str]]:
+    """What a `--no-lists` push wrote, as JSON-ready rows for `invoke lists`; with `promote`
+    (a `moving=False` push), also each moving ref it left out, with `source`: the immutable
+    ref of the same step that `invoke lists` promotes it from."""
     content = {r.name: r.content_refs for r in report.results}
     pushed = {ref for r in report.results for ref in r.pushed}
-    return [
-        {"image": p.image, "platform": p.platform, "tag": p.plain, "ref": p.ref}
-        for _, _, p in platform_pushes(steps, extra=content)
-        if p.ref in pushed
-    ]
+    pushes = platform_pushes(steps, extra=content)
+    immutable: dict[str, str] = {}
+    for name, _, p in pushes:
+        if p.ref in pushed and not is_moving(p.ref):
+            immutable.setdefault(name, p.ref)
+    rows = []
+    for name, _, p in pushes:
+        row = {"image": p.image, "platform": p.platform, "tag": p.plain, "ref": p.ref}
+        if p.ref in pushed:
+            rows.append(row)
+        elif promote and is_moving(p.ref) and name in immutable:
+            rows.append({**row, "source": immutable[name]})
+    return rows
+
+
+def _row(row: dict[str, str]) -> PlatformPush:
+    source = row.get("source", "")
+    if not isinstance(source, str) or (source and is_moving(source)):
+        raise ValueError(f"source of {row['ref']} must be an immutable ref, not {source!r}")
+    return PlatformPush(row["image"], row["platform"], row["tag"], row["ref"], source)
 
 
 def record_files(records: str) -> list[Path]:
@@ -209,17 +255,27 @@ def record_files(records: str) -> list[Path]:
 
 def read_records(paths: Sequence[Path]) -> list[PlatformPush]:
     """The pushes of the records written by `invoke build --push --no-lists --record FILE`
-    (one per native runner); UserError naming the file when one is not such a record."""
-    out = []
+    (one per native runner), each ref once (a stage's job pushes its ancestors again);
+    UserError naming the file when one is not such a record, or when two records promote a
+    ref from different sources."""
+    out: dict[str, PlatformPush] = {}
     for path in paths:
         try:
             rows = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(rows, list):
                 raise TypeError(f"a JSON list of rows, not {type(rows).__name__}")
-            out += [PlatformPush(r["image"], r["platform"], r["tag"], r["ref"]) for r in rows]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            pushes = [_row(r) for r in rows]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise UserError(
                 f"{path} is not a push record of `invoke build --push --no-lists --record "
                 f"FILE` ({type(exc).__name__}: {exc})"
             ) from None
-    return out
+        for push in pushes:
+            seen = out.setdefault(push.ref, push)
+            if seen.source != push.source:
+                raise UserError(
+                    f"{path}: {push.ref} is promoted from {push.source or 'itself'} here and "
+                    f"from {seen.source or 'itself'} in an earlier record: pass the records "
+                    "of one run only"
+                )
+    return list(out.values())

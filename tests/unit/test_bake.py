@@ -133,3 +133,11 @@ def test_another_platform_is_its_own_chain_of_targets(chain: Repo, tmp_path: Pat
     assert arm["contexts"]["reg/ns/base:sha-0123456789ab-arm64"] == "target:base-arm64"
     assert d["target"]["base-arm64"]["args"]["BASE_IMG"] == f"{OS_IMAGE}-arm64"
     assert arm["labels"][INPUTS_LABEL] != d["target"]["jupyter"]["labels"][INPUTS_LABEL]
+
+
+def test_a_read_only_registry_cache_has_no_cache_to(chain: Repo, tmp_path: Path) -> None:
+    """What a pull request's bake gets (`--cache-read-only`): main's cache read, never written."""
+    d = doc(chain, ["jupyter"], tmp_path, cache_registry="ghcr.io/o/cache", cache_write=False)
+    for name, body in d["target"].items():
+        assert body["cache-from"] == [f"type=registry,ref=ghcr.io/o/cache/{name}:buildcache"]
+        assert "cache-to" not in body, name
