@@ -403,7 +403,7 @@ def test_a_bad_nb_user_is_named_and_jovyan_used(containers: TrackedContainers, v
     ("knob", "value", "default"),
     [
         ("S6_CMD_WAIT_FOR_SERVICES_MAXTIME", "3s", "300000"),
-        ("S6_CMD_WAIT_FOR_SERVICES_MAXTIME", "x[$(touch /tmp/kfnb-ran)0]", "300000"),
+        ("S6_CMD_WAIT_FOR_SERVICES_MAXTIME", "PATH[$(touch /tmp/kfnb-ran)0]", "300000"),
     ],
     ids=["unit", "arithmetic-injection"],
 )

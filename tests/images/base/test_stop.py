@@ -118,7 +118,7 @@ def test_a_container_sharing_the_pid_namespace_waits_for_its_own_services_only(
 
 @pytest.mark.parametrize(
     "value",
-    ["3s", f"x[$(echo ran >{OUT}/ran)0]", "-1", "1e3", "99999999999999999999"],
+    ["3s", f"PATH[$(echo ran >{OUT}/ran)0]", "-1", "1e3", "99999999999999999999"],
     ids=["unit", "arithmetic-injection", "negative", "exponent", "too-big"],
 )
 def test_a_bad_grace_time_is_named_and_the_default_used(
