@@ -9,6 +9,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from tests.harness.containers import TrackedContainer, TrackedContainers
+from tests.harness.images import DerivedImages
+from tests.images.base.root_mode import root_mode_image
 from tests.images.conftest import ImageUnderTest
 
 BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -24,6 +26,11 @@ CONTRACT_ENV = {
     "PIP_CERT": BUNDLE,
     "NODE_EXTRA_CA_CERTS": BUNDLE,
 }
+
+
+AS_ROOT: dict[str, Any] = {"user": "0", "entrypoint": ["env"]}
+"""A command as root, without the init: the image as built refuses to run its init as root
+(its s6 folders are jovyan's; base/README.md, "Root mode")."""
 
 
 def _run(containers: TrackedContainers, script: str, **kwargs: Any) -> str:
@@ -66,7 +73,7 @@ def test_size(
 def test_no_setuid_or_setgid_files(containers: TrackedContainers) -> None:
     """No file with the setuid or setgid bit (each is a way to root for the notebook's user);
     directories may be setgid (fix-permissions)."""
-    found = _run(containers, "find / -xdev -perm /6000 -type f", user="0")
+    found = _run(containers, "find / -xdev -perm /6000 -type f", **AS_ROOT)
     assert found.split() == [], f"setuid/setgid files:\n{found}"
 
 
@@ -141,7 +148,7 @@ def test_security_updates_are_in_the_sources_and_applied(
     image (needs Debian's archive). Newer ones, and newer versions of the other suites (their
     changelog says nothing of when a point release published them), are printed: rebuild with
     `invoke build --refresh` to take them."""
-    c = containers.run(["sleep", "infinity"], user="0")
+    c = containers.run(["sleep", "infinity"], **AS_ROOT)  # root without the init (root mode)
     head = c.exec(
         "set -e; . /etc/os-release; echo $VERSION_CODENAME; apt-get update -qq; "
         "apt-cache policy | sed -n 's/.* \\([a-z]*-[a-z]*\\)\\/main .*/\\1/p' | sort -u",
@@ -294,11 +301,14 @@ def test_user_files_in_home_are_not_overwritten(
     assert c.read_file("/home/jovyan/work/notes.txt").strip() == "keep"
 
 
-def test_init_as_root_and_s6_setuidgid(containers: TrackedContainers) -> None:
-    """Images may run the init as root (--user 0) and drop to jovyan with s6-setuidgid."""
+def test_init_as_root_and_s6_setuidgid(
+    containers: TrackedContainers, derived_image: DerivedImages, image_ref_under_test: str
+) -> None:
+    """An image in root mode runs the init as root; jovyan through s6-setuidgid, and the home
+    skeleton is copied as jovyan (more: test_root_mode.py)."""
     out = _run(
         containers,
         'id -u; s6-setuidgid "$NB_USER" id -u; stat -c %u "$HOME/.bashrc"',
-        user="0",
+        image=root_mode_image(derived_image, image_ref_under_test),
     )
     assert out.split() == ["0", "1000", "1000"]

@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from tests.harness.containers import ContainerDied, TrackedContainer, TrackedContainers
-from tests.images.base.conftest import FAILING_SCRIPT, SERVICE, SMOKE_DIR, STUBBORN_SERVICE
+from tests.harness.images import DerivedImages, files_of
+from tests.images.base.conftest import (
+    FAILING_SCRIPT,
+    HERE,
+    SERVICE,
+    SMOKE_DIR,
+    STUBBORN_SERVICE,
+)
 
 SERVICE_DIR = f"/run/service/{SERVICE}"
 FAILING_SCRIPT_CODE = 3
@@ -21,6 +28,20 @@ LONG_GRACE_MS = 20000
 exit on SIGTERM is seen as such (the init's "still running after" line), never killed in
 time by chance."""
 KILLED = "still running after"
+NEVER_READY_SERVICE = "kfnb-never-ready"
+RANDOM_USER = "4242:0"
+OTHER_USER = "4343:0"
+"""Another uid of group 0 than the container's (a second `docker exec -u` of OpenShift's)."""
+RUN_FATAL = (
+    "[init] fatal: cannot write to /run as uid {uid} gid {gid}; mount a tmpfs on /run or keep "
+    "it group-writable"
+)
+
+
+@pytest.fixture(scope="session")
+def never_ready_image(derived_image: DerivedImages, image_ref_under_test: str) -> str:
+    """Ref of an image FROM the image under test with a service that is never ready."""
+    return derived_image(image_ref_under_test, files_of(HERE / "never-ready"))
 
 
 def _wait_service_up(container: TrackedContainer, *, timeout: float = 120) -> int:
@@ -241,3 +262,209 @@ def test_quick_commands_never_hang(containers: TrackedContainers) -> None:
     """A command that ends at once must not race the start of s6-svscan (a hang seen once)."""
     for _ in range(8):
         containers.run_to_exit(["true"], timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("options", "uid", "gid"),
+    [
+        ({"read_only": True, "tmpfs": {"/tmp": ""}}, 1000, 0),
+        ({"user": "4242:4242"}, 4242, 4242),
+    ],
+    ids=["read-only-root-without-run-tmpfs", "gid-not-0"],
+)
+def test_run_not_writable_is_fatal(
+    containers: TrackedContainers, options: dict[str, Any], uid: int, gid: int
+) -> None:
+    """/run is where the init keeps everything: without it, one line and exit 1, nothing run."""
+    result = containers.run_to_exit(["echo", "ran"], check=False, **options)
+    assert result.code == 1, result.logs[-2000:]
+    assert RUN_FATAL.format(uid=uid, gid=gid) in result.logs.splitlines(), result.logs[-2000:]
+    assert result.stdout == "", "the command ran"
+    assert "cont-init: running" not in result.logs
+
+
+def test_services_not_ready_in_time_stop_the_container(
+    containers: TrackedContainers, never_ready_image: str
+) -> None:
+    result = containers.run_to_exit(
+        ["echo", "ran"],
+        image=never_ready_image,
+        environment={"S6_CMD_WAIT_FOR_SERVICES_MAXTIME": "1000"},
+        check=False,
+    )
+    lines = result.logs.splitlines()
+    assert result.code == 1, result.logs[-2000:]
+    assert f"[init] service {NEVER_READY_SERVICE} is not up" in lines, result.logs[-2000:]
+    fatal = (
+        "[init] fatal: services not up within 1000 ms (S6_CMD_WAIT_FOR_SERVICES_MAXTIME); "
+        "stopping the container (S6_BEHAVIOUR_IF_STAGE2_FAILS=2)"
+    )
+    assert fatal in lines, result.logs[-2000:]
+    assert result.stdout == "", "the command ran"
+
+
+def test_services_not_ready_in_time_tolerated_when_asked(
+    containers: TrackedContainers, never_ready_image: str
+) -> None:
+    result = containers.run_to_exit(
+        ["echo", "ran"],
+        image=never_ready_image,
+        environment={
+            "S6_CMD_WAIT_FOR_SERVICES_MAXTIME": "1000",
+            "S6_BEHAVIOUR_IF_STAGE2_FAILS": "1",
+        },
+    )
+    warning = "[init] warning: services not up within 1000 ms (S6_CMD_WAIT_FOR_SERVICES_MAXTIME)"
+    assert warning in result.logs.splitlines(), result.logs[-2000:]
+    assert result.stdout == "ran\n"
+
+
+def test_docker_restart_starts_afresh(containers: TrackedContainers, smoke_image: str) -> None:
+    """The same container started again: /run and /tmp are as the first start left them. The
+    init starts from scratch (cont-init scripts again, a new environment dump, the services
+    up), and stops cleanly."""
+    c = containers.run(image=smoke_image)
+    first = _wait_service_up(c)
+    c.write_file("/run/s6/container_environment/KFNB_STALE", b"from the first start")
+    c.raw.restart(timeout=30)
+    second = _wait_service_up(c)
+    print(f"service pid {first} before the restart, {second} after")
+    order = c.read_file(f"{SMOKE_DIR}/order").split("\n")
+    assert order[:6] == ["50 unset", "51 unset", "52 unset"] * 2, order
+    stale = c.exec(["with-contenv", "printenv", "KFNB_STALE"], check=False)
+    assert stale.code == 1, f"the first start's environment dump was kept: {stale.stdout}"
+    assert c.logs().count("[init] cont-init: running /etc/cont-init.d/50-kfnb-smoke-first") == 2
+    c.stop(timeout=30)
+    assert c.exit_code() == 0, c.log_tail()
+    assert KILLED not in c.logs()
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [
+        ("256", 255),
+        ("1000", 255),
+        ("99999999999999999999", 255),
+        ("08", 8),
+        ("abc", 1),
+        ("-3", 1),
+    ],
+    ids=["256", "1000", "20-digits", "leading-zero", "word", "negative"],
+)
+def test_exit_code_written_by_a_service(
+    containers: TrackedContainers, smoke_image: str, written: str, code: int
+) -> None:
+    """What a finish script writes to .../exitcode: a number above 255 gives 255 (however
+    long), one with leading zeros is decimal (bash read `08` as bad octal and exited 1),
+    anything else gives 1, with a line saying why."""
+    c = containers.run(image=smoke_image, environment={"SMOKE_HALT_CODE": written})
+    pid = _wait_service_up(c)
+    with contextlib.suppress(ContainerDied):
+        c.exec(["kill", "-TERM", str(pid)])
+    assert c.wait_exit(timeout=60) == code, c.log_tail()
+    named = [line for line in c.logs().splitlines() if "not an exit code" in line]
+    if written.isdigit():
+        assert named == [], named
+    else:
+        results = "/run/s6-linux-init-container-results"
+        assert named == [f"[init] {results}/exitcode holds {written}, not an exit code: exiting 1"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [".*", "a:b", "evil\nroot2:x:0:0:root2:/root:/bin/bash", "-jovyan", "x" * 33],
+    ids=["pattern", "colon", "newline-passwd-line", "leading-dash", "33-chars"],
+)
+def test_a_bad_nb_user_is_named_and_jovyan_used(containers: TrackedContainers, value: str) -> None:
+    """NB_USER went unchecked into a grep pattern and a passwd line (00-user-name, for a uid
+    without a name): `.*` stopped the container without a word, a newline added a uid-0 entry."""
+    script = (
+        'printf "%s\\n" "$NB_USER"; whoami; getent passwd root2 || echo no-root2; '
+        "awk -F: '$3 == 0' \"$NSS_WRAPPER_PASSWD\""
+    )
+    result = containers.run_to_exit(
+        ["with-contenv", "sh", "-c", script],
+        user=RANDOM_USER,
+        environment={"NB_USER": value},
+        check=False,
+    )
+    assert result.code == 0, result.logs[-2000:]
+    assert result.stdout.splitlines() == [
+        "jovyan",
+        "jovyan",
+        "no-root2",
+        "root:x:0:0:root:/root:/bin/bash",
+    ]
+    named = [line for line in result.logs.splitlines() if "NB_USER=" in line]
+    assert len(named) == 1, result.logs[-2000:]
+    assert named[0].startswith("[init] NB_USER="), named
+    assert named[0].endswith(": using jovyan"), named
+
+
+@pytest.mark.parametrize(
+    ("knob", "value", "default"),
+    [
+        ("S6_CMD_WAIT_FOR_SERVICES_MAXTIME", "3s", "300000"),
+        ("S6_CMD_WAIT_FOR_SERVICES_MAXTIME", "PATH[$(touch /tmp/kfnb-ran)0]", "300000"),
+    ],
+    ids=["unit", "arithmetic-injection"],
+)
+def test_a_bad_start_knob_is_named_and_the_default_used(
+    containers: TrackedContainers, smoke_image: str, knob: str, value: str, default: str
+) -> None:
+    """Bash arithmetic on the raw S6_CMD_WAIT_FOR_SERVICES_MAXTIME ended the init at start
+    (`3s`) and ran command substitutions in it."""
+    result = containers.run_to_exit(
+        ["sh", "-c", "test -e /tmp/kfnb-ran && echo ran || echo clean"],
+        image=smoke_image,
+        environment={knob: value},
+        check=False,
+    )
+    assert result.code == 0, result.logs[-2000:]
+    assert result.stdout == "clean\n", "the value's command substitution ran"
+    named = [line for line in result.logs.splitlines() if f"{knob}=" in line]
+    assert len(named) == 1, result.logs[-2000:]
+    assert named[0].endswith(f"using {default}"), named
+
+
+def test_a_bad_stage2_behaviour_is_named_and_stops_as_the_default(
+    containers: TrackedContainers, smoke_image: str
+) -> None:
+    result = containers.run_to_exit(
+        None,
+        image=smoke_image,
+        environment={"SMOKE_FAIL": "1", "S6_BEHAVIOUR_IF_STAGE2_FAILS": "yes"},
+        check=False,
+    )
+    lines = result.logs.splitlines()
+    assert result.code == FAILING_SCRIPT_CODE, result.logs[-2000:]
+    assert "[init] S6_BEHAVIOUR_IF_STAGE2_FAILS=yes is not 0, 1 or 2: using 2" in lines
+
+
+def test_environment_dump_is_writable_by_its_owner_alone(
+    containers: TrackedContainers, smoke_image: str
+) -> None:
+    """The container environment (secrets included) and the supervision tree under /run: no
+    group or other write bit (written under umask 0002 they were 0664: any uid of group 0 could
+    plant an LD_PRELOAD). The services, the shells and other uids still read it."""
+    c = containers.run(["sleep", "infinity"], image=smoke_image, user=RANDOM_USER)
+    c.wait_services_up([SERVICE])
+    # Under /run/service, the folders (supervise/ and .s6-svscan/ are s6's, 0700: nothing in
+    # them can be reached by another uid).
+    writable = c.exec(
+        "find /run/s6 /run/s6-linux-init-container-results ! -type l -perm /022; "
+        "find /run/service -maxdepth 2 ! -type l -perm /022"
+    ).stdout
+    assert writable == "", f"writable by group or others:\n{writable}"
+    env_dir = "/run/s6/container_environment"
+    planted = c.exec(f"printf /tmp/evil.so >{env_dir}/LD_PRELOAD", user=OTHER_USER, check=False)
+    assert planted.code != 0, "another uid of group 0 changed the container environment"
+    added = c.exec(f"printf x >{env_dir}/KFNB_PLANTED", user=OTHER_USER, check=False)
+    assert added.code != 0, "another uid of group 0 added to the container environment"
+    # Still read: by the services' with-contenv and shells of the container's uid and others.
+    preload = c.exec(["with-contenv", "printenv", "LD_PRELOAD"]).stdout
+    assert preload.endswith("libnss_wrapper.so\n"), preload
+    shell = c.exec(["bash", "-lc", 'printf "%s %s" "$LD_PRELOAD" "$(whoami)"']).stdout
+    assert shell == f"{preload.strip()} jovyan"
+    other = c.exec(["with-contenv", "printenv", "NB_USER"], user=OTHER_USER).stdout
+    assert other == "jovyan\n"

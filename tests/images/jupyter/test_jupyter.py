@@ -16,9 +16,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.harness.browser import browse
 from tests.harness.containers import TrackedContainers, loopback
 from tests.harness.http import assert_listens_on_all_interfaces, http_get
+from tests.harness.images import DerivedImages
+from tests.images.base.root_mode import root_mode_image
 from tests.images.jupyter.lab import (
     BASE,
     PORT,
@@ -268,14 +272,30 @@ def test_sigterm_stops_lab_and_its_kernels_cleanly(containers: TrackedContainers
     assert "Shutting down 1 kernel" in logs, logs[-2000:]
 
 
-def test_service_belongs_to_jovyan_group_writable(containers: TrackedContainers) -> None:
-    c = containers.run(["sleep", "infinity"])
+@pytest.mark.parametrize("mode", ["user", "root"])
+def test_service_belongs_to_jovyan_group_writable_in_user_mode_only(
+    containers: TrackedContainers,
+    derived_image: DerivedImages,
+    image_ref_under_test: str,
+    mode: str,
+) -> None:
+    """User mode (the image as built): the service folder is jovyan's, group 0 with the owner's
+    rights. Root mode (base/README.md's recipe), on purpose: root's, no group or other write
+    bit, for the init run as root refuses to run what another uid could change."""
+    image = image_ref_under_test
+    if mode == "root":
+        image = root_mode_image(derived_image, image_ref_under_test)
+    c = containers.run(["sleep", "infinity"], image=image, user="1000")
     paths = "/etc/services.d /etc/services.d/jupyterlab /etc/services.d/jupyterlab/run"
     out = c.exec(f"stat -c '%n %u:%g %A' {paths}").stdout
     for line in out.strip().splitlines():
-        name, owner, mode = line.split()
-        assert owner == "1000:0", line
-        assert mode[1:4] == mode[4:7], f"{name}: group permissions differ from the owner's: {mode}"
+        name, owner, perms = line.split()
+        if mode == "user":
+            assert owner == "1000:0", line
+            assert perms[1:4] == perms[4:7], f"{name}: group's rights differ from the owner's"
+        else:
+            assert owner == "0:0", line
+            assert "w" not in perms[4:], f"{name}: writable by group or others: {perms}"
 
 
 def test_no_pip_cache_or_build_leftovers_ship(containers: TrackedContainers) -> None:

@@ -12,22 +12,25 @@
 # (/run/s6/container_environment.start: `docker exec` and `kubectl exec` start shells with the
 # pod's environment, from before the start-up scripts). A value the shell's parent chose itself
 # (a PATH it extended, a venv it activated, a variable a service set) is kept. Empty files are
-# skipped (as with-contenv does: s6-envdir reads them as "unset"). root takes nothing from the
-# folder unless root wrote it (it belongs to the container's uid, which must not choose root's
-# LD_PRELOAD). Works for any uid and with a read-only root: it only reads.
+# skipped (as with-contenv does: s6-envdir reads them as "unset"). root takes nothing unless
+# root's init wrote all of it and no other uid can change any of it: /run/s6, both folders and
+# every file read belong to root and are writable by neither group nor others (else it belongs
+# to the container's uid, which must not choose root's LD_PRELOAD). Works for any uid and with a
+# read-only root: it only reads.
 _kfnb_env_read() { # _kfnb_env_read FILE: its whole content into _kfnb_env_value; false if empty
   _kfnb_env_value=
   if [ -n "${BASH_VERSION-}" ]; then
     IFS= read -r -d '' _kfnb_env_value <"$1" || [ -n "${_kfnb_env_value}" ]
   else
-    _kfnb_env_value=$(cat "$1") && [ -n "${_kfnb_env_value}" ]
+    _kfnb_env_value=$(/usr/bin/cat "$1") && [ -n "${_kfnb_env_value}" ]
   fi
 }
 
 _kfnb_env_import() {
   _kfnb_env_dir=/run/s6/container_environment
   [ -d "${_kfnb_env_dir}" ] && [ -r "${_kfnb_env_dir}" ] || return 0
-  if [ "${EUID:-$(id -u)}" = 0 ] && [ ! -O "${_kfnb_env_dir}" ]; then
+  if [ "${EUID:-$(/usr/bin/id -u)}" = 0 ] &&
+    [ -n "$(/usr/bin/find /run/s6 \( ! -user 0 -o ! -type l -perm /022 \) -print -quit 2>&1)" ]; then
     return 0
   fi
   for _kfnb_env_file in "${_kfnb_env_dir}"/*; do
