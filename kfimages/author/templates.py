@@ -112,6 +112,13 @@ def service_run(names: Names) -> str:
 #   exec my-server --host=0.0.0.0 --port=8888 --base-url="${{NB_PREFIX:-/}}"
 set -euo pipefail
 
+# Under an init run as root (base/README.md, "Root mode"): the service runs as $NB_USER, as
+# in user mode, and nothing the user can change runs as root.
+if [[ "$(id -u)" == 0 && "${{NB_UID:-1000}}" != 0 ]]; then
+  umask 0002 # as the init gives it in user mode
+  exec s6-setuidgid "${{NB_USER:-jovyan}}" "$0" "$@"
+fi
+
 echo "{names.service}: placeholder service up as uid $(id -u); edit {names.run_script}" >&2
 exec sleep infinity
 """
