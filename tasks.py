@@ -35,8 +35,10 @@ from kfimages.repo import changes, render
 from kfimages.repo.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, image_ref, load_graph
 from kfimages.settings import Settings, parse_jobs
 from kfimages.ship import bake as bake_file
+from kfimages.ship import diff as image_diff
 from kfimages.ship import manifest as build_manifest
 from kfimages.ship import push as push_refs
+from kfimages.ship import sbom as image_sbom
 from kfimages.ship import workflow as ci_workflow
 from kfimages.verify import smoke as smoke_tests
 
@@ -612,3 +614,80 @@ ns.add_task(manifest)
 ns.add_task(bake)
 ns.add_task(lists)
 ns.add_task(workflow)
+
+
+# --- issue 18: what an image holds (sbom) and what a rebuild changed (diff) ------------------
+
+
+@task(
+    help={
+        "names": "image(s), comma-separated (see `invoke list`)",
+        "output": "folder of the <name>.cdx.json files (default artifacts/sbom)",
+        "registry": f"registry/namespace prefix of the refs (default {DEFAULT_REGISTRY})",
+        "tag": f"tag of the refs (default {DEFAULT_TAG})",
+        "platform": "platform of the images (default the host's): another one reads the "
+        "<tag>-<arch> images (never run: no emulator needed) and writes <name>@<arch>.cdx.json",
+    },
+    positional=["names"],
+    auto_shortflags=False,
+)
+@_user_errors
+def sbom(  # noqa: PLR0917 (invoke passes CLI options as parameters)
+    c: Context,
+    names: str,
+    output: str = "",
+    registry: str = DEFAULT_REGISTRY,
+    tag: str = DEFAULT_TAG,
+    platform: str = "",
+) -> None:
+    """Write a CycloneDX 1.6 SBOM (JSON) per built image, read from the image's own file
+    system without running it: Debian, Python, Node and R packages with purl and license.
+
+    invoke sbom NAME[,NAME...] [--output DIR] [--platform linux/arm64]
+    """
+    words = names.replace(",", " ").split()
+    if not words:
+        raise UserError("name the image(s), e.g. invoke sbom jupyter (see `invoke list`)")
+    graph = _graph()
+    target = platforms.parse_one(platform, what="an SBOM reads")
+    host = platforms.host_platform()
+    docker_env.check_docker()
+    refs = {
+        plan.step_name(i.name, target, host=host): platforms.qualify(
+            image_ref(i, registry=registry, tag=tag), target, host=host
+        )
+        for i in graph.build_order(words)
+    }
+    missing = [f"{n} ({r})" for n, r in refs.items() if docker_env.inspect_image(r) is None]
+    if missing:
+        raise UserError(
+            f"not in the local store: {', '.join(missing)}; build it first (invoke build "
+            "NAME), or pass the --registry/--tag/--platform it was built with"
+        )
+    folder = Path(output) if output else ROOT / "artifacts" / "sbom"
+    for path, inventory in image_sbom.write_sboms(refs, output=folder):
+        print(f"{path}: {image_sbom.describe(inventory)}")
+
+
+@task(
+    help={
+        "old": "the image before: a local image ref, or an SBOM file of `invoke sbom`",
+        "new": "the image after: a local image ref, or an SBOM file of `invoke sbom`",
+        "markdown": "print Markdown release notes instead of the text table",
+    },
+    positional=["old", "new"],
+)
+@_user_errors
+def diff(c: Context, old: str, new: str, markdown: bool = False) -> None:
+    """What changed between two images: packages added, removed, upgraded or downgraded
+    (major, minor, patch), size and content tags.
+
+    invoke diff OLD NEW [--markdown]   (each a local image ref or an SBOM file)
+    """
+    changes = image_diff.diff(image_diff.load(old, which="OLD"), image_diff.load(new, which="NEW"))
+    render = image_diff.render_markdown if markdown else image_diff.render_text
+    print(render(changes), end="")
+
+
+ns.add_task(sbom)
+ns.add_task(diff)
