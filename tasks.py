@@ -648,7 +648,7 @@ def sbom(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     words = names.replace(",", " ").split()
     if not words:
         raise UserError("name the image(s), e.g. invoke sbom jupyter (see `invoke list`)")
-    graph = _graph()
+    images = _graph().build_order(words)
     target = platforms.parse_one(platform, what="an SBOM reads")
     host = platforms.host_platform()
     docker_env.check_docker()
@@ -656,7 +656,7 @@ def sbom(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         plan.step_name(i.name, target, host=host): platforms.qualify(
             image_ref(i, registry=registry, tag=tag), target, host=host
         )
-        for i in graph.build_order(words)
+        for i in images
     }
     missing = [f"{n} ({r})" for n, r in refs.items() if docker_env.inspect_image(r) is None]
     if missing:

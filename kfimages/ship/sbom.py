@@ -17,6 +17,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from cyclonedx.model.dependency import Dependency
 from cyclonedx.model.license import LicenseAcknowledgement
 from cyclonedx.output.json import JsonV1Dot6
 from cyclonedx.schema import SchemaVersion
-from cyclonedx.validation.json import JsonStrictValidator
+from cyclonedx.validation import BaseSchemabasedValidator
 from packageurl import PackageURL
 
 from kfimages import engine
@@ -190,10 +191,20 @@ def make_bom(inventory: Inventory) -> Bom:
     return bom
 
 
+@cache
+def _validator(version: SchemaVersion) -> BaseSchemabasedValidator:
+    """The schema validator of a spec version, made once. Imported here, not at the top:
+    the json-validation extra's jsonschema imports rfc3987-syntax, which builds its grammar
+    at import (about 5 s), and only the tasks that validate should wait for it."""
+    from cyclonedx.validation.json import JsonStrictValidator  # noqa: PLC0415 (see above)
+
+    return JsonStrictValidator(version)
+
+
 def schema_problem(text: str, *, version: SchemaVersion = SPEC_VERSION) -> str | None:
     """Why a JSON text is not a valid CycloneDX document of `version` (its shipped
     schema), or None when it is."""
-    error = JsonStrictValidator(version).validate_str(text)
+    error = _validator(version).validate_str(text)
     return None if error is None else str(error).splitlines()[0][:300]
 
 

@@ -3,11 +3,11 @@
 
 Debian versions (`[epoch:]upstream[-revision]`) compare as dpkg compares them (`~` sorts
 before everything, letters before other characters); other ecosystems' versions (PyPI, npm,
-CRAN) compare by their numeric release (`1.2` = `1.2.0`), then pre-releases (`rc1`,
-`-beta.2`, `.dev0`) before the release and other suffixes (`.post1`, `+local`) after it.
-The kind is where the numeric releases first differ: the 1st component (or a Debian epoch)
-major, the 2nd minor, any later one patch; a change of only a suffix or a Debian revision
-(`2.41-5` -> `2.41-5+deb13u1`) counts as patch.
+CRAN) compare by their epoch (PEP 440's `1!`), their numeric release (`1.2` = `1.2.0`), then
+pre-releases (`rc1`, `-beta.2`, `.dev0`) before the release and other suffixes (`.post1`,
+`+local`) after it. The kind is where the numeric releases first differ: an epoch or the 1st
+component major, the 2nd minor, any later one patch; a change of only a suffix or a Debian
+revision (`2.41-5` -> `2.41-5+deb13u1`) counts as patch.
 """
 
 from __future__ import annotations
@@ -94,13 +94,21 @@ def _natural(text: str) -> Key:
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in _NATURAL.findall(text))
 
 
+def epoch(ecosystem: str, version: str) -> int:
+    """The epoch of a version: Debian's `1:`, PEP 440's `1!`; 0 without one."""
+    if ecosystem == DEB:
+        return split_debian(version)[0]
+    head, sep, _ = version.partition("!")
+    return int(head) if sep and head.strip().isdigit() else 0
+
+
 def _generic_key(ecosystem: str, version: str) -> Key:
     numbers, rest = release(ecosystem, version)
     trimmed = list(numbers)
     while len(trimmed) > 1 and trimmed[-1] == 0:
         trimmed.pop()
     phase = 1 if not rest else 0 if _PRE_RELEASE.match(rest) else 2
-    return (tuple(trimmed), phase, _natural(rest))
+    return (epoch(ecosystem, version), tuple(trimmed), phase, _natural(rest))
 
 
 def compare(ecosystem: str, a: str, b: str) -> int:
@@ -116,7 +124,7 @@ def compare(ecosystem: str, a: str, b: str) -> int:
 
 def change_kind(ecosystem: str, old: str, new: str) -> str:
     """major, minor or patch: where the numeric releases of `old` and `new` first differ."""
-    if ecosystem == DEB and split_debian(old)[0] != split_debian(new)[0]:
+    if epoch(ecosystem, old) != epoch(ecosystem, new):
         return MAJOR
     pairs = zip_longest(release(ecosystem, old)[0], release(ecosystem, new)[0], fillvalue=0)
     for index, (a, b) in enumerate(pairs):
