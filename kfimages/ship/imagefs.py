@@ -13,8 +13,8 @@ import logging
 import posixpath
 import re
 import tarfile
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from typing import IO
 
 log = logging.getLogger(__name__)
@@ -44,11 +44,14 @@ package's, os-release."""
 
 @dataclass(frozen=True)
 class FileTree:
-    """The kept files of an image by path (relative to /, no leading slash) and the kept
-    symbolic links (path -> target as stored)."""
+    """The kept files of an image by path (relative to /, no leading slash), the kept
+    symbolic links (path -> target as stored) and the wanted files that are hard links to a
+    file the stream had before and that was not kept (path -> that file: `with_hard_links`
+    reads them from a second stream)."""
 
     files: Mapping[str, bytes]
     links: Mapping[str, str]
+    hard_links: Mapping[str, str] = field(default_factory=dict)
 
     def read(self, path: str) -> bytes | None:
         """The content of `path`, following a kept link of it or of its parent folders."""
@@ -72,6 +75,12 @@ class FileTree:
                 return "/".join([joined, *parts[end:]])
         return None
 
+    def with_hard_links(self, stream: IO[bytes]) -> FileTree:
+        """This tree with its unresolved hard links read from another stream of the image."""
+        targets = read_tree(stream, also=set(self.hard_links.values()))
+        found = {n: targets.files[t] for n, t in self.hard_links.items() if t in targets.files}
+        return FileTree(files={**self.files, **found}, links=self.links)
+
     def matching(self, pattern: re.Pattern[str]) -> list[str]:
         """The kept file paths that `pattern` matches (fullmatch), sorted."""
         return sorted(p for p in self.files if pattern.fullmatch(p))
@@ -84,26 +93,29 @@ def _name(member: tarfile.TarInfo) -> str:
     return name.rstrip("/")
 
 
-def read_tree(stream: IO[bytes]) -> FileTree:
-    """Read the wanted files and links out of an uncompressed tar stream (read once)."""
+def read_tree(stream: IO[bytes], *, also: Collection[str] = ()) -> FileTree:
+    """Read the wanted files (and the files `also` names) and links out of an uncompressed
+    tar stream (read once)."""
     files: dict[str, bytes] = {}
     links: dict[str, str] = {}
+    hard_links: dict[str, str] = {}
     with tarfile.open(fileobj=stream, mode="r|") as archive:
         for member in archive:
             name = _name(member)
             if member.issym() and LINKS.match(name):
                 links[name] = member.linkname
-            elif not WANTED.match(name):
+            elif not WANTED.match(name) and name not in also:
                 continue
             elif member.isfile() and member.size <= MAX_FILE_BYTES:
                 extracted = archive.extractfile(member)
                 if extracted is not None:
                     files[name] = extracted.read()
-            elif member.islnk():  # a hard link to a file read before (if it was wanted)
+            elif member.islnk():  # a hard link to a file the stream had before
                 target = _name(tarfile.TarInfo(member.linkname))
                 if target in files:
                     files[name] = files[target]
                 else:
-                    log.debug("%s: hard link to %s, which was not kept", name, target)
-    log.debug("image file system: %d files, %d links kept", len(files), len(links))
-    return FileTree(files=files, links=links)
+                    hard_links[name] = target
+    log.debug("image file system: %d files, %d links kept, %d hard links to read again",
+              len(files), len(links), len(hard_links))  # fmt: skip
+    return FileTree(files=files, links=links, hard_links=hard_links)

@@ -109,6 +109,11 @@ def read_image(ref: str) -> Inventory:
         raise UserError(f"no local image {ref}; build it first (see `docker image ls`)")
     with engine.exported_filesystem(ref) as stream:
         tree = read_tree(stream)
+    if tree.hard_links:  # metadata hard-linked to a file met earlier: read that one too
+        log.info("%s: %d hard-linked metadata files, reading the image again", ref,
+                 len(tree.hard_links))  # fmt: skip
+        with engine.exported_filesystem(ref) as stream:
+            tree = tree.with_hard_links(stream)
     packages = tuple(find_packages(tree))
     log.info("%s: %d packages", ref, len(packages))
     return Inventory(image=image_facts(ref, data, tree), packages=packages)

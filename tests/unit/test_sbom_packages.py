@@ -193,19 +193,39 @@ def test_find_packages_orders_by_ecosystem_and_name(tmp_path: Path) -> None:
     assert found == [("deb", "zlib1g"), ("pypi", "a"), ("pypi", "Z"), ("npm", "b"), ("cran", "R6")]
 
 
-def test_read_tree_keeps_only_the_metadata_files_and_follows_hard_links() -> None:
+def _tar(files: list[tuple[str, bytes]], hard_links: list[tuple[str, str]]) -> io.BytesIO:
     data = io.BytesIO()
     with tarfile.open(fileobj=data, mode="w") as archive:
-        for name, content in (("./var/lib/dpkg/status", b"Package: a\n"), ("usr/bin/x", b"x")):
+        for name, content in files:
             info = tarfile.TarInfo(name)
             info.size = len(content)
             archive.addfile(info, io.BytesIO(content))
-        link = tarfile.TarInfo("var/lib/dpkg/status.d/a")
-        link.type, link.linkname = tarfile.LNKTYPE, "var/lib/dpkg/status"
-        archive.addfile(link)
+        for name, target in hard_links:
+            link = tarfile.TarInfo(name)
+            link.type, link.linkname = tarfile.LNKTYPE, target
+            archive.addfile(link)
     data.seek(0)
-    tree = read_tree(data)
+    return data
+
+
+def test_read_tree_keeps_only_the_metadata_files_and_follows_hard_links() -> None:
+    metadata = dist_info("uv-installed", "1.0").encode()
+    files = [
+        ("./var/lib/dpkg/status", b"Package: a\n"),
+        ("usr/bin/x", b"x"),
+        ("root/.cache/uv/archive-v0/abc/uv_installed-1.0.dist-info/METADATA", metadata),
+    ]
+    links = [
+        ("var/lib/dpkg/status.d/a", "var/lib/dpkg/status"),
+        # a venv's file hard-linked to the installer's cache, which the stream had first
+        ("opt/venv/lib/python3.13/site-packages/uv_installed-1.0.dist-info/METADATA",
+         "root/.cache/uv/archive-v0/abc/uv_installed-1.0.dist-info/METADATA"),
+    ]  # fmt: skip
+    tree = read_tree(_tar(files, links))
     assert tree.files == {
         "var/lib/dpkg/status": b"Package: a\n",
         "var/lib/dpkg/status.d/a": b"Package: a\n",
     }
+    assert tree.hard_links == dict(links[1:])
+    complete = tree.with_hard_links(_tar(files, links))
+    assert [p.purl for p in python_packages(complete)] == ["pkg:pypi/uv-installed@1.0"]
