@@ -42,8 +42,10 @@ from kfimages.repo import changes, render
 from kfimages.repo.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, load_graph
 from kfimages.settings import Settings, mask_logs
 from kfimages.ship import bake as bake_file
+from kfimages.ship import diff as image_diff
 from kfimages.ship import manifest as build_manifest
 from kfimages.ship import push as push_refs
+from kfimages.ship import sbom as image_sbom
 from kfimages.ship import workflow as ci_workflow
 from kfimages.verify import smoke as smoke_tests
 
@@ -649,6 +651,78 @@ def bench(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     print(f"wrote {', '.join(map(str, written))} in {results.duration / 60:.1f} min")
 
 
+# --- what an image holds (sbom) and what a rebuild changed (diff) -----------------------------
+
+
+@_names_task(
+    help={
+        "names": f"{_NAMES_HELP}, or `built` = every image of the repository that exists locally",
+        "base": "git ref of `affected`, e.g. origin/main",
+        "output": "folder of the <name>.cdx.json files (default artifacts/sbom)",
+        "registry": f"registry/namespace prefix of the refs (default {DEFAULT_REGISTRY})",
+        "tag": f"tag of the refs (default {DEFAULT_TAG})",
+        "platform": "platform of the images (default the host's): another one reads the "
+        "<tag>-<arch> images (never run: no emulator needed) and writes <name>@<arch>.cdx.json",
+    },
+)
+@_user_errors
+def sbom(  # noqa: PLR0917 (invoke passes CLI options as parameters)
+    c: Context,
+    names: str | None = None,
+    base: str = "",
+    output: str = "",
+    registry: str = DEFAULT_REGISTRY,
+    tag: str = DEFAULT_TAG,
+    platform: str = "",
+) -> None:
+    """Write a CycloneDX 1.6 SBOM (JSON) per built image, read from the image's own file
+    system without running it: Debian, Python, Node and R packages with purl and license.
+
+    invoke sbom NAME[,NAME...] | all | affected --base REF | built [--output DIR]
+    [--platform linux/arm64]
+    """
+    graph = _graph()
+    selected = image_names.parse(
+        names, known=graph.images, base=base, takes=(*image_names.SETS, image_names.BUILT)
+    )
+    target = platforms.parse_one(platform, what="an SBOM reads")
+    engine.check_docker()
+    refs, skipped = build_manifest.local_refs(
+        graph, selected, registry=registry, tag=tag, platform=target
+    )
+    if skipped:
+        print(f"sbom: not built, skipped: {', '.join(skipped)}", file=sys.stderr)
+    missing = [f"{n} ({r})" for n, r in refs.items() if engine.inspect_image(r) is None]
+    if missing:
+        raise UserError(
+            f"not in the local store: {', '.join(missing)}; build it first (invoke build "
+            "NAME), or pass the --registry/--tag/--platform it was built with"
+        )
+    folder = Path(output) if output else ROOT / "artifacts" / "sbom"
+    for path, inventory in image_sbom.write_sboms(refs, output=folder):
+        print(f"{path}: {image_sbom.describe(inventory)}")
+
+
+@task(
+    help={
+        "old": "the image before: a local image ref, or an SBOM file of `invoke sbom`",
+        "new": "the image after: a local image ref, or an SBOM file of `invoke sbom`",
+        "markdown": "print Markdown release notes instead of the text table",
+    },
+    positional=["old", "new"],
+)
+@_user_errors
+def diff(c: Context, old: str, new: str, markdown: bool = False) -> None:
+    """What changed between two images: packages added, removed, upgraded or downgraded
+    (major, minor, patch), size and content tags.
+
+    invoke diff OLD NEW [--markdown]   (each a local image ref or an SBOM file)
+    """
+    changes = image_diff.diff(image_diff.load(old, which="OLD"), image_diff.load(new, which="NEW"))
+    render = image_diff.render_markdown if markdown else image_diff.render_text
+    print(render(changes), end="")
+
+
 ns = Collection()
 ns.add_task(list_, name="list")
 ns.add_task(graph)
@@ -665,3 +739,5 @@ ns.add_task(bake)
 ns.add_task(lists)
 ns.add_task(workflow)
 ns.add_task(bench)
+ns.add_task(sbom)
+ns.add_task(diff)

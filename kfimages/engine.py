@@ -15,7 +15,9 @@ import logging
 import re
 import shutil
 import subprocess
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import IO, Any
 
 from kfimages.errors import UserError
@@ -294,3 +296,52 @@ def remove_containers(*containers: str) -> None:
 def remove_labelled_containers(label: str) -> None:
     """Remove every container (running or not) that carries `label` (`key=value`)."""
     remove_containers(*run("ps", "-aq", "--filter", f"label={label}", check=False).split())
+
+
+# --- An image's own file system, read without running it (kfimages.ship.sbom) --------------
+
+NEVER_STARTED = "/kfimages-container-never-started"
+"""The entrypoint of the containers `exported_filesystem` creates: they are never started."""
+
+
+def image_platform(data: Mapping[str, Any]) -> str:
+    """`os/arch[/variant]` of an image from its `docker image inspect` data."""
+    variant = f"/{data['Variant']}" if data.get("Variant") else ""
+    return f"{data.get('Os', '')}/{data.get('Architecture', '')}{variant}"
+
+
+@contextmanager
+def exported_filesystem(ref: str) -> Iterator[IO[bytes]]:
+    """The file system of the local image `ref` as a tar stream: `docker export` of a
+    container that is created (for the image's own platform) and never started, so another
+    platform's image needs no emulator. The container is removed afterwards; a failed export
+    raises a UserError once the stream was read to its end."""
+    data = inspect_image(ref)
+    if data is None:
+        raise UserError(f"no local image {ref}; build or pull it first")
+    create = ["docker", "create", "--network", "none", "--entrypoint", NEVER_STARTED]
+    created = _run([*create, "--platform", image_platform(data), ref], timeout=300)
+    if created.returncode != 0:
+        raise UserError(f"docker create {ref} failed: {created.stderr.strip()[-300:]}")
+    container = created.stdout.strip()
+    try:
+        with tempfile.TemporaryFile() as errors:
+            export = subprocess.Popen(
+                ["docker", "export", container], stdout=subprocess.PIPE, stderr=errors
+            )
+            assert export.stdout is not None  # stdout=PIPE
+            try:
+                yield export.stdout
+                while export.stdout.read(1 << 20):  # what the reader left (tar padding)
+                    pass
+            finally:
+                export.stdout.close()
+                if export.poll() is None:
+                    export.kill()
+                code = export.wait()
+            if code != 0:
+                errors.seek(0)
+                message = errors.read().decode(errors="replace").strip()
+                raise UserError(f"docker export of {ref} failed (exit {code}): {message[-300:]}")
+    finally:
+        _run(["docker", "rm", "--force", container], timeout=300)

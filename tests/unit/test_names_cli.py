@@ -145,7 +145,7 @@ def test_manifest_of_several_images_needs_a_folder(cli_repo: Repo) -> None:
         assert done.stderr == "error: several images need --output DIR (one file per image)\n"
 
 
-@pytest.mark.parametrize("task", [*TASKS, "bench"])
+@pytest.mark.parametrize("task", [*TASKS, "bench", "sbom"])
 @pytest.mark.parametrize("flag", ["--help", "-h"])
 def test_help_after_a_names_task_is_help_not_a_name(cli_repo: Repo, task: str, flag: str) -> None:
     """`invoke build --help`: invoke hands the next word to a missing positional, so without
