@@ -275,7 +275,9 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         push_record=Path(record) if record else None,
         push_moving=not immutable_only,
     )  # fmt: skip
-    report = build_images(graph, wanted, request, settings=settings)
+    report = build_images(
+        graph, wanted, request, settings=settings, publish=push_refs.publish if push else None
+    )
     if report.exit_code != EXIT_OK:
         raise Exit(code=report.exit_code)
 

@@ -9,11 +9,12 @@ stage, or from the shared modules at the top (tests/unit/test_layout.py checks i
                      (poll_until): no import of any stage
     repo/            what the repository declares: image folders and their parents (graph),
                      image.yaml (config), input digests (inputs), what changed (changes)
-    build/           from names to a built image: plan, buildx, schedule, report, run, the OS
-                     image (bootstrap), CA bundles (ca), the options build/smoke/bake share
-                     (options)
-    ship/            what follows a build: content tags, push and manifest lists, the
-                     manifest, the bake file, the generated CI workflow
+    build/           from names to a built image: plan, buildx, schedule, report, run, content
+                     tags (taggers), the OS image (bootstrap), CA bundles (ca), BuildKit
+                     secrets, the options build/smoke/bake share (options)
+    ship/            what follows a build: push and manifest lists (push.publish, injected
+                     into build.run), the manifest, SBOM and diff, the bake file, the
+                     generated CI workflow and its pinned actions
     verify/          smoke tests: per platform, build, then pytest per image (or the plan)
     author/          what a contributor runs: `invoke new`, the README chart, lock files, the
                      files lint checks

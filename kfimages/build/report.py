@@ -53,7 +53,7 @@ class Result:
     blocked_by: str = ""
     """For a blocked image its own name, for one skipped below it the blocked ancestor's."""
     content_refs: list[str] = field(default_factory=list)
-    """Refs with the image's content tags (kfimages.ship.taggers), pushed with the moving tags."""
+    """Refs with the image's content tags (kfimages.build.taggers), pushed with the moving tags."""
 
     @property
     def finished(self) -> float:

@@ -7,14 +7,13 @@ report -> push. This module only wires those together and holds the real step ru
 
 from __future__ import annotations
 
-import json
 import logging
 import shlex
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,14 +21,11 @@ from pathlib import Path
 from typing import TextIO
 
 from kfimages import engine, git
-from kfimages.build import buildx, schedule
+from kfimages.build import buildx, schedule, taggers
 from kfimages.build.bootstrap import describe_local, ensure_os_image, refresh_os_image
 from kfimages.build.ca import (
-    BUILD_CA_SECRET,
-    HOST_BUNDLE,
     ca_digest,
     fill_ca_dir,
-    write_build_bundle,
 )
 from kfimages.build.plan import (
     BuildRequest,
@@ -41,16 +37,19 @@ from kfimages.build.plan import (
     plan_images,
 )
 from kfimages.build.report import BuildReport, Result, Status, format_summary
+from kfimages.build.secrets import build_secrets
 from kfimages.errors import UserError
 from kfimages.platforms import check_runnable, host_platform, qualify, runnable_notes
 from kfimages.repo import artifacts
 from kfimages.repo.graph import Graph, Image
 from kfimages.repo.inputs import CA_CONTEXT, INPUTS_LABEL
 from kfimages.settings import Settings
-from kfimages.ship import push, taggers
 from kfimages.tables import text_table
 
 log = logging.getLogger(__name__)
+
+Publisher = Callable[[Sequence[Step], BuildReport, BuildRequest], bool]
+"""Pushes a finished plan; False when a push failed (kfimages.ship.push.publish)."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ class Runtime:
     root: Path
     output: buildx.Output
     taggers: Mapping[str, tuple[taggers.Tagger, ...]] = field(default_factory=dict)
-    """Image name -> its content taggers (kfimages.ship.taggers.resolve)."""
+    """Image name -> its content taggers (kfimages.build.taggers.resolve)."""
 
 
 def find_reusable(step: Step, *, tag: bool = True) -> str | None:
@@ -250,31 +249,9 @@ def prepare(
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         work_dir=work,
         overrides=settings.build_args,
-        secrets={**secret_files(settings), **_build_ca(request, work=work)},
+        secrets=build_secrets(request, settings=settings, work=work),
     )
     return make_steps(graph, images, request=request, facts=facts, platforms=targets, host=host)
-
-
-def _build_ca(request: BuildRequest, *, work: Path) -> dict[str, Path]:
-    """The `build-ca` secret: the host's CA store plus --ca-cert (downloads trust it)."""
-    bundle = write_build_bundle(
-        request.ca_files, host_bundle=HOST_BUNDLE, target=work / "secrets" / "build-ca.pem"
-    )
-    return {BUILD_CA_SECRET: bundle} if bundle is not None else {}
-
-
-def secret_files(settings: Settings) -> dict[str, Path]:
-    """The BuildKit secrets of $KFIMAGES_SECRET_<ID>, checked to be readable files."""
-    out = {}
-    for secret, value in settings.secrets.items():
-        path = Path(value).expanduser()
-        if not path.is_file():
-            raise UserError(
-                f"KFIMAGES_SECRET_{secret.upper()}={value} is not a file; point it at the file "
-                "holding the secret"
-            )
-        out[secret] = path
-    return out
 
 
 def format_dry_run(steps: Sequence[Step], *, root: Path, refresh: bool = False) -> str:
@@ -295,26 +272,6 @@ def format_dry_run(steps: Sequence[Step], *, root: Path, refresh: bool = False) 
     return "\n".join([*lines, "", *commands, "", *notes])
 
 
-def _push(steps: Sequence[Step], report: BuildReport, request: BuildRequest) -> bool:
-    """Push a finished plan (kfimages.ship.push): plain refs for the host's platform alone, else
-    per-platform tags and (unless `push_lists` is off) one manifest list per tag (without
-    `push_moving`, only the immutable refs); with `push_record`, write what was pushed."""
-    multi = (
-        not request.push_lists
-        or len({s.inputs.platform for s in steps}) > 1
-        or any(s.suffix for s in steps)
-    )
-    ok = push.push_all(
-        steps, report, multi_platform=multi, lists=request.push_lists, moving=request.push_moving
-    )
-    if request.push_record is not None:
-        rows = push.record(steps, report, promote=not request.push_moving)
-        request.push_record.parent.mkdir(parents=True, exist_ok=True)
-        request.push_record.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
-        log.info("push record: %s (%d refs)", request.push_record, len(rows))
-    return ok
-
-
 def build_images(
     graph: Graph,
     names: Sequence[str],
@@ -322,8 +279,11 @@ def build_images(
     *,
     settings: Settings,
     stream: TextIO | None = None,
+    publish: Publisher | None = None,
 ) -> BuildReport:
-    """Plan and build `names` (plus ancestors); print progress and the summary to `stream`."""
+    """Plan and build `names` (plus ancestors); print progress and the summary to `stream`.
+    With `request.push`, `publish` (kfimages.ship.push.publish) pushes the finished plan once
+    every image of it was built or reused."""
     out = stream if stream is not None else sys.stdout
     with _work_dir() as work:
         steps = prepare(graph, names, request, settings=settings, work=work)
@@ -357,8 +317,10 @@ def build_images(
         )
     report = BuildReport(results=results, notes=os_image_lines(steps))
     if request.push:
+        if publish is None:
+            raise ValueError("request.push needs a publisher (kfimages.ship.push.publish)")
         if report.exit_code == 0:
-            report.push_failed = not _push(steps, report, request)
+            report.push_failed = not publish(steps, report, request)
         else:
             log.error("nothing pushed: not every image of the plan was built or reused")
     out.write("\n" + format_summary(report) + "\n")

@@ -44,7 +44,7 @@ class ImageConfig:
     artifacts: tuple[Artifact, ...] = ()
     taggers: tuple[str, ...] = ()
     """Edits of the inherited content taggers, in order: `name` adds one, `-name` removes
-    an inherited one (kfimages.ship.taggers resolves them along the parent chain)."""
+    an inherited one (kfimages.build.taggers resolves them along the parent chain)."""
     emulated_smoke: tuple[str, ...] = ()
     """Platforms other than the host's whose smoke subset (tests marked `emulated`) CI runs
     under QEMU when `all` or `affected` picks the image (`invoke smoke affected`); not

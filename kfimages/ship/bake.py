@@ -11,7 +11,7 @@ The parent: a parent that is a target of the same file is the named context
 `<parent ref>: target:<parent>` (BuildKit builds it first and hands it over without a
 registry); an ancestor that is not asked for and whose input digest already exists locally
 is reused, not rebuilt: its local ref is the named context `docker-image://<ref>`.
-Content tags (kfimages.ship.taggers) need the built image: `invoke build` after `bake --load`
+Content tags (kfimages.build.taggers) need the built image: `invoke build` after `bake --load`
 reuses the baked images and adds them.
 """
 

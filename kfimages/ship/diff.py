@@ -19,10 +19,10 @@ from functools import cmp_to_key, partial
 from pathlib import Path
 
 from kfimages import engine
+from kfimages.build.taggers import TAGGERS
 from kfimages.errors import UserError
 from kfimages.ship.packages import DEB, PYPI, Package, pep503_name
 from kfimages.ship.sbom import ImageFacts, Inventory, read_document, read_image
-from kfimages.ship.taggers import TAGGERS
 from kfimages.ship.versions import change_kind, compare
 
 UPGRADED, DOWNGRADED, CHANGED, ADDED, REMOVED = (

@@ -1,7 +1,7 @@
 """Pushes a finished plan: only when every image was built or reused, immutable tags first.
 
 Every `sha-...` tag of every image is pushed before any moving tag (`latest`, the content
-tags of kfimages.ship.taggers, or any other tag that a rebuild moves), so a push that fails
+tags of kfimages.build.taggers, or any other tag that a rebuild moves), so a push that fails
 half-way has moved no moving tag for part of the set. The first failing push stops the run.
 
 With `moving=False` (`invoke build --push --no-lists --immutable-only --record FILE`, a CI
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kfimages import engine
-from kfimages.build.plan import IMMUTABLE_TAG_PREFIX, Step
+from kfimages.build.plan import IMMUTABLE_TAG_PREFIX, BuildRequest, Step
 from kfimages.build.report import BuildReport
 from kfimages.errors import UserError
 from kfimages.platforms import push_suffix
@@ -234,6 +234,27 @@ def record(
         elif promote and is_moving(p.ref) and name in immutable:
             rows.append({**row, "source": immutable[name]})
     return rows
+
+
+def publish(steps: Sequence[Step], report: BuildReport, request: BuildRequest) -> bool:
+    """Push a finished plan (the publisher `build_images` takes): plain refs for the host's
+    platform alone, else per-platform tags and (unless `push_lists` is off) one manifest list
+    per tag (without `push_moving`, only the immutable refs); with `push_record`, write what
+    was pushed. False when a push failed."""
+    multi = (
+        not request.push_lists
+        or len({s.inputs.platform for s in steps}) > 1
+        or any(s.suffix for s in steps)
+    )
+    ok = push_all(
+        steps, report, multi_platform=multi, lists=request.push_lists, moving=request.push_moving
+    )
+    if request.push_record is not None:
+        rows = record(steps, report, promote=not request.push_moving)
+        request.push_record.parent.mkdir(parents=True, exist_ok=True)
+        request.push_record.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+        log.info("push record: %s (%d refs)", request.push_record, len(rows))
+    return ok
 
 
 def _row(row: dict[str, str]) -> PlatformPush:

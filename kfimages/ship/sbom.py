@@ -35,12 +35,12 @@ from cyclonedx.validation import BaseSchemabasedValidator
 from packageurl import PackageURL
 
 from kfimages import engine
+from kfimages.build.taggers import TAGGERS
 from kfimages.errors import UserError
 from kfimages.repo.inputs import INPUTS_LABEL
 from kfimages.ship.imagefs import FileTree, read_tree
 from kfimages.ship.manifest import parse_os_release
 from kfimages.ship.packages import NPM, Package, find_packages
-from kfimages.ship.taggers import TAGGERS
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class Inventory:
 
 
 def content_tags(repo_tags: Sequence[str]) -> tuple[str, ...]:
-    """The content tags (`python-3.13.5`, kfimages.ship.taggers) among an image's refs, a
+    """The content tags (`python-3.13.5`, kfimages.build.taggers) among an image's refs, a
     platform's tag suffix (`-arm64`) dropped; sorted, unique."""
     found = set()
     for ref in repo_tags:

@@ -30,6 +30,7 @@ from kfimages.build.report import BuildReport
 from kfimages.build.run import build_images
 from kfimages.repo.graph import load_graph
 from kfimages.settings import Settings
+from kfimages.ship.push import publish
 from tests.harness.registry import Registry, RegistryProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -108,6 +109,7 @@ class Repo:
             BuildRequest(**opts),  # type: ignore[arg-type]
             settings=Settings.from_environ(environ or {}),
             stream=stream or sys.stdout,
+            publish=publish,
         )
 
     def ref(self, name: str, tag: str = "t1") -> str:

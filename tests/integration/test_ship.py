@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from kfimages import engine
+from kfimages.build import taggers
 from kfimages.build.report import EXIT_OK, Status
 from kfimages.repo.inputs import INPUTS_LABEL
-from kfimages.ship import taggers
 from tests.harness.registry import Registry
 from tests.integration.conftest import REPO_ROOT, Repo, docker
 

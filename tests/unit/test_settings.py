@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kfimages.build.run import secret_files
+from kfimages.build.secrets import secret_files
 from kfimages.errors import UserError
 from kfimages.settings import DEFAULT_MIRROR, Settings, parse_jobs
 

@@ -1,11 +1,10 @@
-"""Content tags (kfimages.ship.taggers): inheritance along the parents, parsing, reuse, errors."""
+"""Content tags (kfimages.build.taggers): inheritance along the parents, parsing, reuse, errors."""
 
 from __future__ import annotations
 
 import pytest
 
-from kfimages.errors import UserError
-from kfimages.ship.taggers import (
+from kfimages.build.taggers import (
     TAGGERS,
     TaggerError,
     kept_refs,
@@ -15,6 +14,7 @@ from kfimages.ship.taggers import (
     resolve,
     split_probe,
 )
+from kfimages.errors import UserError
 from tests.unit.conftest import Repo
 
 

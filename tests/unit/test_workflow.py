@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kfimages.ship import workflow
+from kfimages.ship import actions, workflow
 from tests.unit.conftest import Repo
 
 PR = {"github.event_name": "'pull_request'", "github.ref": "'refs/pull/7/merge'"}
@@ -163,8 +163,8 @@ def test_every_action_is_pinned_by_commit_and_no_checkout_keeps_the_token(chain:
     assert uses
     for action, ref, rest in uses:
         assert re.fullmatch(r"[0-9a-f]{40}", ref), f"{action}@{ref} is not a commit SHA"
-        assert rest == f" # {workflow.ACTIONS[action][1]}"
-    assert {action for action, _, _ in uses} == set(workflow.ACTIONS), "no unused pin"
+        assert rest == f" # {actions.ACTIONS[action][1]}"
+    assert {action for action, _, _ in uses} == set(actions.ACTIONS), "no unused pin"
     checkouts = [
         step
         for job in yaml.safe_load(text)["jobs"].values()

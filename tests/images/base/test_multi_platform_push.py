@@ -18,6 +18,7 @@ from kfimages.build.report import EXIT_OK
 from kfimages.build.run import build_images
 from kfimages.repo.graph import load_graph
 from kfimages.settings import Settings
+from kfimages.ship.push import publish
 from tests.harness.registry import Registry, RegistryProcess
 from tests.images.conftest import REPO_ROOT, emulated
 
@@ -62,6 +63,7 @@ def test_base_for_two_platforms_is_one_manifest_list_per_tag(
         ),
         settings=Settings.from_environ(),
         stream=out,
+        publish=publish,
     )
     print(out.getvalue()[-3000:])
     assert report.exit_code == EXIT_OK, [(r.name, r.reason) for r in report.results]
