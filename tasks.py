@@ -442,14 +442,20 @@ def lint_files(c: Context) -> None:
             c.run(shlex.join(command), env={"PATH": path})
 
 
+_READ_HELP = {
+    "names": f"{_NAMES_HELP}, or `built` = every image of the repository that exists locally "
+    "(the others are skipped)",
+    "base": "git ref of `affected`, e.g. origin/main",
+    "registry": f"registry/namespace prefix of the refs (default {DEFAULT_REGISTRY})",
+    "tag": f"tag of the refs (default {DEFAULT_TAG})",
+}
+"""The options of the tasks that read built images (manifest, sbom)."""
+
+
 @_names_task(
     help={
-        "names": f"{_NAMES_HELP}, or `built` = every image of the repository that exists "
-        "locally (the others are skipped)",
-        "base": "git ref of `affected`, e.g. origin/main",
+        **_READ_HELP,
         "output": "write one <name>.md per image into this folder instead of printing",
-        "registry": f"registry/namespace prefix of the refs (default {DEFAULT_REGISTRY})",
-        "tag": f"tag of the refs (default {DEFAULT_TAG})",
         "platform": "platform of the images (default the host's): another one reads the "
         "<tag>-<arch> images and writes <name>@<arch>.md",
     },
@@ -470,17 +476,11 @@ def manifest(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     (several images: --output DIR, one file per image)
     """
     graph = _graph()
-    selected = image_names.parse(
-        names, known=graph.images, base=base, takes=(*image_names.SETS, image_names.BUILT)
-    )
+    selected = build_manifest.read_names(graph, names, base=base)
     build_manifest.check_output(selected, output=output)
-    target = platforms.parse_one(platform, what="a manifest reads")
-    engine.check_docker()
-    refs, skipped = build_manifest.local_refs(
-        graph, selected, registry=registry, tag=tag, platform=target
+    refs = build_manifest.built_refs(
+        graph, selected, registry=registry, tag=tag, platform=platform, task="manifest"
     )
-    if skipped:
-        print(f"manifest: not built, skipped: {', '.join(skipped)}", file=sys.stderr)
     manifests = [build_manifest.read_manifest(name=n, ref=r) for n, r in refs.items()]
     if output:
         for path in build_manifest.write_manifests(manifests, output=Path(output)):
@@ -658,11 +658,8 @@ def bench(  # noqa: PLR0917 (invoke passes CLI options as parameters)
 
 @_names_task(
     help={
-        "names": f"{_NAMES_HELP}, or `built` = every image of the repository that exists locally",
-        "base": "git ref of `affected`, e.g. origin/main",
+        **_READ_HELP,
         "output": "folder of the <name>.cdx.json files (default artifacts/sbom)",
-        "registry": f"registry/namespace prefix of the refs (default {DEFAULT_REGISTRY})",
-        "tag": f"tag of the refs (default {DEFAULT_TAG})",
         "platform": "platform of the images (default the host's): another one reads the "
         "<tag>-<arch> images (never run: no emulator needed) and writes <name>@<arch>.cdx.json",
     },
@@ -671,11 +668,11 @@ def bench(  # noqa: PLR0917 (invoke passes CLI options as parameters)
 def sbom(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     c: Context,
     names: str | None = None,
-    base: str = "",
     output: str = "",
+    platform: str = "",
+    base: str = "",
     registry: str = DEFAULT_REGISTRY,
     tag: str = DEFAULT_TAG,
-    platform: str = "",
 ) -> None:
     """Write a CycloneDX 1.6 SBOM (JSON) per built image, read from the image's own file
     system without running it: Debian, Python, Node and R packages with purl and license.
@@ -684,22 +681,10 @@ def sbom(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     [--platform linux/arm64]
     """
     graph = _graph()
-    selected = image_names.parse(
-        names, known=graph.images, base=base, takes=(*image_names.SETS, image_names.BUILT)
-    )
-    target = platforms.parse_one(platform, what="an SBOM reads")
-    engine.check_docker()
-    refs, skipped = build_manifest.local_refs(
-        graph, selected, registry=registry, tag=tag, platform=target
-    )
-    if skipped:
-        print(f"sbom: not built, skipped: {', '.join(skipped)}", file=sys.stderr)
-    missing = [f"{n} ({r})" for n, r in refs.items() if engine.inspect_image(r) is None]
-    if missing:
-        raise UserError(
-            f"not in the local store: {', '.join(missing)}; build it first (invoke build "
-            "NAME), or pass the --registry/--tag/--platform it was built with"
-        )
+    refs = build_manifest.built_refs(
+        graph, build_manifest.read_names(graph, names, base=base), registry=registry, tag=tag,
+        platform=platform, task="sbom",
+    )  # fmt: skip
     folder = Path(output) if output else ROOT / "artifacts" / "sbom"
     for path, inventory in image_sbom.write_sboms(refs, output=folder):
         print(f"{path}: {image_sbom.describe(inventory)}")

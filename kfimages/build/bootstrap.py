@@ -99,9 +99,7 @@ def make_available(
     options: dict[str, Any] = {"suite": suite, "mirror": mirror, "platform": platform}
     if force:
         return bootstrap_os_image(ref=ref, **options)
-    if refresh:
-        return refresh_os_image(ref, **options)
-    return ensure_os_image(ref, **options)
+    return ensure_os_image(ref, refresh=refresh, **options)
 
 
 def suite_for(ref: str) -> str:
@@ -242,55 +240,39 @@ def _pull(ref: str, *, platform: str) -> tuple[bool, str]:
 def ensure_os_image(
     ref: str,
     *,
+    refresh: bool = False,
     suite: str | None = None,
     allow_bootstrap: bool = True,
     mirror: str | None = None,
     platform: str = "",
 ) -> OsImage:
-    """Use `ref` if it is local, else pull it (host platform only), else bootstrap it; log
-    which and why."""
-    data = engine.inspect_image(ref)
-    if data is not None:
-        log.info("OS image %s: local (%s)", ref, str(data["Id"])[:19])
-        return OsImage(ref=ref, origin="local", image_id=str(data["Id"]))
-    ok, detail = _pull(ref, platform=platform)
-    data = engine.inspect_image(ref) if ok else None
-    if data is not None:
-        log.info("OS image %s: pulled (%s)", ref, str(data["Id"])[:19])
-        return OsImage(ref=ref, origin="pulled", image_id=str(data["Id"]))
-    if not allow_bootstrap:
-        raise UserError(
-            f"OS image {ref} is neither local nor pullable ({detail}); run: invoke bootstrap"
-        )
-    log.info(
-        "OS image %s is neither local nor pullable (%s): creating it with debootstrap "
-        "(invoke bootstrap)", ref, detail or "pull failed",
-    )  # fmt: skip
-    return bootstrap_os_image(ref=ref, suite=suite, mirror=mirror, platform=platform)
-
-
-def refresh_os_image(
-    ref: str,
-    *,
-    suite: str | None = None,
-    allow_bootstrap: bool = True,
-    mirror: str | None = None,
-    platform: str = "",
-) -> OsImage:
-    """Re-create `ref` whether or not it is local: pull its newest version, else bootstrap it
-    afresh (a root image built FROM it then gets a new parent digest and is rebuilt)."""
+    """Use `ref` if it is local (unless `refresh`), else pull it (host platform only), else
+    bootstrap it; log which and why. `refresh` re-creates it whether or not it is local: a
+    root image built FROM it then gets a new parent digest and is rebuilt."""
     old = engine.inspect_image(ref)
+    if old is not None and not refresh:
+        log.info("OS image %s: local (%s)", ref, str(old["Id"])[:19])
+        return OsImage(ref=ref, origin="local", image_id=str(old["Id"]))
     ok, detail = _pull(ref, platform=platform)
     data = engine.inspect_image(ref) if ok else None
     if data is not None:
-        same = old is not None and old["Id"] == data["Id"]
+        same = refresh and old is not None and old["Id"] == data["Id"]
         log.info(
             "OS image %s: pulled (%s)%s", ref, str(data["Id"])[:19], ", unchanged" if same else ""
         )
         return OsImage(ref=ref, origin="pulled", image_id=str(data["Id"]))
     if not allow_bootstrap:
-        raise UserError(f"cannot refresh OS image {ref}: not pullable ({detail}) and no bootstrap")
-    log.info("OS image %s: refreshing with debootstrap (not pullable: %s)", ref, detail or "?")
+        if refresh:
+            raise UserError(
+                f"cannot refresh OS image {ref}: not pullable ({detail}) and no bootstrap"
+            )
+        raise UserError(
+            f"OS image {ref} is neither local nor pullable ({detail}); run: invoke bootstrap"
+        )
+    log.info(
+        "OS image %s: %s with debootstrap (not pullable: %s)",
+        ref, "refreshing" if refresh else "creating", detail or "pull failed",
+    )  # fmt: skip
     return bootstrap_os_image(ref=ref, suite=suite, mirror=mirror, platform=platform)
 
 

@@ -22,7 +22,7 @@ from typing import TextIO
 
 from kfimages import engine, git
 from kfimages.build import buildx, schedule, taggers
-from kfimages.build.bootstrap import describe_local, ensure_os_image, refresh_os_image
+from kfimages.build.bootstrap import describe_local, ensure_os_image
 from kfimages.build.ca import (
     ca_digest,
     fill_ca_dir,
@@ -201,10 +201,10 @@ def _os_images(
             if request.refresh_os:
                 out[ref] = f"(refreshed {ref}: would pull, else bootstrap)"
             continue
-        ensure = refresh_os_image if request.refresh_os else ensure_os_image
-        out[ref] = ensure(
-            ref, allow_bootstrap=request.bootstrap, mirror=mirror, platform=platform
-        ).image_id
+        out[ref] = ensure_os_image(
+            ref, refresh=request.refresh_os, allow_bootstrap=request.bootstrap, mirror=mirror,
+            platform=platform,
+        ).image_id  # fmt: skip
     return out
 
 

@@ -11,6 +11,7 @@ image's own user); a section the image has nothing for says so.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 from kfimages import engine, platforms
 from kfimages.build.plan import expand_names, step_name
 from kfimages.errors import UserError
-from kfimages.names import BUILT, Names
+from kfimages.names import BUILT, SETS, Names, parse
 from kfimages.repo.graph import Graph, image_ref
 from kfimages.tables import markdown_table
 
@@ -223,3 +224,34 @@ def local_refs(
     refs = {step_name(i.name, platform, host=host): ref(i.name) for i in images}
     skipped = [step_name(i.name, platform, host=host) for i in graph.build_order(missing)]
     return refs, skipped
+
+
+def read_names(graph: Graph, value: str | None, *, base: str) -> Names:
+    """The NAMES of a task that reads built images: the grammar's words plus `built`."""
+    return parse(value, known=graph.images, base=base, takes=(*SETS, BUILT))
+
+
+def built_refs(
+    graph: Graph,
+    selected: Names,
+    *,
+    registry: str,
+    tag: str,
+    platform: str,
+    task: str,
+) -> dict[str, str]:
+    """The local refs of the images a task that reads built images is given (NAMES with
+    `built`, see local_refs), parents first; the images `built` finds missing are named on
+    stderr, an image named otherwise that is missing is a UserError."""
+    target = platforms.parse_one(platform, what=f"`invoke {task}` reads")
+    engine.check_docker()
+    refs, skipped = local_refs(graph, selected, registry=registry, tag=tag, platform=target)
+    if skipped:
+        print(f"{task}: not built, skipped: {', '.join(skipped)}", file=sys.stderr)
+    missing = [f"{n} ({r})" for n, r in refs.items() if engine.inspect_image(r) is None]
+    if missing:
+        raise UserError(
+            f"not in the local store: {', '.join(missing)}; build it first (invoke build "
+            "NAME), or pass the --registry/--tag/--platform it was built with"
+        )
+    return refs

@@ -22,9 +22,9 @@ from kfimages.build.bootstrap import (
     check_keyring,
     debootstrap_command,
     describe,
+    ensure_os_image,
     import_changes,
     origin_labels,
-    refresh_os_image,
 )
 from kfimages.build.plan import BuildRequest, Step
 from kfimages.build.report import BuildReport, Result, Status, format_summary
@@ -116,7 +116,7 @@ def _fake_engine(
 
 def test_refresh_pulls_when_it_can(monkeypatch: pytest.MonkeyPatch) -> None:
     bootstrapped = _fake_engine(monkeypatch, pull_ok=True)
-    assert refresh_os_image(OS_REF) == OsImage(OS_REF, "pulled", "sha256:new")
+    assert ensure_os_image(OS_REF, refresh=True) == OsImage(OS_REF, "pulled", "sha256:new")
     assert bootstrapped == []
 
 
@@ -124,10 +124,10 @@ def test_refresh_bootstraps_a_local_image_again_when_it_cannot_pull(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     bootstrapped = _fake_engine(monkeypatch, pull_ok=False)
-    assert refresh_os_image(OS_REF).origin == "bootstrapped"
+    assert ensure_os_image(OS_REF, refresh=True).origin == "bootstrapped"
     assert bootstrapped == [OS_REF]
     with pytest.raises(UserError, match="cannot refresh OS image debian:trixie-slim"):
-        refresh_os_image(OS_REF, allow_bootstrap=False)
+        ensure_os_image(OS_REF, refresh=True, allow_bootstrap=False)
 
 
 # ---------------------------------------------------------------------------- age
@@ -189,8 +189,12 @@ def _steps(chain: Repo, monkeypatch: pytest.MonkeyPatch, request: BuildRequest) 
     monkeypatch.setattr(engine, "image_labels", lambda ref: None)
     monkeypatch.setattr(engine, "find_by_label", lambda **kw: [])
     monkeypatch.setattr(
-        "kfimages.build.run.refresh_os_image",
-        lambda ref, **kw: OsImage(ref=ref, origin="pulled", image_id="sha256:refreshed"),
+        "kfimages.build.run.ensure_os_image",
+        lambda ref, **kw: (
+            OsImage(ref=ref, origin="pulled", image_id="sha256:refreshed")
+            if kw.get("refresh")
+            else OsImage(ref=ref, origin="local", image_id="sha256:old")
+        ),
     )
     with tempfile.TemporaryDirectory() as tmp:
         return prepare(chain.graph(), ["jupyter"], request, settings=Settings(), work=Path(tmp))
