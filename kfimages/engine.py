@@ -319,7 +319,7 @@ def exported_filesystem(ref: str) -> Iterator[IO[bytes]]:
     data = inspect_image(ref)
     if data is None:
         raise UserError(f"no local image {ref}; build or pull it first")
-    create = ["docker", "create", "--network", "none", "--entrypoint", NEVER_STARTED]
+    create = ["create", "--network", "none", "--entrypoint", NEVER_STARTED]
     created = _run([*create, "--platform", image_platform(data), ref], timeout=300)
     if created.returncode != 0:
         raise UserError(f"docker create {ref} failed: {created.stderr.strip()[-300:]}")
@@ -327,7 +327,7 @@ def exported_filesystem(ref: str) -> Iterator[IO[bytes]]:
     try:
         with tempfile.TemporaryFile() as errors:
             export = subprocess.Popen(
-                ["docker", "export", container], stdout=subprocess.PIPE, stderr=errors
+                command("export", container), stdout=subprocess.PIPE, stderr=errors
             )
             assert export.stdout is not None  # stdout=PIPE
             try:
@@ -344,4 +344,4 @@ def exported_filesystem(ref: str) -> Iterator[IO[bytes]]:
                 message = errors.read().decode(errors="replace").strip()
                 raise UserError(f"docker export of {ref} failed (exit {code}): {message[-300:]}")
     finally:
-        _run(["docker", "rm", "--force", container], timeout=300)
+        _run(["rm", "--force", container], timeout=300)
