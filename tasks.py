@@ -35,8 +35,9 @@ from kfimages.bench import run as bench_run
 from kfimages.build import bootstrap as boot
 from kfimages.build import plan
 from kfimages.build.options import make_request
-from kfimages.build.report import EXIT_OK, EXIT_USAGE
+from kfimages.build.report import EXIT_OK, EXIT_SIGNAL_BASE, EXIT_USAGE
 from kfimages.build.run import build_images
+from kfimages.build.stop import STOP, Interrupted
 from kfimages.errors import UserError
 from kfimages.repo import changes, render
 from kfimages.repo.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, load_graph
@@ -70,13 +71,16 @@ def _setup_logging(level: str) -> None:
 
 
 def _user_errors(func: F) -> F:
-    """Turn a UserError into a one-line `error: ...` and exit code 2."""
+    """Turn a UserError into a one-line `error: ...` and exit code 2 (130/143 when a signal
+    interrupted a build, kfimages.build.stop)."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             _setup_logging(_settings().log_level)
             return func(*args, **kwargs)
+        except Interrupted as exc:  # SIGINT/SIGTERM during a build: 130/143
+            raise Exit(f"error: {exc}", code=EXIT_SIGNAL_BASE + STOP.signum) from None
         except UserError as exc:
             raise Exit(f"error: {exc}", code=EXIT_USAGE) from None
 
