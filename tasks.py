@@ -35,8 +35,9 @@ from kfimages.bench import run as bench_run
 from kfimages.build import bootstrap as boot
 from kfimages.build import plan
 from kfimages.build.options import make_request
-from kfimages.build.report import EXIT_OK, EXIT_USAGE
+from kfimages.build.report import EXIT_OK, EXIT_SIGNAL_BASE, EXIT_USAGE
 from kfimages.build.run import build_images
+from kfimages.build.stop import STOP, Interrupted
 from kfimages.errors import UserError
 from kfimages.repo import changes, render
 from kfimages.repo.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, load_graph
@@ -70,13 +71,16 @@ def _setup_logging(level: str) -> None:
 
 
 def _user_errors(func: F) -> F:
-    """Turn a UserError into a one-line `error: ...` and exit code 2."""
+    """Turn a UserError into a one-line `error: ...` and exit code 2 (130/143 when a signal
+    interrupted a build, kfimages.build.stop)."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             _setup_logging(_settings().log_level)
             return func(*args, **kwargs)
+        except Interrupted as exc:  # SIGINT/SIGTERM during a build: 130/143
+            raise Exit(f"error: {exc}", code=EXIT_SIGNAL_BASE + STOP.signum) from None
         except UserError as exc:
             raise Exit(f"error: {exc}", code=EXIT_USAGE) from None
 
@@ -211,6 +215,8 @@ _BUILD_HELP = {
     "jobs": "how many independent images build at once (default $KFIMAGES_JOBS, else 1)",
     "no_cache": "rebuild even when inputs are unchanged, and pass --no-cache to buildx",
     "no_bootstrap": "fail instead of creating a missing OS image with debootstrap",
+    "no_wait": "fail at once (exit 2) when another build runs on the same engine, instead of "
+    "waiting for it to finish (a --dry-run never waits)",
 }
 """The options `build` and `smoke` share besides."""
 _TAG_HELP = "tag to apply (repeatable; default sha-<12 hex>[-dirty] and latest)"
@@ -258,11 +264,14 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     no_lists: bool = False,
     record: str = "",
     immutable_only: bool = False,
+    no_wait: bool = False,
 ) -> None:
     """Build images with docker buildx (parents first, reuse, parallel); summary at the end.
 
     invoke build NAME[,NAME...] | all | affected --base REF
-    Exit codes: 0 built/reused, 1 a failure, 2 bad input, 3 only blocked/skipped.
+    One build at a time per engine: a second one waits (or, with --no-wait, fails).
+    Exit codes: 0 built/reused, 1 a failure, 2 bad input, 3 only blocked/skipped,
+    130/143 interrupted by SIGINT/SIGTERM (no tag moved after it; summary printed).
     """
     settings = _settings()
     graph = _graph()
@@ -273,7 +282,7 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         push=push, bootstrap=not no_bootstrap, refresh_os=refresh, dry_run=dry_run,
         allow_dirty=allow_dirty, allow_baked_ca=allow_baked_ca, push_lists=not no_lists,
         push_record=Path(record) if record else None,
-        push_moving=not immutable_only,
+        push_moving=not immutable_only, wait=not no_wait,
     )  # fmt: skip
     report = build_images(
         graph, wanted, request, settings=settings, publish=push_refs.publish if push else None
@@ -308,6 +317,7 @@ def smoke(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     no_cache: bool = False,
     platform: str = "",
     dry_run: bool = False,
+    no_wait: bool = False,
 ) -> None:
     """Build images (tag latest) and run their smoke tests (pytest tests/images --image NAME).
 
@@ -326,6 +336,7 @@ def smoke(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     request = make_request(
         settings=settings, jobs=jobs, ca_cert=ca_cert or (), bake_ca=bake_ca or (),
         tags=(smoke_tests.SMOKE_TAG,), no_cache=no_cache, bootstrap=not no_bootstrap,
+        wait=not no_wait,
     )  # fmt: skip
     pytest_args = pytest_arg or ()
     if dry_run:

@@ -11,7 +11,8 @@ stage, or from the shared modules at the top (tests/unit/test_layout.py checks i
                      image.yaml (config), input digests (inputs), what changed (changes)
     build/           from names to a built image: plan, buildx, schedule, report, run, content
                      tags (taggers), the OS image (bootstrap), CA bundles (ca), BuildKit
-                     secrets, the options build/smoke/bake share (options)
+                     secrets, the options build/smoke/bake share (options), stopping on
+                     signals (stop), one build per engine (enginelock)
     ship/            what follows a build: push and manifest lists (push.publish, injected
                      into build.run), the manifest, SBOM and diff, the bake file, the
                      generated CI workflow and its pinned actions

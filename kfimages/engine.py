@@ -78,11 +78,14 @@ def run(
 
 def stream(cmd: Sequence[str]) -> subprocess.Popen[str]:
     """Start a command line of `command` with stdout and stderr merged into one text pipe,
-    for a caller that reads the output as it comes (a long build)."""
+    for a caller that reads the output as it comes (a long build). It leads its own process
+    group (a new session): a terminal's Ctrl-C does not reach it, the caller stops the whole
+    group (kfimages.build.stop)."""
     try:
         return subprocess.Popen(
-            list(cmd), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
-        )
+            list(cmd), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            errors="replace", start_new_session=True,
+        )  # fmt: skip
     except FileNotFoundError:
         raise UserError(f"the docker CLI is not installed; {INSTALL_HINT}") from None
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from kfimages import engine
+from kfimages.build.stop import STOP
 from kfimages.errors import UserError
 from kfimages.repo.graph import PARENT_ARG
 from kfimages.repo.inputs import BAKED_CA_LABEL, INPUTS_LABEL, BuildInputs
@@ -133,14 +134,17 @@ def failure_reason(lines: Sequence[str], *, code: int) -> str:
 
 
 def run(cmd: Sequence[str], *, name: str, output: Output) -> tuple[bool, str, list[str]]:
-    """Run a buildx command, streaming its output; (ok, failure reason, last lines)."""
+    """Run a buildx command, streaming its output; (ok, failure reason, last lines). Raises
+    Interrupted instead of starting it after a stop request (kfimages.build.stop), and when
+    a stop ended its process group."""
     log.debug("%s", mask_credentials(" ".join(cmd)))
     tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+    STOP.check("buildx not started")
     try:
         proc = engine.stream(cmd)
     except UserError as exc:
         return False, str(exc), []
-    with proc:
+    with proc, STOP.tracking(proc):
         assert proc.stdout is not None
         for line in proc.stdout:
             tail.append(line.rstrip("\n"))
@@ -148,6 +152,7 @@ def run(cmd: Sequence[str], *, name: str, output: Output) -> tuple[bool, str, li
         code = proc.wait()
     if code == 0:
         return True, "", list(tail)
+    STOP.check(f"buildx stopped (exit code {code})")
     return False, failure_reason(list(tail), code=code), list(tail)
 
 

@@ -57,6 +57,9 @@ class BuildRequest:
     """`os/arch` to build for (kfimages.platforms.SUPPORTED); empty: the build host's. Each
     platform is one more set of steps; another platform's refs carry its tag suffix."""
     dry_run: bool = False
+    wait: bool = True
+    """Wait for another build on the same engine to finish (kfimages.build.enginelock);
+    False: fail at once (`--no-wait`). A dry run takes no lock."""
     push_lists: bool = True
     """With push: make the manifest lists. False: only push each platform's image under
     `<tag>-<arch>` (a native runner's leg; `invoke lists` assembles the lists afterwards)."""

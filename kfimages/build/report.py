@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import enum
+import signal
 from dataclasses import dataclass, field
 
 from kfimages.tables import text_table
@@ -17,6 +18,8 @@ EXIT_USAGE = 2
 EXIT_BLOCKED = 3
 """Nothing failed, but some images were blocked by an unreachable artifact (and their
 descendants skipped): CI tells "cannot download here" from a failure."""
+EXIT_SIGNAL_BASE = 128
+"""An interrupted build exits 128 + the signal's number: 130 (SIGINT), 143 (SIGTERM)."""
 
 
 class Status(enum.StrEnum):
@@ -29,6 +32,8 @@ class Status(enum.StrEnum):
     """An artifact URL cannot be fetched: not built."""
     SKIPPED = "skipped"
     """A parent failed or was blocked."""
+    INTERRUPTED = "interrupted"
+    """Stopped by SIGINT or SIGTERM while it ran (kfimages.build.stop): no tag moved after."""
     PLANNED = "planned"
     """Dry run: would be built."""
 
@@ -68,9 +73,13 @@ class BuildReport:
     push_failed: bool = False
     notes: list[str] = field(default_factory=list)
     """Lines shown above the summary table (the OS images' age and origin)."""
+    signal: int = 0
+    """The signal that interrupted the build (kfimages.build.stop), 0 when none did."""
 
     @property
     def exit_code(self) -> int:
+        if self.signal:
+            return EXIT_SIGNAL_BASE + self.signal
         statuses = {r.status for r in self.results}
         if Status.FAILED in statuses or self.push_failed:
             return EXIT_FAILED
@@ -111,6 +120,11 @@ def format_summary(report: BuildReport) -> str:
         rows.append((r.name, r.ref, str(r.status), f"{r.duration:.1f}s", reason))
     lines = text_table(("IMAGE", "REF", "STATUS", "TIME", "REASON"), rows)
     counts = collections.Counter(r.status for r in report.results)
-    shown = [s for s in Status if s != Status.PLANNED or counts[s]]
+    shown = [s for s in Status if s not in (Status.PLANNED, Status.INTERRUPTED) or counts[s]]
+    if report.signal:
+        lines.append(
+            f"interrupted by {signal.Signals(report.signal).name}: buildx stopped, no step "
+            "started and no tag moved after it, nothing pushed"
+        )
     lines.append(f"{', '.join(f'{counts[s]} {s}' for s in shown)}; exit code {report.exit_code}")
     return "\n".join([*report.notes, *lines])

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from kfimages import engine, git
-from kfimages.build import buildx, schedule, taggers
+from kfimages.build import buildx, enginelock, schedule, taggers
 from kfimages.build.bootstrap import describe_local, ensure_os_image
 from kfimages.build.ca import (
     ca_digest,
@@ -38,6 +38,7 @@ from kfimages.build.plan import (
 )
 from kfimages.build.report import BuildReport, Result, Status, format_summary
 from kfimages.build.secrets import build_secrets
+from kfimages.build.stop import STOP, Interrupted, interrupted_reason, on_signals
 from kfimages.errors import UserError
 from kfimages.platforms import check_runnable, host_platform, qualify, runnable_notes
 from kfimages.repo import artifacts
@@ -78,6 +79,7 @@ def find_reusable(step: Step, *, tag: bool = True) -> str | None:
         return source
     for ref in refs:
         if ref != source:
+            STOP.check(f"{ref} not tagged from {source}")
             engine.tag(source, ref)
     return source
 
@@ -148,7 +150,11 @@ def run_step(step: Step, rt: Runtime) -> Result:
             return result
         return _tag_content(step, rt, result)
     except (UserError, OSError) as exc:
-        result.status, result.reason = Status.FAILED, str(exc).splitlines()[0]
+        if isinstance(exc, Interrupted):
+            reason = interrupted_reason(str(exc), ref=step.ref, digest=step.inputs.digest)
+            result.status, result.reason = Status.INTERRUPTED, reason
+        else:
+            result.status, result.reason = Status.FAILED, str(exc).splitlines()[0]
         return result
     finally:
         result.duration = time.monotonic() - started
@@ -156,6 +162,7 @@ def run_step(step: Step, rt: Runtime) -> Result:
 
 def _tag_content(step: Step, rt: Runtime, result: Result) -> Result:
     """Give a built or reused image its content tags; a tagger that fails fails the image."""
+    STOP.check(f"{result.status}, no content tags made")
     try:
         result.content_refs = taggers.content_refs(
             step.ref,
@@ -283,17 +290,40 @@ def build_images(
 ) -> BuildReport:
     """Plan and build `names` (plus ancestors); print progress and the summary to `stream`.
     With `request.push`, `publish` (kfimages.ship.push.publish) pushes the finished plan once
-    every image of it was built or reused."""
+    every image of it was built or reused. A build holds the engine's build lock
+    (kfimages.build.enginelock) and stops on SIGINT or SIGTERM (kfimages.build.stop)."""
     out = stream if stream is not None else sys.stdout
+    if request.dry_run:
+        with _work_dir() as work:
+            steps = prepare(graph, names, request, settings=settings, work=work)
+            text = format_dry_run(steps, root=graph.root, refresh=request.refresh_os)
+        out.write(text + "\n" if steps else "nothing to build\n")
+        out.flush()
+        return BuildReport(results=[])
+    with enginelock.exclusive(names, wait=request.wait), on_signals() as stop:
+        steps, report = _build(graph, names, request, settings=settings, out=out)
+        report.signal = stop.signum
+        if request.push and publish is None:
+            raise ValueError("request.push needs a publisher (kfimages.ship.push.publish)")
+        if publish is not None and request.push and report.results:
+            if report.exit_code == 0:
+                report.push_failed = not publish(steps, report, request)
+            else:
+                log.error("nothing pushed: not every image of the plan was built or reused")
+        out.write("\n" + format_summary(report) + "\n" if report.results else "")
+        out.flush()
+        return report
+
+
+def _build(
+    graph: Graph, names: Sequence[str], request: BuildRequest, *, settings: Settings, out: TextIO
+) -> tuple[list[Step], BuildReport]:
+    """Prepare and run the plan's steps: the steps and their report."""
     with _work_dir() as work:
         steps = prepare(graph, names, request, settings=settings, work=work)
         if not steps:
             out.write("nothing to build\n")
-            return BuildReport(results=[])
-        if request.dry_run:
-            out.write(format_dry_run(steps, root=graph.root, refresh=request.refresh_os) + "\n")
-            out.flush()
-            return BuildReport(results=[])
+            return [], BuildReport(results=[])
         tags = [r.rsplit(":", 1)[1] for r in steps[0].delivery.refs]
         log.info(
             "plan: %s; tags: %s; jobs: %d; build-time CA: host store%s; baked CA: %s",
@@ -314,15 +344,6 @@ def build_images(
             refs={s.name: s.ref for s in steps},
             run=lambda name: run_step(by_name[name], rt),
             jobs=request.jobs,
+            stopped=lambda: STOP.requested,
         )
-    report = BuildReport(results=results, notes=os_image_lines(steps))
-    if request.push:
-        if publish is None:
-            raise ValueError("request.push needs a publisher (kfimages.ship.push.publish)")
-        if report.exit_code == 0:
-            report.push_failed = not publish(steps, report, request)
-        else:
-            log.error("nothing pushed: not every image of the plan was built or reused")
-    out.write("\n" + format_summary(report) + "\n")
-    out.flush()
-    return report
+    return steps, BuildReport(results=results, notes=os_image_lines(steps))

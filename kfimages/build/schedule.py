@@ -3,7 +3,8 @@ succeeded, and is skipped when its parent failed, was blocked or skipped.
 
 The runner is injected (`run(name) -> Result`), so parallelism and skipping are
 unit-tested with a fake runner; `kfimages.build.run` passes the real one (reuse, artifact
-check, buildx).
+check, buildx). Once `stopped()` is true (SIGINT or SIGTERM, kfimages.build.stop) no step
+starts: the ones not started are skipped, the running ones end as their runner says.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def schedule(
     refs: Mapping[str, str],
     run: Runner,
     jobs: int,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> list[Result]:
     """Run `names` (parents first) and return their results in the same order.
 
@@ -44,6 +46,13 @@ def schedule(
     running: dict[Future[Result], str] = {}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         while pending or running:
+            if stopped():
+                for name in pending:
+                    results[name] = Result(
+                        name=name, ref=refs[name], status=Status.SKIPPED,
+                        reason="not started: the build was interrupted",
+                    )  # fmt: skip
+                pending.clear()
             for name in list(pending):
                 parent = parents.get(name)
                 if parent is not None:

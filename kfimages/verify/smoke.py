@@ -41,6 +41,7 @@ from kfimages.build.ca import collect_ca_files
 from kfimages.build.plan import BuildRequest, expand_names, step_name
 from kfimages.build.report import Result, Status
 from kfimages.build.run import build_images, prepare
+from kfimages.build.stop import STOP
 from kfimages.errors import UserError
 from kfimages.names import SETS, Names
 from kfimages.repo.graph import TESTS_DIR, Graph
@@ -171,6 +172,7 @@ def smoke(
     outcome per image (one leg)."""
     runner = run_pytest or run_pytest_in(graph.root)
     report = build_images(graph, names, request, settings=settings)
+    STOP.check("no smoke test run")  # a signal during the build ends the smoke run
     results = report.by_name()
     platform = request.platforms[0] if request.platforms else platforms.host_platform()
     outcomes = []
