@@ -269,10 +269,13 @@ def ensure_os_image(
         raise UserError(
             f"OS image {ref} is neither local nor pullable ({detail}); run: invoke bootstrap"
         )
-    log.info(
-        "OS image %s: %s with debootstrap (not pullable: %s)",
-        ref, "refreshing" if refresh else "creating", detail or "pull failed",
-    )  # fmt: skip
+    if refresh:
+        log.info("OS image %s: refreshing with debootstrap (not pullable: %s)", ref, detail)
+    else:
+        log.info(
+            "OS image %s is neither local nor pullable (%s): creating it with debootstrap "
+            "(invoke bootstrap)", ref, detail or "pull failed",
+        )  # fmt: skip
     return bootstrap_os_image(ref=ref, suite=suite, mirror=mirror, platform=platform)
 
 

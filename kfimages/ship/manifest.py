@@ -251,7 +251,7 @@ def built_refs(
     missing = [f"{n} ({r})" for n, r in refs.items() if engine.inspect_image(r) is None]
     if missing:
         raise UserError(
-            f"not in the local store: {', '.join(missing)}; build it first (invoke build "
+            f"no local image {', '.join(missing)}; build it first (invoke build "
             "NAME), or pass the --registry/--tag/--platform it was built with"
         )
     return refs
