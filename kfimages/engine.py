@@ -192,27 +192,29 @@ def tag(source: str, target: str) -> None:
         raise UserError(f"docker tag {source} {target} failed: {done.stderr.strip()}")
 
 
-def pull(ref: str, *, timeout: float) -> tuple[bool, str]:
-    """Try `docker pull`; (success, last line of its output)."""
+def _attempt(args: Sequence[str], *, timeout: float) -> tuple[bool, str]:
+    """`docker ARGS`: (success, last line of its output); a time-out is a failure, no raise."""
     try:
-        done = _run(["pull", "--quiet", ref], timeout=timeout)
+        done = _run(args, timeout=timeout)
     except subprocess.TimeoutExpired:
         return False, f"no answer within {timeout:.0f}s"
-    lines = (done.stderr or done.stdout).strip().splitlines()
-    return done.returncode == 0, lines[-1] if lines else ""
-
-
-def push(ref: str) -> tuple[bool, str]:
-    """`docker push` of one ref; (success, last line of its output)."""
-    done = _run(["push", ref], timeout=3600)
     return done.returncode == 0, _last_line(done)
+
+
+def pull(ref: str, *, timeout: float) -> tuple[bool, str]:
+    """Try `docker pull`; (success, last line of its output)."""
+    return _attempt(["pull", "--quiet", ref], timeout=timeout)
+
+
+def push(ref: str, *, timeout: float = 3600) -> tuple[bool, str]:
+    """`docker push` of one ref; (success, last line of its output)."""
+    return _attempt(["push", ref], timeout=timeout)
 
 
 def create_manifest_list(ref: str, sources: Sequence[str]) -> tuple[bool, str]:
     """`docker buildx imagetools create -t REF SOURCES...`: a manifest list in the registry
     of images already pushed there; (success, last line of its output)."""
-    done = _run(["buildx", "imagetools", "create", "-t", ref, *sources], timeout=600)
-    return done.returncode == 0, _last_line(done)
+    return _attempt(["buildx", "imagetools", "create", "-t", ref, *sources], timeout=600)
 
 
 def import_image(

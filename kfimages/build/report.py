@@ -68,6 +68,9 @@ class BuildReport:
     push_failed: bool = False
     notes: list[str] = field(default_factory=list)
     """Lines shown above the summary table (the OS images' age and origin)."""
+    push_problems: list[str] = field(default_factory=list)
+    """Lines shown above the table (whose last line stays the exit code) when a push failed:
+    the failure, the moving tags that moved and those that did not (kfimages.ship.push)."""
 
     @property
     def exit_code(self) -> int:
@@ -113,4 +116,4 @@ def format_summary(report: BuildReport) -> str:
     counts = collections.Counter(r.status for r in report.results)
     shown = [s for s in Status if s != Status.PLANNED or counts[s]]
     lines.append(f"{', '.join(f'{counts[s]} {s}' for s in shown)}; exit code {report.exit_code}")
-    return "\n".join([*report.notes, *lines])
+    return "\n".join([*report.notes, *report.push_problems, *lines])

@@ -18,10 +18,15 @@ one manifest list per tag with `docker buildx imagetools create`, after every pe
 image of every image was pushed: immutable per-platform tags, immutable lists, moving
 per-platform tags, moving lists. A content tag that not every platform's image has (e.g.
 `cuda-13.0`) stays a per-platform tag.
+
+Every write is retried on a transient registry error (kfimages.ship.retry). One that still
+fails stops the run: the report's `push_problems` (under the summary table) and the record
+name the moving tags that moved and those that did not; the same push again completes them.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -33,6 +38,7 @@ from kfimages.build.plan import IMMUTABLE_TAG_PREFIX, BuildRequest, Step
 from kfimages.build.report import BuildReport
 from kfimages.errors import UserError
 from kfimages.platforms import push_suffix
+from kfimages.ship import retry
 
 log = logging.getLogger(__name__)
 
@@ -156,15 +162,36 @@ def promote_actions(pushes: Sequence[PlatformPush]) -> list[Action]:
     ]
 
 
-def make_lists(actions: Sequence[Action], *, make_list: ListMaker) -> list[str]:
+def incomplete(actions: Sequence[Action], done: Sequence[str]) -> list[str]:
+    """Lines naming the moving tags of `actions` that moved (are in `done`) and those that
+    did not; none when every one moved."""
+    moving = [a.ref for a in actions if is_moving(a.ref)]
+    moved, left = [r for r in moving if r in done], [r for r in moving if r not in done]
+    if not left:
+        return []
+    return [
+        f"push incomplete: {len(moved)} of {len(moving)} moving tag(s) moved; "
+        "the same push again completes them",
+        f"  moved: {', '.join(moved) or 'none'}",
+        f"  not moved: {', '.join(left)}",
+    ]
+
+
+def make_lists(
+    actions: Sequence[Action], *, make_list: ListMaker, backoff: retry.Backoff = retry.DEFAULT
+) -> list[str]:
     """Make the manifest lists (and promotions) of `actions` in order: immutable lists, then
-    moving ones; the problems (stops at the first)."""
-    for action in _ordered(actions):
+    moving ones, each retried on a transient error; the problems (stops at the first: the
+    failure, then which moving tags moved and which did not)."""
+    ordered, done = _ordered(actions), list[str]()
+    for action in ordered:
         what = "promoting" if action.promote else "manifest list"
         log.info("%s %s of %s", what, action.ref, ", ".join(action.sources))
-        ok, detail = make_list(action.ref, action.sources)
+        write = functools.partial(make_list, action.ref, action.sources)
+        ok, detail = retry.attempt(write, what=f"{what} {action.ref}", backoff=backoff)
         if not ok:
-            return [f"manifest list of {action.ref} failed: {detail}"]
+            return [f"manifest list of {action.ref} failed: {detail}", *incomplete(ordered, done)]
+        done.append(action.ref)
     return []
 
 
@@ -178,11 +205,13 @@ def push_all(
     multi_platform: bool = False,
     lists: bool = True,
     moving: bool = True,
+    backoff: retry.Backoff = retry.DEFAULT,
 ) -> bool:
     """Push every ref in `push_order` (with `multi_platform`: every write of
     `multi_platform_actions`, the manifest lists only with `lists`; without `moving`, only
-    the immutable ones); False (and the reason on the step's result) at the first failure.
-    Call only when the whole plan succeeded."""
+    the immutable ones), each retried on a transient error (`backoff`); False at the first
+    failure, with the reason on the step's result and `report.push_problems` naming it and
+    the moving tags that moved and did not. Call only when the whole plan succeeded."""
     results = report.by_name()
     content = {name: result.content_refs for name, result in results.items()}
     actions = (
@@ -192,21 +221,26 @@ def push_all(
     )
     if not moving:
         actions = [a for a in actions if not is_moving(a.ref)]
+    done: list[str] = []
     for action in actions:
+        what = "manifest list" if action.is_list else "push"
         if action.is_list:
             log.info("manifest list %s of %s", action.ref, ", ".join(action.sources))
-            ok, detail = make_list(action.ref, action.sources)
+            write = functools.partial(make_list, action.ref, action.sources)
         else:
             if action.local != action.ref:
                 tag(action.local, action.ref)
             log.info("pushing %s", action.ref)
-            ok, detail = push(action.ref)
+            write = functools.partial(push, action.ref)
+        ok, detail = retry.attempt(write, what=f"{what} of {action.ref}", backoff=backoff)
         if not ok:
-            what = "manifest list" if action.is_list else "push"
-            results[action.step].reason = f"{what} of {action.ref} failed: {detail}"
-            log.error("%s of %s failed: %s", what, action.ref, detail)
+            problem = f"{what} of {action.ref} failed: {detail}"
+            results[action.step].reason = problem
+            report.push_problems = [problem, *incomplete(actions, done)]
+            log.error("%s", problem)
             return False
         results[action.step].pushed.append(action.ref)
+        done.append(action.ref)
     return True
 
 

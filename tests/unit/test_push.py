@@ -230,7 +230,16 @@ def test_make_lists_stops_at_the_first_failed_list() -> None:
         reg = Registry(fail_at=fail_at)
         problems = make_lists(actions, make_list=reg.make_list)
         failed = wanted[fail_at - 1].removeprefix("list ")
-        assert problems == [f"manifest list of {failed} failed: unauthorized"]
+        assert problems[0] == f"manifest list of {failed} failed: unauthorized"
+        moving = [w.removeprefix("list ") for w in wanted if is_moving(w)]
+        moved = [r for r in moving if wanted.index(f"list {r}") < fail_at - 1]
+        left = [r for r in moving if r not in moved]
+        assert problems[1:] == [
+            f"push incomplete: {len(moved)} of 2 moving tag(s) moved; the same push again "
+            "completes them",
+            f"  moved: {', '.join(moved) or 'none'}",
+            f"  not moved: {', '.join(left)}",
+        ]
         assert reg.writes == wanted[:fail_at], "no list after the failed one"
 
 
