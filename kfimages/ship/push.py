@@ -249,10 +249,11 @@ def push_all(
 
 def record(
     steps: Sequence[Step], report: BuildReport, *, promote: bool = False
-) -> list[dict[str, str]]:
+) -> list[dict[str, str | bool]]:
     """What a `--no-lists` push wrote, as JSON-ready rows for `invoke lists`; with `promote`
     (a `moving=False` push), also each moving ref it left out, with `source`: the immutable
-    ref of the same step that `invoke lists` promotes it from."""
+    ref of the same step that `invoke lists` promotes it from. A ref that a failed push did
+    not reach has `"pushed": false` (and `invoke lists` refuses the record)."""
     content = {r.name: r.content_refs for r in report.results}
     pushed = {ref for r in report.results for ref in r.pushed}
     pushes = platform_pushes(steps, extra=content)
@@ -260,13 +261,16 @@ def record(
     for name, _, p in pushes:
         if p.ref in pushed and not is_moving(p.ref):
             immutable.setdefault(name, p.ref)
-    rows = []
+    rows: list[dict[str, str | bool]] = []
     for name, _, p in pushes:
-        row = {"image": p.image, "platform": p.platform, "tag": p.plain, "ref": p.ref}
+        row: dict[str, str | bool] = {"image": p.image, "platform": p.platform,
+                                      "tag": p.plain, "ref": p.ref}  # fmt: skip
         if p.ref in pushed:
             rows.append(row)
         elif promote and is_moving(p.ref) and name in immutable:
             rows.append({**row, "source": immutable[name]})
+        else:
+            rows.append({**row, "pushed": False})
     return rows
 
 
@@ -319,12 +323,18 @@ def read_records(paths: Sequence[Path]) -> list[PlatformPush]:
             rows = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(rows, list):
                 raise TypeError(f"a JSON list of rows, not {type(rows).__name__}")
+            unpushed = [r["ref"] for r in rows if r.get("pushed") is False]
             pushes = [_row(r) for r in rows]
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise UserError(
                 f"{path} is not a push record of `invoke build --push --no-lists --record "
                 f"FILE` ({type(exc).__name__}: {exc})"
             ) from None
+        if unpushed:
+            raise UserError(
+                f"{path}: {', '.join(unpushed)} not pushed (the push failed); run the same "
+                "`invoke build --push` again, then `invoke lists`"
+            )
         for push in pushes:
             seen = out.setdefault(push.ref, push)
             if seen.source != push.source:
