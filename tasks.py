@@ -577,7 +577,7 @@ def lists(c: Context, records: str) -> None:
     actions = push_refs.promote_actions(pushes) + push_refs.list_actions(pushes, step_of={})
     problems = push_refs.make_lists(actions, make_list=engine.create_manifest_list)
     if problems:
-        raise Exit(f"error: {problems[0]}", code=1)
+        raise Exit("error: " + "\n".join(problems), code=1)
     for action in actions:
         print(f"{action.ref}: {', '.join(action.sources)}")
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import shutil
 import subprocess
 import tempfile
@@ -195,27 +194,29 @@ def tag(source: str, target: str) -> None:
         raise UserError(f"docker tag {source} {target} failed: {done.stderr.strip()}")
 
 
-def pull(ref: str, *, timeout: float) -> tuple[bool, str]:
-    """Try `docker pull`; (success, last line of its output)."""
+def _attempt(args: Sequence[str], *, timeout: float) -> tuple[bool, str]:
+    """`docker ARGS`: (success, last line of its output); a time-out is a failure, no raise."""
     try:
-        done = _run(["pull", "--quiet", ref], timeout=timeout)
+        done = _run(args, timeout=timeout)
     except subprocess.TimeoutExpired:
         return False, f"no answer within {timeout:.0f}s"
-    lines = (done.stderr or done.stdout).strip().splitlines()
-    return done.returncode == 0, lines[-1] if lines else ""
-
-
-def push(ref: str) -> tuple[bool, str]:
-    """`docker push` of one ref; (success, last line of its output)."""
-    done = _run(["push", ref], timeout=3600)
     return done.returncode == 0, _last_line(done)
+
+
+def pull(ref: str, *, timeout: float) -> tuple[bool, str]:
+    """Try `docker pull`; (success, last line of its output)."""
+    return _attempt(["pull", "--quiet", ref], timeout=timeout)
+
+
+def push(ref: str, *, timeout: float = 3600) -> tuple[bool, str]:
+    """`docker push` of one ref; (success, last line of its output)."""
+    return _attempt(["push", ref], timeout=timeout)
 
 
 def create_manifest_list(ref: str, sources: Sequence[str]) -> tuple[bool, str]:
     """`docker buildx imagetools create -t REF SOURCES...`: a manifest list in the registry
     of images already pushed there; (success, last line of its output)."""
-    done = _run(["buildx", "imagetools", "create", "-t", ref, *sources], timeout=600)
-    return done.returncode == 0, _last_line(done)
+    return _attempt(["buildx", "imagetools", "create", "-t", ref, *sources], timeout=600)
 
 
 def import_image(
@@ -259,35 +260,9 @@ def container_logs(container: str, *, tail: int) -> list[str]:
     return (done.stdout + done.stderr).strip().splitlines()
 
 
-_MEM_RE = re.compile(r"^\s*([0-9.]+)\s*([KMGT]?i?B)\s*$")
-_UNITS = {
-    "B": 1,
-    "KiB": 1 << 10,
-    "MiB": 1 << 20,
-    "GiB": 1 << 30,
-    "TiB": 1 << 40,
-    "kB": 1000,
-    "KB": 1000,
-    "MB": 1000**2,
-    "GB": 1000**3,
-    "TB": 1000**4,
-}
-
-
-def parse_mem_usage(text: str) -> int:
-    """Bytes in use from `docker stats`' MemUsage (`73.4MiB / 23.54GiB`: usage without the
-    page cache that can be dropped, as the docker CLI computes it)."""
-    used = text.split("/", 1)[0]
-    match = _MEM_RE.match(used)
-    unit = match.group(2) if match else ""
-    if match is None or unit not in _UNITS:
-        raise ValueError(f"not a docker stats MemUsage: {text!r}")
-    return round(float(match.group(1)) * _UNITS[unit])
-
-
-def container_memory(container: str) -> int:
-    """Bytes in use by a running container (`docker stats --no-stream` MemUsage)."""
-    return parse_mem_usage(run("stats", "--no-stream", "--format", "{{.MemUsage}}", container))
+def container_mem_usage(container: str) -> str:
+    """`docker stats --no-stream` MemUsage of a running container (`73.4MiB / 23.54GiB`)."""
+    return run("stats", "--no-stream", "--format", "{{.MemUsage}}", container)
 
 
 def remove_containers(*containers: str) -> None:

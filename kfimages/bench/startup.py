@@ -8,6 +8,7 @@ import time
 import uuid
 
 from kfimages import engine
+from kfimages.bench.memory import container_memory
 from kfimages.bench.probes import (
     BURST_S,
     PREFIX,
@@ -61,7 +62,7 @@ def start_once(
         memory = None
         if idle_seconds is not None:
             time.sleep(idle_seconds)  # on purpose: the memory of a server left idle
-            memory = engine.container_memory(name)
+            memory = container_memory(name)
         return seconds, memory
     finally:
         engine.remove_containers(name)

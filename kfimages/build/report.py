@@ -75,6 +75,9 @@ class BuildReport:
     """Lines shown above the summary table (the OS images' age and origin)."""
     signal: int = 0
     """The signal that interrupted the build (kfimages.build.stop), 0 when none did."""
+    push_problems: list[str] = field(default_factory=list)
+    """Lines shown above the table (whose last line stays the exit code) when a push failed:
+    the failure, the moving tags that moved and those that did not (kfimages.ship.push)."""
 
     @property
     def exit_code(self) -> int:
@@ -127,4 +130,4 @@ def format_summary(report: BuildReport) -> str:
             "started and no tag moved after it, nothing pushed"
         )
     lines.append(f"{', '.join(f'{counts[s]} {s}' for s in shown)}; exit code {report.exit_code}")
-    return "\n".join([*report.notes, *lines])
+    return "\n".join([*report.notes, *report.push_problems, *lines])

@@ -18,10 +18,15 @@ one manifest list per tag with `docker buildx imagetools create`, after every pe
 image of every image was pushed: immutable per-platform tags, immutable lists, moving
 per-platform tags, moving lists. A content tag that not every platform's image has (e.g.
 `cuda-13.0`) stays a per-platform tag.
+
+Every write is retried on a transient registry error (kfimages.ship.retry). One that still
+fails stops the run: the report's `push_problems` (under the summary table) and the record
+name the moving tags that moved and those that did not; the same push again completes them.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -33,6 +38,7 @@ from kfimages.build.plan import IMMUTABLE_TAG_PREFIX, BuildRequest, Step
 from kfimages.build.report import BuildReport
 from kfimages.errors import UserError
 from kfimages.platforms import push_suffix
+from kfimages.ship import retry
 
 log = logging.getLogger(__name__)
 
@@ -156,15 +162,36 @@ def promote_actions(pushes: Sequence[PlatformPush]) -> list[Action]:
     ]
 
 
-def make_lists(actions: Sequence[Action], *, make_list: ListMaker) -> list[str]:
+def incomplete(actions: Sequence[Action], done: Sequence[str]) -> list[str]:
+    """Lines naming the moving tags of `actions` that moved (are in `done`) and those that
+    did not; none when every one moved."""
+    moving = [a.ref for a in actions if is_moving(a.ref)]
+    moved, left = [r for r in moving if r in done], [r for r in moving if r not in done]
+    if not left:
+        return []
+    return [
+        f"push incomplete: {len(moved)} of {len(moving)} moving tag(s) moved; "
+        "the same push again completes them",
+        f"  moved: {', '.join(moved) or 'none'}",
+        f"  not moved: {', '.join(left)}",
+    ]
+
+
+def make_lists(
+    actions: Sequence[Action], *, make_list: ListMaker, backoff: retry.Backoff = retry.DEFAULT
+) -> list[str]:
     """Make the manifest lists (and promotions) of `actions` in order: immutable lists, then
-    moving ones; the problems (stops at the first)."""
-    for action in _ordered(actions):
+    moving ones, each retried on a transient error; the problems (stops at the first: the
+    failure, then which moving tags moved and which did not)."""
+    ordered, done = _ordered(actions), list[str]()
+    for action in ordered:
         what = "promoting" if action.promote else "manifest list"
         log.info("%s %s of %s", what, action.ref, ", ".join(action.sources))
-        ok, detail = make_list(action.ref, action.sources)
+        write = functools.partial(make_list, action.ref, action.sources)
+        ok, detail = retry.attempt(write, what=f"{what} {action.ref}", backoff=backoff)
         if not ok:
-            return [f"manifest list of {action.ref} failed: {detail}"]
+            return [f"manifest list of {action.ref} failed: {detail}", *incomplete(ordered, done)]
+        done.append(action.ref)
     return []
 
 
@@ -178,11 +205,13 @@ def push_all(
     multi_platform: bool = False,
     lists: bool = True,
     moving: bool = True,
+    backoff: retry.Backoff = retry.DEFAULT,
 ) -> bool:
     """Push every ref in `push_order` (with `multi_platform`: every write of
     `multi_platform_actions`, the manifest lists only with `lists`; without `moving`, only
-    the immutable ones); False (and the reason on the step's result) at the first failure.
-    Call only when the whole plan succeeded."""
+    the immutable ones), each retried on a transient error (`backoff`); False at the first
+    failure, with the reason on the step's result and `report.push_problems` naming it and
+    the moving tags that moved and did not. Call only when the whole plan succeeded."""
     results = report.by_name()
     content = {name: result.content_refs for name, result in results.items()}
     actions = (
@@ -192,21 +221,26 @@ def push_all(
     )
     if not moving:
         actions = [a for a in actions if not is_moving(a.ref)]
+    done: list[str] = []
     for action in actions:
+        what = "manifest list" if action.is_list else "push"
         if action.is_list:
             log.info("manifest list %s of %s", action.ref, ", ".join(action.sources))
-            ok, detail = make_list(action.ref, action.sources)
+            write = functools.partial(make_list, action.ref, action.sources)
         else:
             if action.local != action.ref:
                 tag(action.local, action.ref)
             log.info("pushing %s", action.ref)
-            ok, detail = push(action.ref)
+            write = functools.partial(push, action.ref)
+        ok, detail = retry.attempt(write, what=f"{what} of {action.ref}", backoff=backoff)
         if not ok:
-            what = "manifest list" if action.is_list else "push"
-            results[action.step].reason = f"{what} of {action.ref} failed: {detail}"
-            log.error("%s of %s failed: %s", what, action.ref, detail)
+            problem = f"{what} of {action.ref} failed: {detail}"
+            results[action.step].reason = problem
+            report.push_problems = [problem, *incomplete(actions, done)]
+            log.error("%s", problem)
             return False
         results[action.step].pushed.append(action.ref)
+        done.append(action.ref)
     return True
 
 
@@ -215,10 +249,11 @@ def push_all(
 
 def record(
     steps: Sequence[Step], report: BuildReport, *, promote: bool = False
-) -> list[dict[str, str]]:
+) -> list[dict[str, str | bool]]:
     """What a `--no-lists` push wrote, as JSON-ready rows for `invoke lists`; with `promote`
     (a `moving=False` push), also each moving ref it left out, with `source`: the immutable
-    ref of the same step that `invoke lists` promotes it from."""
+    ref of the same step that `invoke lists` promotes it from. A ref that a failed push did
+    not reach has `"pushed": false` (and `invoke lists` refuses the record)."""
     content = {r.name: r.content_refs for r in report.results}
     pushed = {ref for r in report.results for ref in r.pushed}
     pushes = platform_pushes(steps, extra=content)
@@ -226,13 +261,16 @@ def record(
     for name, _, p in pushes:
         if p.ref in pushed and not is_moving(p.ref):
             immutable.setdefault(name, p.ref)
-    rows = []
+    rows: list[dict[str, str | bool]] = []
     for name, _, p in pushes:
-        row = {"image": p.image, "platform": p.platform, "tag": p.plain, "ref": p.ref}
+        row: dict[str, str | bool] = {"image": p.image, "platform": p.platform,
+                                      "tag": p.plain, "ref": p.ref}  # fmt: skip
         if p.ref in pushed:
             rows.append(row)
         elif promote and is_moving(p.ref) and name in immutable:
             rows.append({**row, "source": immutable[name]})
+        else:
+            rows.append({**row, "pushed": False})
     return rows
 
 
@@ -285,12 +323,18 @@ def read_records(paths: Sequence[Path]) -> list[PlatformPush]:
             rows = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(rows, list):
                 raise TypeError(f"a JSON list of rows, not {type(rows).__name__}")
+            unpushed = [r["ref"] for r in rows if r.get("pushed") is False]
             pushes = [_row(r) for r in rows]
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise UserError(
                 f"{path} is not a push record of `invoke build --push --no-lists --record "
                 f"FILE` ({type(exc).__name__}: {exc})"
             ) from None
+        if unpushed:
+            raise UserError(
+                f"{path}: {', '.join(unpushed)} not pushed (the push failed); run the same "
+                "`invoke build --push` again, then `invoke lists`"
+            )
         for push in pushes:
             seen = out.setdefault(push.ref, push)
             if seen.source != push.source:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from kfimages import engine
+from kfimages.bench.memory import parse_mem_usage
 from kfimages.errors import UserError
 
 PACKAGE = Path(engine.__file__).resolve().parent
@@ -98,10 +99,10 @@ def test_no_cli_is_one_line_naming_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_
     ],
 )
 def test_parse_mem_usage(text: str, expected: int) -> None:
-    assert engine.parse_mem_usage(text) == expected
+    assert parse_mem_usage(text) == expected
 
 
 @pytest.mark.parametrize("text", ["", "--", "12 parsecs / 1GiB"])
 def test_parse_mem_usage_refuses_other_text(text: str) -> None:
     with pytest.raises(ValueError, match="MemUsage"):
-        engine.parse_mem_usage(text)
+        parse_mem_usage(text)

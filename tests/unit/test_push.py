@@ -7,9 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import MappingProxyType
 
+import pytest
+
 from kfimages.build.buildx import Delivery
 from kfimages.build.plan import Step
 from kfimages.build.report import BuildReport, Result, Status
+from kfimages.errors import UserError
 from kfimages.repo.config import ImageConfig
 from kfimages.repo.graph import Image
 from kfimages.repo.inputs import BuildInputs
@@ -230,7 +233,16 @@ def test_make_lists_stops_at_the_first_failed_list() -> None:
         reg = Registry(fail_at=fail_at)
         problems = make_lists(actions, make_list=reg.make_list)
         failed = wanted[fail_at - 1].removeprefix("list ")
-        assert problems == [f"manifest list of {failed} failed: unauthorized"]
+        assert problems[0] == f"manifest list of {failed} failed: unauthorized"
+        moving = [w.removeprefix("list ") for w in wanted if is_moving(w)]
+        moved = [r for r in moving if wanted.index(f"list {r}") < fail_at - 1]
+        left = [r for r in moving if r not in moved]
+        assert problems[1:] == [
+            f"push incomplete: {len(moved)} of 2 moving tag(s) moved; the same push again "
+            "completes them",
+            f"  moved: {', '.join(moved) or 'none'}",
+            f"  not moved: {', '.join(left)}",
+        ]
         assert reg.writes == wanted[:fail_at], "no list after the failed one"
 
 
@@ -243,10 +255,17 @@ def test_the_record_holds_only_the_refs_that_were_pushed(tmp_path: Path) -> None
                       multi_platform=True, lists=False)  # fmt: skip
         assert ok == (fail_at > len(order))
         rows = record(MULTI, rep)
-        assert {r["ref"] for r in rows} == set(order[: fail_at - 1]), f"fail at {fail_at}"
+        done = {r["ref"] for r in rows if "pushed" not in r}
+        assert done == set(order[: fail_at - 1]), f"fail at {fail_at}"
+        unpushed = [r["ref"] for r in rows if r.get("pushed") is False]
+        assert sorted(unpushed) == sorted(order[fail_at - 1 :]), "the rest, named"
         path = tmp_path / f"record-{fail_at}.json"
         path.write_text(json.dumps(rows), encoding="utf-8")
-        assert {p.ref for p in read_records([path])} == set(order[: fail_at - 1])
+        if unpushed:
+            with pytest.raises(UserError, match=r"not pushed \(the push failed\); run the same"):
+                read_records([path])
+        else:
+            assert {p.ref for p in read_records([path])} == set(order)
     sha = f"{REG}/base:sha-0123456789ab"
     row = {"image": "base", "platform": "linux/amd64", "tag": sha, "ref": f"{sha}-amd64"}
     assert record(MULTI, rep)[0] == row
