@@ -445,11 +445,20 @@ def _with_volume(volumes: Any, host: str, bind: str) -> Any:
 
 class TrackedContainers:
     """Starts containers (of the image under test unless `image=` names another one) and
-    removes them all, with their anonymous volumes, on `remove_all()`."""
+    removes them all, with their anonymous volumes, on `remove_all()`. `defaults`: docker SDK
+    `containers.run` keyword arguments every container gets unless the call gives its own
+    (e.g. the GPUs, tests.harness.gpu)."""
 
-    def __init__(self, client: Any, default_image: str | Callable[[], str] | None) -> None:
+    def __init__(
+        self,
+        client: Any,
+        default_image: str | Callable[[], str] | None,
+        *,
+        defaults: Mapping[str, Any] | None = None,
+    ) -> None:
         self.client = client
         self._default_image = default_image
+        self.defaults = dict(defaults or {})
         self.started: list[TrackedContainer] = []
 
     def _image(self, image: str | None) -> str:
@@ -467,7 +476,7 @@ class TrackedContainers:
         """Start a detached container (docker SDK `containers.run` keyword arguments)."""
         ref = self._image(image)
         argv = None if command is None else argv_of(command)
-        raw = self.client.containers.run(ref, argv, detach=True, **kwargs)
+        raw = self.client.containers.run(ref, argv, detach=True, **{**self.defaults, **kwargs})
         container = TrackedContainer(raw, ref)
         self.started.append(container)
         log.info("started %s", container)
