@@ -473,12 +473,20 @@ class TrackedContainers:
     def run(
         self, command: Command | None = None, *, image: str | None = None, **kwargs: Any
     ) -> TrackedContainer:
-        """Start a detached container (docker SDK `containers.run` keyword arguments)."""
+        """Start a detached container (docker SDK `containers.run` keyword arguments). It is
+        tracked from its creation, so a container the engine creates but cannot start (GPUs
+        it cannot give) is removed too. An image not here is pulled, as `containers.run` does."""
         ref = self._image(image)
         argv = None if command is None else argv_of(command)
-        raw = self.client.containers.run(ref, argv, detach=True, **{**self.defaults, **kwargs})
+        options = {**self.defaults, **kwargs}
+        try:
+            raw = self.client.containers.create(ref, argv, **options)
+        except docker.errors.ImageNotFound:
+            self.client.images.pull(ref, platform=options.get("platform"))
+            raw = self.client.containers.create(ref, argv, **options)
         container = TrackedContainer(raw, ref)
         self.started.append(container)
+        raw.start()
         log.info("started %s", container)
         return container
 
