@@ -445,11 +445,20 @@ def _with_volume(volumes: Any, host: str, bind: str) -> Any:
 
 class TrackedContainers:
     """Starts containers (of the image under test unless `image=` names another one) and
-    removes them all, with their anonymous volumes, on `remove_all()`."""
+    removes them all, with their anonymous volumes, on `remove_all()`. `defaults`: docker SDK
+    `containers.run` keyword arguments every container gets unless the call gives its own
+    (e.g. the GPUs, tests.harness.gpu)."""
 
-    def __init__(self, client: Any, default_image: str | Callable[[], str] | None) -> None:
+    def __init__(
+        self,
+        client: Any,
+        default_image: str | Callable[[], str] | None,
+        *,
+        defaults: Mapping[str, Any] | None = None,
+    ) -> None:
         self.client = client
         self._default_image = default_image
+        self.defaults = dict(defaults or {})
         self.started: list[TrackedContainer] = []
 
     def _image(self, image: str | None) -> str:
@@ -464,12 +473,20 @@ class TrackedContainers:
     def run(
         self, command: Command | None = None, *, image: str | None = None, **kwargs: Any
     ) -> TrackedContainer:
-        """Start a detached container (docker SDK `containers.run` keyword arguments)."""
+        """Start a detached container (docker SDK `containers.run` keyword arguments). It is
+        tracked from its creation, so a container the engine creates but cannot start (GPUs
+        it cannot give) is removed too. An image not here is pulled, as `containers.run` does."""
         ref = self._image(image)
         argv = None if command is None else argv_of(command)
-        raw = self.client.containers.run(ref, argv, detach=True, **kwargs)
+        options = {**self.defaults, **kwargs}
+        try:
+            raw = self.client.containers.create(ref, argv, **options)
+        except docker.errors.ImageNotFound:
+            self.client.images.pull(ref, platform=options.get("platform"))
+            raw = self.client.containers.create(ref, argv, **options)
         container = TrackedContainer(raw, ref)
         self.started.append(container)
+        raw.start()
         log.info("started %s", container)
         return container
 

@@ -14,13 +14,16 @@ first request about 50x later), the others are deselected, so a platform with no
 test fails the run with pytest's exit code 5.
 
 Fixtures: `image_under_test`, `image_ref_under_test`, `docker_client`, `containers`
-(tests.harness.containers), `home_volume`, `derived_image` (tests.harness.images),
-`artifacts_dir`. Helpers are in tests/harness/, not here.
+(tests.harness.containers; for the images of GPU_FOLDERS and those built FROM them, with
+every GPU of the host where it has any), `gpu_host` (tests.harness.gpu), `home_volume`,
+`derived_image` (tests.harness.images), `artifacts_dir`. Helpers are in tests/harness/, not
+here.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,6 +41,14 @@ from kfimages.repo.inputs import resolve_artifacts, resolve_build_args
 from kfimages.settings import Settings
 from kfimages.verify.smoke import stale_problem
 from tests.harness.containers import TrackedContainers
+from tests.harness.gpu import (
+    ENV_VAR,
+    GpuHost,
+    detect,
+    device_nodes,
+    engine_runtimes,
+    run_nvidia_smi,
+)
 from tests.harness.images import DerivedImages
 
 log = logging.getLogger(__name__)
@@ -45,6 +56,10 @@ log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 IMAGES_TESTS = Path(__file__).resolve().parent
 ARTIFACTS = REPO_ROOT / "artifacts"
+GPU_FOLDERS = frozenset({"jupyter-pytorch-full"})
+"""The containers of these folders' images (and of images built FROM them) get every GPU of
+the host where it has any, so that their tests check CUDA for real there; not a `cpu`
+variant, whose tests check the clean CPU fallback on any host."""
 
 
 @dataclass(frozen=True)
@@ -210,16 +225,48 @@ def image_ref_under_test(
     return image_under_test.ref
 
 
+def requests_gpus(target: ImageUnderTest, config: pytest.Config) -> bool:
+    """Whether the containers of `target` ask for the host's GPUs (where it has any): an image
+    of GPU_FOLDERS or built FROM one, not a `cpu` variant, run natively."""
+    return (
+        bool(target.chain_folders & GPU_FOLDERS)
+        and target.image.variant != "cpu"
+        and not emulated(config)
+    )
+
+
+@pytest.fixture(scope="session")
+def gpu_host(docker_client: Any) -> GpuHost:
+    """The host's NVIDIA GPUs as the engine can give them (tests.harness.gpu); a bad
+    KFIMAGES_TEST_GPU ends the run with exit code 2."""
+    try:
+        host = detect(
+            devices=device_nodes(),
+            smi_output=run_nvidia_smi(),
+            runtimes=engine_runtimes(docker_client.info()),
+            override=os.environ.get(ENV_VAR),
+        )
+    except ValueError as exc:
+        pytest.exit(str(exc), 2)
+    log.info("%s", host.describe())
+    return host
+
+
 @pytest.fixture
 def containers(docker_client: Any, request: pytest.FixtureRequest) -> Iterator[TrackedContainers]:
     """Containers of the image under test (or of `image=`); removed after the test whatever
     happened. The image under test is looked up on the first `run` without `image=`, so a
-    test of another image (a stage) runs where the image under test cannot be built."""
+    test of another image (a stage) runs where the image under test cannot be built. Where
+    `requests_gpus`, every container gets the host's GPUs if it has any (`gpu_host`)."""
 
     def under_test() -> str:
         return str(request.getfixturevalue("image_ref_under_test"))
 
-    tracked = TrackedContainers(docker_client, under_test)
+    target = _target(request.config)
+    defaults: dict[str, Any] = {}
+    if target is not None and requests_gpus(target, request.config):
+        defaults = request.getfixturevalue("gpu_host").run_kwargs()
+    tracked = TrackedContainers(docker_client, under_test, defaults=defaults)
     try:
         yield tracked
     finally:

@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from kfimages.author.lock import parse_header, read_pins
 from kfimages.repo.inputs import resolve_build_args
 from kfimages.settings import Settings
 from tests.harness.containers import TrackedContainers
-from tests.images.conftest import REPO_ROOT, ImageUnderTest
+from tests.harness.gpu import GpuHost
+from tests.images.conftest import REPO_ROOT, ImageUnderTest, requests_gpus
 from tests.images.jupyter.lab import execute_notebook, start_lab
 from tests.images.jupyter.test_locked import installed
 
@@ -36,6 +39,13 @@ TRAIN_CELLS = [
     "print(json.dumps(losses))",
     "print(json.dumps({'torch': torch.__version__, 'cuda': torch.version.cuda,"
     " 'cuda_available': torch.cuda.is_available(), 'device': str(x.device)}))",
+    # A small matmul on the GPU where torch sees one (else on the CPU), checked against the CPU.
+    "device = 'cuda' if torch.cuda.is_available() else 'cpu'\n"
+    "a, b = torch.randn(64, 64), torch.randn(64, 64)\n"
+    "product = a.to(device) @ b.to(device)\n"
+    "print(json.dumps({'device': str(product.device),"
+    " 'gpu': torch.cuda.get_device_name(0) if device == 'cuda' else None,"
+    " 'matches_cpu': torch.allclose(product.cpu(), a @ b, rtol=1e-3, atol=1e-3)}))",
 ]
 
 
@@ -50,25 +60,49 @@ def _pins(name: str) -> dict[str, str]:
     return pins
 
 
+def _case(image: ImageUnderTest, gpu_host: GpuHost, config: pytest.Config) -> bool:
+    """Whether torch must see a GPU (printed: which case runs): the containers got the host's
+    GPUs (the cuda variant on a GPU host). Otherwise (no GPU, or the cpu variant, which never
+    gets them) it must see none and fall back to the CPU cleanly."""
+    gpu = gpu_host.use and requests_gpus(image, config)
+    why = gpu_host.describe() if requests_gpus(image, config) else "cpu variant: no GPU requested"
+    print(f"{image.name}: {'GPU' if gpu else 'CPU'} case ({why})")
+    return gpu
+
+
 def test_notebook_trains_a_tiny_model(
-    containers: TrackedContainers, image_under_test: ImageUnderTest
+    containers: TrackedContainers,
+    image_under_test: ImageUnderTest,
+    gpu_host: GpuHost,
+    pytestconfig: pytest.Config,
 ) -> None:
+    gpu = _case(image_under_test, gpu_host, pytestconfig)
     c = start_lab(containers)
     outputs = execute_notebook(c, TRAIN_CELLS, name="train")
     losses = json.loads(outputs[1])
     info = json.loads(outputs[2])
+    matmul = json.loads(outputs[3])
     print(f"{image_under_test.name}: {info}; loss {losses[0]:.3f} -> {losses[-1]:.3f}")
+    print(f"{image_under_test.name}: matmul {matmul}")
     assert len(losses) == 30
     assert losses[-1] < 0.5 * losses[0], losses
     assert info["device"] == "cpu"
-    # No GPU here: the kernel's torch must see none and still train (on the CPU).
-    gpus = c.exec("ls /dev/nvidia* 2>/dev/null | wc -l").stdout
-    if gpus.strip() == "0":
+    assert matmul["matches_cpu"] is True, matmul
+    if gpu:
+        print("ran the GPU case: CUDA available, the matmul ran on the GPU")
+        assert info["cuda_available"] is True, info
+        assert matmul["device"].startswith("cuda"), matmul
+    else:
+        print("ran the CPU case: no CUDA, the model and the matmul ran on the CPU")
         assert info["cuda_available"] is False, info
+        assert matmul["device"] == "cpu", matmul
 
 
 def test_torch_build_of_the_variant(
-    containers: TrackedContainers, image_under_test: ImageUnderTest
+    containers: TrackedContainers,
+    image_under_test: ImageUnderTest,
+    gpu_host: GpuHost,
+    pytestconfig: pytest.Config,
 ) -> None:
     script = (
         "import json, os, torch, torchvision, torchaudio\n"
@@ -86,13 +120,13 @@ def test_torch_build_of_the_variant(
         assert info[dist].split("+")[0] == pins[dist], (dist, info[dist], pins[dist])
     if image_under_test.image.variant == "cuda":
         assert info["cuda"], "the cuda variant's torch must be a CUDA build"
-        # No NVIDIA_VISIBLE_DEVICES: the device plugin sets it per pod
-        # (docs/contract.md, "Environment").
-        assert info["nvidia"] == {"NVIDIA_DRIVER_CAPABILITIES": "compute,utility"}, info["nvidia"]
-    # No GPU on this machine: both variants must run on the CPU (checked by the notebook too).
-    gpus = c.exec("ls /dev/nvidia* 2>/dev/null | wc -l").stdout
-    if gpus.strip() == "0":
-        assert info["cuda_available"] is False
+        # No NVIDIA_VISIBLE_DEVICES in the image: the device plugin sets it per pod
+        # (docs/contract.md, "Environment"), as Docker does for a container given GPUs.
+        own = {k: v for k, v in info["nvidia"].items() if k != "NVIDIA_VISIBLE_DEVICES"}
+        assert own == {"NVIDIA_DRIVER_CAPABILITIES": "compute,utility"}, info["nvidia"]
+    # Given the host's GPUs the cuda variant sees them; otherwise (no GPU, or the cpu variant)
+    # torch sees none (the notebook test computes on the device, or on the CPU).
+    assert info["cuda_available"] is _case(image_under_test, gpu_host, pytestconfig), info
 
 
 def test_every_package_of_the_full_set_imports(containers: TrackedContainers) -> None:
