@@ -9,14 +9,15 @@ ARG BASE_IMG=jupyter
 FROM $BASE_IMG
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
-# Where torch, torchvision and torchaudio come from: PyTorch's CPU-only wheel index by default
-# (about 10 times smaller than the CUDA build). A mirror or, where that index cannot be
-# reached, PyPI (CUDA wheels that also run on CPU): see README.md.
-ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+# Where torch, torchvision and torchaudio come from: an index that has a hashed lock here
+# (requirements-torch*.lock.txt whose `# index-url:` names it). PyPI by default, as the cuda
+# variant: what CI tests is what is published, every package hashed. PyTorch's CPU-only index
+# (about 10 times smaller) needs its own lock first: see README.md.
+ARG TORCH_INDEX_URL=https://pypi.org/simple
 
 # 1. PyTorch (the biggest layer, changes least often).
-#    From requirements-torch.lock.txt (hashed) when TORCH_INDEX_URL is the lock's index (PyPI);
-#    from any other index torch is pinned by version only, without hashes (see install-full.sh).
+#    From the hashed lock of TORCH_INDEX_URL; an index without a lock is refused
+#    (see install-full.sh).
 RUN --mount=type=bind,source=install-full.sh,target=/tmp/kfnb-full/install-full.sh \
     --mount=type=bind,source=requirements-torch.in,target=/tmp/kfnb-full/requirements-torch.in \
     --mount=type=bind,source=requirements-torch.lock.txt,target=/tmp/kfnb-full/requirements-torch.lock.txt \

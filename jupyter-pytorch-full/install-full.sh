@@ -6,10 +6,8 @@
 #
 #   torch   torch, torchvision, torchaudio from $TORCH_INDEX_URL: from the lock
 #           requirements-torch*.lock.txt whose header names that index (`# index-url:`), with
-#           --require-hashes; the lock here is PyPI's. An index without a lock (PyTorch's CPU
-#           index, the cpu variant's default, cannot be reached, so not locked, from the
-#           project's machines) gets requirements-torch.in: the trio pinned by version only,
-#           its dependencies as that index serves them, NO hash check (a warning says so).
+#           --require-hashes; the lock here is PyPI's. An index without a lock is refused
+#           (exit 1, naming the fix): no image installs torch without hashes.
 #   full    requirements-full.lock.txt (the "full" data-science set, every package hashed) from
 #           PyPI; it was resolved with jupyter's and the torch lock as constraints, so it agrees
 #           with what is installed (and re-pins only what requirements-full.in names); then
@@ -45,10 +43,11 @@ case "${step}" in
       echo "install-full.sh: torch from ${index}, locked ($(basename "${lock}"), hashes checked)"
       pip install --index-url "${index}" --require-hashes --no-deps -r "${lock}"
     else
-      echo "install-full.sh: WARNING: no lock for ${index}: torch is pinned by version only" \
-        "(requirements-torch.in), its dependencies come as that index serves them, and no" \
-        "hash is checked" >&2
-      pip install --index-url "${index}" -r "${here}/requirements-torch.in"
+      echo "install-full.sh: no lock for the torch index ${index}: refusing to install torch" \
+        "without hashes; add requirements-torch-<name>.lock.txt with the line" \
+        "'# index-url: ${index}' (see jupyter-pytorch-full/README.md), or build from" \
+        "https://pypi.org/simple" >&2
+      exit 1
     fi
     fix-permissions "${VIRTUAL_ENV}"
     ;;

@@ -4,6 +4,7 @@ must say, or must not."""
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 from kfimages.build.plan import BuildRequest, Facts, make_steps, plan_images
@@ -66,3 +67,48 @@ def test_no_dockerfile_sets_a_label_the_build_sets(tmp_path: Path) -> None:
 def test_label_keys_reads_continued_label_instructions() -> None:
     dockerfile = 'FROM x\nLABEL a.b="1" \\\n      c-d=2\nlabel e=3\nRUN echo LABEL=f\n'
     assert _label_keys(dockerfile) == {"a.b", "c-d", "e"}
+
+
+PYTORCH = PROJECT / "jupyter-pytorch-full"
+_INDEX_ARG_RE = re.compile(r"^ARG TORCH_INDEX_URL=(\S+)", re.MULTILINE)
+
+
+def _locked_indexes() -> set[str]:
+    """The indexes that have a hashed torch lock (`# index-url:` of requirements-torch*)."""
+    found = set()
+    for lock in PYTORCH.glob("requirements-torch*.lock.txt"):
+        match = re.search(r"^# index-url: (\S+)", lock.read_text(encoding="utf-8"), re.MULTILINE)
+        if match:
+            found.add(match.group(1).rstrip("/"))
+    return found
+
+
+def test_every_pytorch_variant_installs_torch_from_a_hashed_lock_by_default() -> None:
+    """What CI tests is what is published: each variant's default torch index has a lock
+    (the cpu variant defaulted to PyTorch's CPU index, which has none: torch unhashed)."""
+    locked = _locked_indexes()
+    assert locked, "no requirements-torch*.lock.txt names its index"
+    for dockerfile in sorted(PYTORCH.glob("*.Dockerfile")):
+        match = _INDEX_ARG_RE.search(dockerfile.read_text(encoding="utf-8"))
+        assert match, f"{dockerfile.name} declares no ARG TORCH_INDEX_URL default"
+        assert match.group(1).rstrip("/") in locked, f"{dockerfile.name}: {match.group(1)}"
+
+
+def test_install_full_refuses_an_index_without_a_lock(tmp_path: Path) -> None:
+    """An index without a lock is refused before pip runs (it installed the trio by version
+    only, without hashes). PATH holds no pip: a regression fails here, it installs nothing."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "VIRTUAL_ENV": str(tmp_path / "venv"),
+        "PIP_CACHE_DIR": str(tmp_path / "cache"),
+        "TORCH_INDEX_URL": "https://download.pytorch.org/whl/cpu/",
+    }
+    done = subprocess.run(
+        ["bash", str(PYTORCH / "install-full.sh"), "torch"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert (
+        "no lock for the torch index https://download.pytorch.org/whl/cpu: refusing to install "
+        "torch without hashes" in done.stderr
+    ), done.stderr
