@@ -308,6 +308,7 @@ def build_images(
         if publish is not None and request.push and report.results:
             if report.exit_code == 0:
                 report.push_failed = not publish(steps, report, request)
+                report.signal = stop.signum  # a signal during the push stopped it
             else:
                 log.error("nothing pushed: not every image of the plan was built or reused")
         out.write("\n" + format_summary(report) + "\n" if report.results else "")

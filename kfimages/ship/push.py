@@ -17,7 +17,7 @@ plus `-<arch>` (kfimages.platforms: the host's image is tagged so locally first)
 one manifest list per tag with `docker buildx imagetools create`, after every per-platform
 image of every image was pushed: immutable per-platform tags, immutable lists, moving
 per-platform tags, moving lists. A content tag that not every platform's image has (e.g.
-`cuda-13.0`) stays a per-platform tag.
+`cuda-13.0`) stays a per-platform tag. A SIGINT or SIGTERM stops the push before its next write.
 
 Every write is retried on a transient registry error (kfimages.ship.retry). One that still
 fails stops the run: the report's `push_problems` (under the summary table) and the record
@@ -36,6 +36,7 @@ from pathlib import Path
 from kfimages import engine
 from kfimages.build.plan import IMMUTABLE_TAG_PREFIX, BuildRequest, Step
 from kfimages.build.report import BuildReport
+from kfimages.build.stop import STOP, Stop
 from kfimages.errors import UserError
 from kfimages.platforms import push_suffix
 from kfimages.ship import retry
@@ -206,12 +207,13 @@ def push_all(
     lists: bool = True,
     moving: bool = True,
     backoff: retry.Backoff = retry.DEFAULT,
+    stop: Stop = STOP,
 ) -> bool:
     """Push every ref in `push_order` (with `multi_platform`: every write of
     `multi_platform_actions`, the manifest lists only with `lists`; without `moving`, only
     the immutable ones), each retried on a transient error (`backoff`); False at the first
-    failure, with the reason on the step's result and `report.push_problems` naming it and
-    the moving tags that moved and did not. Call only when the whole plan succeeded."""
+    failure (or `stop` request), with the reason on the step's result and `push_problems`
+    naming it and the moving tags that moved and did not. Only for a plan that succeeded."""
     results = report.by_name()
     content = {name: result.content_refs for name, result in results.items()}
     actions = (
@@ -223,6 +225,9 @@ def push_all(
         actions = [a for a in actions if not is_moving(a.ref)]
     done: list[str] = []
     for action in actions:
+        if stop.requested:  # after SIGINT/SIGTERM no tag moves (kfimages.build.stop)
+            report.push_problems = [f"push stopped by {stop.name}", *incomplete(actions, done)]
+            return False
         what = "manifest list" if action.is_list else "push"
         if action.is_list:
             log.info("manifest list %s of %s", action.ref, ", ".join(action.sources))
@@ -242,9 +247,6 @@ def push_all(
         results[action.step].pushed.append(action.ref)
         done.append(action.ref)
     return True
-
-
-# ------------------------------------------------------------- records of native legs
 
 
 def record(

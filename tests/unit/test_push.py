@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -12,6 +13,7 @@ import pytest
 from kfimages.build.buildx import Delivery
 from kfimages.build.plan import Step
 from kfimages.build.report import BuildReport, Result, Status
+from kfimages.build.stop import Stop
 from kfimages.errors import UserError
 from kfimages.repo.config import ImageConfig
 from kfimages.repo.graph import Image
@@ -121,6 +123,25 @@ def test_push_all_stops_at_the_first_failure() -> None:
             assert not any(is_moving(r) for r in pusher.calls), (
                 "a moving tag was pushed although an immutable one failed"
             )
+
+
+def test_a_signal_during_the_push_moves_no_further_tag() -> None:
+    """SIGINT or SIGTERM while pushing (kfimages.build.stop): the writes after it are not
+    made, and the report names what moved and what did not."""
+    order = [ref for _, ref in push_order(STEPS)]
+    stop = Stop()
+
+    def push_then_signal(ref: str) -> tuple[bool, str]:
+        pusher(ref)
+        if len(pusher.calls) == 2:
+            stop.request(signal.SIGINT)  # arrives while the second push runs
+        return True, ""
+
+    pusher = FakePusher()
+    rep = report()
+    assert not push_all(STEPS, rep, push=push_then_signal, stop=stop)
+    assert pusher.calls == order[:2], "a push started after the signal"
+    assert rep.push_problems[0] == "push stopped by SIGINT"
 
 
 def test_content_tags_are_pushed_with_the_moving_tags_after_every_sha_tag() -> None:
