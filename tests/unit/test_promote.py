@@ -7,17 +7,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from types import MappingProxyType
 
 import pytest
 
-from kfimages.build.buildx import Delivery
 from kfimages.build.plan import BuildRequest, Step, check_request
 from kfimages.build.report import BuildReport, Result, Status
 from kfimages.errors import UserError
-from kfimages.repo.config import ImageConfig
-from kfimages.repo.graph import Image
-from kfimages.repo.inputs import BuildInputs
 from kfimages.ship.push import (
     is_moving,
     list_actions,
@@ -29,25 +24,14 @@ from kfimages.ship.push import (
 )
 from tests.unit.conftest import Repo
 from tests.unit.invoke_cli import run_invoke
+from tests.unit.test_push import step as push_step
 
 REG = "ghcr.io/o"
 SHA = "sha-0123456789ab"
 
 
 def step(name: str, *, platform: str) -> Step:
-    image = Image(
-        name=name, folder=name, variant=None, dockerfile=f"{name}/Dockerfile",
-        parent="debian:trixie-slim", config=ImageConfig(),
-    )  # fmt: skip
-    inputs = BuildInputs(
-        name=name, folder=name, dockerfile=f"{name}/Dockerfile", files=(), extra_files=(),
-        build_args=MappingProxyType({}), artifacts=(), baked_ca="", parent="p",
-        platform=platform,
-    )  # fmt: skip
-    suffix = "" if platform == "linux/amd64" else "-arm64"
-    refs = tuple(f"{REG}/{name}:{t}{suffix}" for t in (SHA, "latest"))
-    return Step(image=image, inputs=inputs, delivery=Delivery(refs=refs, parent_ref="p"),
-                suffix=suffix)  # fmt: skip
+    return push_step(name, (SHA, "latest"), platform=platform, registry=REG)
 
 
 class Registry:

@@ -34,7 +34,10 @@ REG = "localhost:5000/ns"
 TAGS = ("sha-0123456789ab", "latest", "nightly")
 
 
-def step(name: str, tags: tuple[str, ...] = TAGS, *, platform: str = "linux/amd64") -> Step:
+def step(
+    name: str, tags: tuple[str, ...] = TAGS, *, platform: str = "linux/amd64", registry: str = REG
+) -> Step:
+    """A Step of `name` with `tags` under `registry` (another platform: its `-arm64` refs)."""
     image = Image(
         name=name, folder=name, variant=None, dockerfile=f"{name}/Dockerfile",
         parent="debian:trixie-slim", config=ImageConfig(),
@@ -45,7 +48,7 @@ def step(name: str, tags: tuple[str, ...] = TAGS, *, platform: str = "linux/amd6
         platform=platform,
     )  # fmt: skip
     suffix = "" if platform == "linux/amd64" else "-arm64"
-    refs = tuple(f"{REG}/{name}:{t}{suffix}" for t in tags)
+    refs = tuple(f"{registry}/{name}:{t}{suffix}" for t in tags)
     delivery = Delivery(refs=refs, parent_ref="p")
     return Step(image=image, inputs=inputs, delivery=delivery, suffix=suffix)
 
