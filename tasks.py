@@ -34,6 +34,7 @@ from kfimages.author import lock as locks
 from kfimages.bench import run as bench_run
 from kfimages.build import bootstrap as boot
 from kfimages.build import plan
+from kfimages.build import run as build_run
 from kfimages.build.options import make_request
 from kfimages.build.report import EXIT_OK, EXIT_SIGNAL_BASE, EXIT_USAGE
 from kfimages.build.run import build_images
@@ -46,6 +47,8 @@ from kfimages.ship import bake as bake_file
 from kfimages.ship import diff as image_diff
 from kfimages.ship import manifest as build_manifest
 from kfimages.ship import push as push_refs
+from kfimages.ship import release as image_release
+from kfimages.ship import reports as build_reports
 from kfimages.ship import sbom as image_sbom
 from kfimages.ship import workflow as ci_workflow
 from kfimages.verify import smoke as smoke_tests
@@ -123,12 +126,13 @@ class _NamesArgument(Argument):
 
 
 class _NamesTask(Task[Any]):
-    """A task whose first parameter after the context is NAMES (_NamesArgument)."""
+    """A task whose first parameter after the context is NAMES (_NamesArgument), or whose
+    positional `new` may be left out (`invoke diff NAME`)."""
 
     def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
         args: list[Argument] = super().get_arguments(ignore_unknown_help)
         for arg in args:
-            if arg.name == "names":
+            if arg.name in ("names", "new"):
                 arg.__class__ = _NamesArgument
         return args
 
@@ -217,9 +221,21 @@ _BUILD_HELP = {
     "no_bootstrap": "fail instead of creating a missing OS image with debootstrap",
     "no_wait": "fail at once (exit 2) when another build runs on the same engine, instead of "
     "waiting for it to finish (a --dry-run never waits)",
+    "reports": "folder of each image's SBOM (<name>.cdx.json) and build manifest (<name>.md), "
+    "written after the build (default artifacts/reports/<first tag>)",
+    "no_reports": "write no SBOM and manifest (each reads the image: 10-50 s per new image)",
 }
 """The options `build` and `smoke` share besides."""
 _TAG_HELP = "tag to apply (repeatable; default sha-<12 hex>[-dirty] and latest)"
+
+
+def _reporter(*, reports: str, no_reports: bool, dry_run: bool) -> build_run.Reporter | None:
+    """The build's report writer (kfimages.ship.reports), None with --no-reports or a dry run."""
+    if reports and no_reports:
+        raise UserError("--reports DIR and --no-reports exclude each other; pass one")
+    if no_reports or dry_run:
+        return None
+    return build_reports.writer(folder=Path(reports) if reports else None, root=ROOT)
 
 
 @_names_task(
@@ -265,11 +281,15 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     record: str = "",
     immutable_only: bool = False,
     no_wait: bool = False,
+    reports: str = "",
+    no_reports: bool = False,
 ) -> None:
     """Build images with docker buildx (parents first, reuse, parallel); summary at the end.
 
     invoke build NAME[,NAME...] | all | affected --base REF
     One build at a time per engine: a second one waits (or, with --no-wait, fails).
+    Each image's SBOM and manifest go to --reports (the summary names the folder); the image
+    `latest` named before keeps the ref `previous`.
     Exit codes: 0 built/reused, 1 a failure, 2 bad input, 3 only blocked/skipped,
     130/143 interrupted by SIGINT/SIGTERM (no tag moved after it; summary printed).
     """
@@ -284,8 +304,14 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         push_record=Path(record) if record else None,
         push_moving=not immutable_only, wait=not no_wait,
     )  # fmt: skip
+    reporter = _reporter(reports=reports, no_reports=no_reports, dry_run=dry_run)
     report = build_images(
-        graph, wanted, request, settings=settings, publish=push_refs.publish if push else None
+        graph,
+        wanted,
+        request,
+        settings=settings,
+        publish=push_refs.publish if push else None,
+        reporter=reporter,
     )
     if report.exit_code != EXIT_OK:
         raise Exit(code=report.exit_code)
@@ -318,6 +344,8 @@ def smoke(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     platform: str = "",
     dry_run: bool = False,
     no_wait: bool = False,
+    reports: str = "",
+    no_reports: bool = False,
 ) -> None:
     """Build images (tag latest) and run their smoke tests (pytest tests/images --image NAME).
 
@@ -325,6 +353,8 @@ def smoke(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     Without --platform: the host's platform, then on each other one the images of `all` or
     `affected` whose image.yaml lists it in `emulated_smoke` (their `emulated` tests).
     Blocked images run the tests that do not need the blocked part; exit 1 on any failure.
+    After the build: each image's SBOM and manifest (--reports), and each rebuilt image's
+    diff against the image it replaced (`previous`).
     """
     settings = _settings()
     graph = _graph()
@@ -343,9 +373,11 @@ def smoke(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         smoke_tests.dry_run(graph, legs, settings=settings, request=request,
                             pytest_args=pytest_args, stream=sys.stdout)  # fmt: skip
         return
+    reporter = _reporter(reports=reports, no_reports=no_reports, dry_run=dry_run)
     outcomes = smoke_tests.run_legs(
-        graph, legs, settings=settings, request=request, pytest_args=pytest_args
-    )
+        graph, legs, settings=settings, request=request, pytest_args=pytest_args,
+        reporter=reporter, notes=image_release.rebuilt_lines,
+    )  # fmt: skip
     print("\nsmoke summary:\n" + smoke_tests.summary(outcomes))
     if code := smoke_tests.exit_code(outcomes):
         raise Exit(code=code)
@@ -702,23 +734,81 @@ def sbom(  # noqa: PLR0917 (invoke passes CLI options as parameters)
 
 
 @task(
+    klass=_NamesTask,
+    auto_shortflags=False,
     help={
-        "old": "the image before: a local image ref, or an SBOM file of `invoke sbom`",
+        "old": "the image before: a local image ref, or an SBOM file of `invoke sbom`; alone, "
+        "an image NAME: its `previous` (what its `latest` replaced) against its `latest`",
         "new": "the image after: a local image ref, or an SBOM file of `invoke sbom`",
         "markdown": "print Markdown release notes instead of the text table",
+        "registry": f"with NAME: registry/namespace prefix (default {DEFAULT_REGISTRY})",
+        "platform": "with NAME: platform of the images (default the host's): another one "
+        "compares previous-<arch> with latest-<arch>",
     },
     positional=["old", "new"],
 )
 @_user_errors
-def diff(c: Context, old: str, new: str, markdown: bool = False) -> None:
+def diff(  # noqa: PLR0917 (invoke passes CLI options as parameters)
+    c: Context,
+    old: str,
+    new: str | None = None,
+    markdown: bool = False,
+    registry: str = "",
+    platform: str = "",
+) -> None:
     """What changed between two images: packages added, removed, upgraded or downgraded
     (major, minor, patch), size and content tags.
 
     invoke diff OLD NEW [--markdown]   (each a local image ref or an SBOM file)
+    invoke diff NAME [--markdown]      (NAME:previous against NAME:latest)
     """
-    changes = image_diff.diff(image_diff.load(old, which="OLD"), image_diff.load(new, which="NEW"))
     render = image_diff.render_markdown if markdown else image_diff.render_text
-    print(render(changes), end="")
+    if new:
+        if registry or platform:
+            raise UserError("--registry and --platform go with `invoke diff NAME` only")
+        changes = image_diff.diff(
+            image_diff.load(old, which="OLD"), image_diff.load(new, which="NEW")
+        )
+        print(render(changes), end="")
+        return
+    graph = _graph()
+    pair = image_release.pairs(
+        graph, image_release.one_name(graph, old), registry=registry or DEFAULT_REGISTRY,
+        platform=platform, task="diff",
+    )[-1]  # fmt: skip
+    found = image_release.compare(pair)
+    print(pair.missing() if found is None else render(found).rstrip("\n"))
+
+
+@_names_task(
+    help={
+        **{k: v for k, v in _READ_HELP.items() if k != "tag"},
+        "output": "write one <name>.md per image into this folder instead of printing",
+        "platform": "platform of the images (default the host's): another one compares their "
+        "previous-<arch> with latest-<arch> (files <name>@<arch>.md)",
+    },
+)
+@_user_errors
+def release_notes(  # noqa: PLR0917 (invoke passes CLI options as parameters)
+    c: Context,
+    names: str | None = None,
+    output: str = "",
+    platform: str = "",
+    base: str = "",
+    registry: str = DEFAULT_REGISTRY,
+) -> None:
+    """Markdown release notes per image: what changed from the image its `latest` replaced
+    (`previous`) to `latest`; an image without `previous` is one line, and skipped.
+
+    invoke release-notes NAME[,NAME...] | all | affected --base REF | built [--output DIR]
+    """
+    graph = _graph()
+    found = image_release.pairs(
+        graph, image_release.read_names(graph, names, base=base), registry=registry,
+        platform=platform, task="release-notes",
+    )  # fmt: skip
+    for line in image_release.notes(found, output=Path(output) if output else None):
+        print(line)
 
 
 ns = Collection()
@@ -739,3 +829,4 @@ ns.add_task(workflow)
 ns.add_task(bench)
 ns.add_task(sbom)
 ns.add_task(diff)
+ns.add_task(release_notes, name="release-notes")

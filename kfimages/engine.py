@@ -40,13 +40,18 @@ def _explain(stderr: str) -> None:
 
 
 def _run(
-    args: Sequence[str], *, timeout: float = 60, stdin: IO[bytes] | None = None
+    args: Sequence[str],
+    *,
+    timeout: float = 60,
+    stdin: IO[bytes] | None = None,
+    shielded: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """`docker ARGS`, captured; raises subprocess.TimeoutExpired after `timeout` seconds."""
+    """`docker ARGS`, captured; raises subprocess.TimeoutExpired after `timeout` seconds.
+    `shielded`: in a session of its own, so a terminal's Ctrl-C does not cut it short."""
     try:
         done = subprocess.run(
             command(*args), capture_output=True, text=True, timeout=timeout, check=False,
-            stdin=stdin,
+            stdin=stdin, start_new_session=shielded,
         )  # fmt: skip
     except FileNotFoundError:
         raise UserError(f"the docker CLI is not installed; {INSTALL_HINT}") from None
@@ -143,6 +148,13 @@ def inspect_image(ref: str) -> dict[str, Any] | None:
     return data[0] if data else None
 
 
+def image_id(ref: str) -> str:
+    """The ID of a local image, "" when it does not exist. Shielded from a terminal's Ctrl-C
+    (kfimages.build.retag reads it to finish a tag move after a signal)."""
+    done = _run(["image", "inspect", "--format", "{{.Id}}", ref], shielded=True)
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
 def image_labels(ref: str) -> dict[str, str] | None:
     """The labels of a local image ({} if it has none), or None when it does not exist."""
     data = inspect_image(ref)
@@ -188,8 +200,9 @@ def remove_images_under(prefix: str) -> int:
 
 
 def tag(source: str, target: str) -> None:
-    """Add the ref `target` to the local image `source`."""
-    done = _run(["tag", source, target])
+    """Add the ref `target` to the local image `source` (a ref or an image ID), in a session
+    of its own: a terminal's Ctrl-C never cuts a tag move short."""
+    done = _run(["tag", source, target], shielded=True)
     if done.returncode != 0:
         raise UserError(f"docker tag {source} {target} failed: {done.stderr.strip()}")
 

@@ -78,13 +78,15 @@ class BuildReport:
     push_problems: list[str] = field(default_factory=list)
     """Lines shown above the table (whose last line stays the exit code) when a push failed:
     the failure, the moving tags that moved and those that did not (kfimages.ship.push)."""
+    reports_failed: bool = False
+    """An image's SBOM or manifest could not be written (kfimages.ship.reports): exit 1."""
 
     @property
     def exit_code(self) -> int:
         if self.signal:
             return EXIT_SIGNAL_BASE + self.signal
         statuses = {r.status for r in self.results}
-        if Status.FAILED in statuses or self.push_failed:
+        if Status.FAILED in statuses or self.push_failed or self.reports_failed:
             return EXIT_FAILED
         if any(not s.ok for s in statuses):
             return EXIT_BLOCKED

@@ -8,7 +8,6 @@ report -> push. This module only wires those together and holds the real step ru
 from __future__ import annotations
 
 import logging
-import shlex
 import shutil
 import sys
 import tempfile
@@ -21,12 +20,13 @@ from pathlib import Path
 from typing import TextIO
 
 from kfimages import engine, git
-from kfimages.build import buildx, enginelock, schedule, taggers
-from kfimages.build.bootstrap import describe_local, ensure_os_image
+from kfimages.build import buildx, enginelock, retag, schedule, taggers
+from kfimages.build.bootstrap import ensure_os_image
 from kfimages.build.ca import (
     ca_digest,
     fill_ca_dir,
 )
+from kfimages.build.dryrun import format_dry_run, os_image_lines
 from kfimages.build.plan import (
     BuildRequest,
     Facts,
@@ -37,20 +37,22 @@ from kfimages.build.plan import (
     plan_images,
 )
 from kfimages.build.report import BuildReport, Result, Status, format_summary
+from kfimages.build.retag import find_reusable
 from kfimages.build.secrets import build_secrets
 from kfimages.build.stop import STOP, Interrupted, interrupted_reason, on_signals
 from kfimages.errors import UserError
-from kfimages.platforms import check_runnable, host_platform, qualify, runnable_notes
+from kfimages.platforms import check_runnable, host_platform, qualify
 from kfimages.repo import artifacts
 from kfimages.repo.graph import Graph, Image
 from kfimages.repo.inputs import CA_CONTEXT, INPUTS_LABEL
 from kfimages.settings import Settings
-from kfimages.tables import text_table
 
 log = logging.getLogger(__name__)
 
 Publisher = Callable[[Sequence[Step], BuildReport, BuildRequest], bool]
 """Pushes a finished plan; False when a push failed (kfimages.ship.push.publish)."""
+Reporter = Callable[[Sequence[Step], BuildReport], None]
+"""Writes the reports of a finished plan and names them in its notes (kfimages.ship.reports)."""
 
 
 @dataclass(frozen=True)
@@ -61,27 +63,6 @@ class Runtime:
     output: buildx.Output
     taggers: Mapping[str, tuple[taggers.Tagger, ...]] = field(default_factory=dict)
     """Image name -> its content taggers (kfimages.build.taggers.resolve)."""
-
-
-def find_reusable(step: Step, *, tag: bool = True) -> str | None:
-    """A local ref of an image with the same input digest; with `tag`, the step's refs are
-    added to it (a dry run only looks)."""
-    refs, digest = step.delivery.refs, step.inputs.digest
-    labels = engine.image_labels(refs[0])
-    source: str | None = None
-    if labels is not None and labels.get(INPUTS_LABEL) == digest:
-        source = refs[0]
-    else:
-        repository = refs[0].rsplit(":", 1)[0]
-        found = engine.find_by_label(repository=repository, label=INPUTS_LABEL, value=digest)
-        source = found[0] if found else None
-    if source is None or not tag:
-        return source
-    for ref in refs:
-        if ref != source:
-            STOP.check(f"{ref} not tagged from {source}")
-            engine.tag(source, ref)
-    return source
 
 
 def fill_artifact_contexts(step: Step) -> None:
@@ -123,6 +104,7 @@ def run_step(step: Step, rt: Runtime) -> Result:
     """Reuse, block or build one image."""
     started = time.monotonic()
     result = Result(name=step.name, ref=step.ref, status=Status.BUILT, started=time.time())
+    before = retag.replaced(step)  # `previous` follows `latest` however the step ends
     try:
         source = None if step.delivery.no_cache else find_reusable(step)
         if source is not None:
@@ -157,6 +139,10 @@ def run_step(step: Step, rt: Runtime) -> Result:
             result.status, result.reason = Status.FAILED, str(exc).splitlines()[0]
         return result
     finally:
+        try:
+            retag.follow(before)
+        except UserError as exc:  # `latest` moved and `previous` could not follow it
+            result.status, result.reason = Status.FAILED, f"{retag.PREVIOUS_TAG}: {exc}"
         result.duration = time.monotonic() - started
 
 
@@ -215,20 +201,6 @@ def _os_images(
     return out
 
 
-def os_image_lines(steps: Sequence[Step], *, refresh: bool = False) -> list[str]:
-    """A line per OS image of the plan: its age and origin (bootstrap.describe); for a dry run
-    with `refresh`, that it would be re-created first."""
-    refs = sorted({s.delivery.parent_ref for s in steps if s.parent is None})
-    lines = [describe_local(ref) for ref in refs]
-    if refresh:
-        lines = [
-            f"OS image {ref}: would be refreshed first (pull, else debootstrap), so the plan's "
-            f"root images are built; now {line.removeprefix(f'OS image {ref} ')}"
-            for ref, line in zip(refs, lines, strict=True)
-        ]
-    return lines
-
-
 def prepare(
     graph: Graph, names: Sequence[str], request: BuildRequest, *, settings: Settings, work: Path
 ) -> list[Step]:
@@ -261,24 +233,6 @@ def prepare(
     return make_steps(graph, images, request=request, facts=facts, platforms=targets, host=host)
 
 
-def format_dry_run(steps: Sequence[Step], *, root: Path, refresh: bool = False) -> str:
-    """The plan: per image its parent ref, input digest, reuse or build, and the command;
-    then each OS image's age (and, with `refresh`, that it would be re-created)."""
-    rows, commands = [], []
-    for step in steps:
-        reusable = find_reusable(step, tag=False)
-        action = f"reuse {reusable}" if reusable else "build"
-        rows.append((step.name, step.delivery.parent_ref, step.inputs.digest[:16], action))
-        cmd = buildx.command(step.inputs, step.delivery, root=root)
-        commands.append(f"# {step.name}\n{shlex.join(cmd)}")
-    lines = text_table(("IMAGE", "PARENT REF", "INPUTS", "ACTION"), rows)
-    notes = [
-        *os_image_lines(steps, refresh=refresh),
-        *runnable_notes({s.inputs.platform for s in steps}),
-    ]
-    return "\n".join([*lines, "", *commands, "", *notes])
-
-
 def build_images(
     graph: Graph,
     names: Sequence[str],
@@ -287,11 +241,14 @@ def build_images(
     settings: Settings,
     stream: TextIO | None = None,
     publish: Publisher | None = None,
+    reporter: Reporter | None = None,
 ) -> BuildReport:
     """Plan and build `names` (plus ancestors); print progress and the summary to `stream`.
     With `request.push`, `publish` (kfimages.ship.push.publish) pushes the finished plan once
-    every image of it was built or reused. A build holds the engine's build lock
-    (kfimages.build.enginelock) and stops on SIGINT or SIGTERM (kfimages.build.stop)."""
+    every image of it was built or reused; then `reporter` (kfimages.ship.reports) writes
+    each image's SBOM and manifest, naming them above the summary. A build holds the engine's
+    build lock (kfimages.build.enginelock) and stops on SIGINT or SIGTERM
+    (kfimages.build.stop)."""
     out = stream if stream is not None else sys.stdout
     if request.dry_run:
         with _work_dir() as work:
@@ -311,6 +268,8 @@ def build_images(
                 report.signal = stop.signum  # a signal during the push stopped it
             else:
                 log.error("nothing pushed: not every image of the plan was built or reused")
+        if reporter is not None and report.results:
+            reporter(steps, report)
         out.write("\n" + format_summary(report) + "\n" if report.results else "")
         out.flush()
         return report

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from kfimages.build import buildx
+from kfimages.build import buildx, retag
 from kfimages.build import run as build
 from kfimages.build.ca import fill_ca_dir
 from kfimages.build.plan import BuildRequest, Step
@@ -151,7 +151,7 @@ def make_bake(
         build.fill_artifact_contexts(step)
     wanted = {s.name for s in steps if s.image.name in names}  # on every platform
     baked, reused = select(
-        steps, wanted=wanted, reusable=lambda s: build.find_reusable(s, tag=False)
+        steps, wanted=wanted, reusable=lambda s: retag.find_reusable(s, tag=False)
     )
     return bake_file(
         baked, reused=reused, root=str(graph.root), cache_registry=cache_registry,

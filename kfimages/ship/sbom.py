@@ -102,11 +102,24 @@ def image_facts(ref: str, data: Mapping[str, Any], tree: FileTree) -> ImageFacts
     )
 
 
+_READ: dict[tuple[str, ...], Inventory] = {}
+"""Inventories read by this process, by ref, image ID, refs and digests (a build's reports,
+then its diff against `previous`, read the new image once)."""
+
+
 def read_image(ref: str) -> Inventory:
     """The inventory of the local image `ref`: its file system exported (never started)."""
     data = engine.inspect_image(ref)
     if data is None:
         raise UserError(f"no local image {ref}; build it first (see `docker image ls`)")
+    key = (ref, str(data.get("Id")), *(data.get("RepoTags") or ()), "@",
+           *(data.get("RepoDigests") or ()))  # fmt: skip
+    if key not in _READ:
+        _READ[key] = _read_image(ref, data)
+    return _READ[key]
+
+
+def _read_image(ref: str, data: Mapping[str, Any]) -> Inventory:
     with engine.exported_filesystem(ref) as stream:
         tree = read_tree(stream)
     if tree.hard_links:  # metadata hard-linked to a file met earlier: read that one too

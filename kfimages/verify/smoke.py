@@ -31,7 +31,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -40,7 +40,7 @@ from kfimages import engine, platforms
 from kfimages.build.ca import collect_ca_files
 from kfimages.build.plan import BuildRequest, expand_names, step_name
 from kfimages.build.report import Result, Status
-from kfimages.build.run import build_images, prepare
+from kfimages.build.run import Reporter, build_images, prepare
 from kfimages.build.stop import STOP
 from kfimages.errors import UserError
 from kfimages.names import SETS, Names
@@ -55,6 +55,9 @@ SMOKE_TAG = "latest"
 NO_TESTS_COLLECTED = 5
 
 PytestRunner = Callable[[Sequence[str]], int]
+Notes = Callable[[Sequence[Result]], Iterable[str]]
+"""Lines printed after the build, e.g. each rebuilt image's diff against the image it
+replaced (kfimages.ship.release.rebuilt_lines)."""
 
 
 class Verdict(enum.StrEnum):
@@ -167,12 +170,17 @@ def smoke(
     request: BuildRequest,
     pytest_args: Sequence[str] = (),
     run_pytest: PytestRunner | None = None,
+    reporter: Reporter | None = None,
+    notes: Notes | None = None,
 ) -> list[Outcome]:
-    """Build `names` (tag latest) on the request's platform and run their smoke tests; an
-    outcome per image (one leg)."""
+    """Build `names` (tag latest) on the request's platform, writing each image's reports
+    (`reporter`) and printing `notes` of the build, and run their smoke tests; an outcome per
+    image (one leg)."""
     runner = run_pytest or run_pytest_in(graph.root)
-    report = build_images(graph, names, request, settings=settings)
+    report = build_images(graph, names, request, settings=settings, reporter=reporter)
     STOP.check("no smoke test run")  # a signal during the build ends the smoke run
+    for line in notes(report.results) if notes is not None else ():
+        print(line, flush=True)
     results = report.by_name()
     platform = request.platforms[0] if request.platforms else platforms.host_platform()
     outcomes = []
@@ -194,6 +202,8 @@ def run_legs(
     request: BuildRequest,
     pytest_args: Sequence[str] = (),
     run_pytest: PytestRunner | None = None,
+    reporter: Reporter | None = None,
+    notes: Notes | None = None,
 ) -> list[Outcome]:
     """Each leg in turn (`smoke` on its platform); a leg with a failure ends the run. Every
     platform's emulator is checked first, before anything is built."""
@@ -206,7 +216,8 @@ def run_legs(
     for index, leg in enumerate(plan):
         leg_request = dataclasses.replace(request, platforms=(leg.platform,))
         got = smoke(graph, leg.names, settings=settings, request=leg_request,
-                    pytest_args=pytest_args, run_pytest=run_pytest)  # fmt: skip
+                    pytest_args=pytest_args, run_pytest=run_pytest, reporter=reporter,
+                    notes=notes)  # fmt: skip
         outcomes += got
         rest = ", ".join(later.platform for later in plan[index + 1 :])
         if exit_code(got) and rest:

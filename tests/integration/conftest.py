@@ -148,7 +148,7 @@ def repo(tmp_path: Path, os_image: str) -> Iterator[Repo]:
     path.mkdir()
     git(path, "init", "-q", "-b", "main")
     shutil.copy(REPO_ROOT / "tasks.py", path / "tasks.py")
-    (path / ".gitignore").write_text("__pycache__/\n", encoding="utf-8")
+    (path / ".gitignore").write_text("__pycache__/\n/artifacts/\n", encoding="utf-8")
     prefix = f"kfit-{uuid.uuid4().hex[:10]}"
     yield Repo(path=path, registry=prefix)
     remove_images(f"{prefix}/*")

@@ -26,9 +26,10 @@ from kfimages.build.bootstrap import (
     import_changes,
     origin_labels,
 )
+from kfimages.build.dryrun import format_dry_run
 from kfimages.build.plan import BuildRequest, Step
 from kfimages.build.report import BuildReport, Result, Status, format_summary
-from kfimages.build.run import format_dry_run, prepare
+from kfimages.build.run import prepare
 from kfimages.errors import UserError
 from kfimages.settings import Settings
 from tests.unit.conftest import Repo

@@ -166,7 +166,7 @@ def test_smoke_runs_pytest_for_the_testable_images(
         family, wanted, settings=settings, request=request, pytest_args=["-x"],
         run_pytest=fake_pytest,
     )  # fmt: skip
-    assert builds == [(family, wanted, request, {"settings": settings})]
+    assert builds == [(family, wanted, request, {"settings": settings, "reporter": None})]
     tested = [c[c.index("--image") + 1] for c in commands]
     assert tested == ["base", "empty", "jupyter", "rstudio", "tidy"], "parents first"
     assert commands[0] == [
