@@ -26,6 +26,11 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "actions/upload-artifact": ("ea165f8d65b6e75b540449e92b4886f43607fa02", "v4.6.2"),
     # https://github.com/actions/download-artifact tag v4.3.0
     "actions/download-artifact": ("d3f86a106a0bac45b974a628896c90dbdf5c8093", "v4.3.0"),
+    # https://github.com/aquasecurity/trivy-action tag v0.36.0 (read on 2026-12-04)
+    "aquasecurity/trivy-action": ("ed142fd0673e97e23eac54620cfb913e5ce36c25", "v0.36.0"),
+    # https://github.com/github/codeql-action tag v4.36.2 (read on 2026-12-04); the action
+    # is its upload-sarif folder, pinned by the repository's commit
+    "github/codeql-action/upload-sarif": ("8aad20d150bbac5944a9f9d289da16a4b0d87c1e", "v4.36.2"),
 }
 """The one place of the workflow's action pins: action -> (commit, version). Each commit is
 what the version's tag names in the action's own repository (the URL in the comment above

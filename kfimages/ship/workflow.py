@@ -21,7 +21,8 @@ the tree dirty, whose images get `sha-...-dirty` tags and are refused by `--push
 moving is published before every image of every platform passed: the last job, `promote`
 (main only, once every `publish-N` succeeded), makes the immutable manifest lists, then
 promotes the moving tags (`latest`, content tags) from the immutable refs and makes their
-lists (`invoke lists`). Pull requests run lint, unit and integration tests too.
+lists (`invoke lists`). Pull requests run lint, unit and integration tests too. The
+scheduled run builds nothing: it runs the jobs of kfimages.ship.scheduled only.
 
 Every `uses:` is pinned by a full commit SHA with its version in a comment; the pins live in
 ACTIONS, and `check` (run by `invoke workflow --check` and `nox -s lint`) refuses a `uses:`
@@ -35,6 +36,7 @@ import re
 from pathlib import Path
 
 from kfimages.repo.graph import Graph
+from kfimages.ship import scheduled
 from kfimages.ship.actions import WORKFLOWS, pin, unpinned
 
 WORKFLOW = WORKFLOWS / "images.yml"
@@ -56,12 +58,14 @@ on:
   push:
     branches: [main]
   workflow_dispatch:
+  schedule:
+    - cron: "@CRON@"
 
 permissions:
   contents: read
 
 concurrency:
-  group: images-${{ github.ref }}
+  group: images-${{ github.event_name == 'schedule' && 'schedule' || github.ref }}
   cancel-in-progress: ${{ github.event_name == 'pull_request' }}
 
 env:
@@ -70,12 +74,14 @@ env:
 
 jobs:
   lint:
+    if: @NOT_SCHEDULED@
     runs-on: ubuntu-24.04
     steps:
 @SETUP@
       - run: nox -s lint tests
 
   integration:
+    if: @NOT_SCHEDULED@
     runs-on: ubuntu-24.04
     steps:
 @SETUP@
@@ -86,6 +92,7 @@ jobs:
       - run: nox -s integration
 
   plan:
+    if: @NOT_SCHEDULED@
     runs-on: ubuntu-24.04
     outputs:
       count: ${{ steps.plan.outputs.count }}
@@ -161,8 +168,8 @@ _BUILD_AND_TEST = """\
           invoke bake "$NAME" --registry "$REGISTRY" --cache-registry "$REGISTRY/cache" \\
             @BAKE_FLAGS@--output artifacts/docker-bake.json
           docker buildx bake -f artifacts/docker-bake.json --load
-      - name: reuse what bake built, content tags
-        run: invoke build "$NAME" --registry "$REGISTRY"
+      - name: reuse what bake built, content tags (@REPORTS@)
+        run: invoke build "$NAME" --registry "$REGISTRY" --no-reports
       - name: smoke tests
         run: python -m pytest tests/images --image "$NAME" --registry "$REGISTRY" -q
 """
@@ -174,16 +181,15 @@ _PUSH_IMMUTABLE = """\
         run: |
           invoke build "$NAME" --registry "$REGISTRY" --push --no-lists --immutable-only \\
             --record "$RECORD"
-      - name: build manifest
-        run: invoke manifest "$NAME" --registry "$REGISTRY" --output artifacts/manifests
       - uses: @USES:actions/upload-artifact@
         with:
           name: pushed-${{ matrix.repository }}-${{ matrix.arch }}
           path: artifacts/pushed/
-      - uses: @USES:actions/upload-artifact@
+      - name: upload the SBOM and manifest of each image the push wrote (artifacts/reports/)
+        uses: @USES:actions/upload-artifact@
         with:
-          name: manifest-${{ matrix.repository }}-${{ matrix.arch }}
-          path: artifacts/manifests/
+          name: reports-${{ matrix.repository }}-${{ matrix.arch }}
+          path: artifacts/reports/
 """
 
 _PROMOTE = """
@@ -244,6 +250,7 @@ def _stage(n: int, *, publish: bool) -> str:
         if publish
         else "build with BuildKit's scheduler, reading (never writing) the registry cache",
     ).replace("@BAKE_FLAGS@", "" if publish else "--cache-read-only ")
+    text = text.replace("@REPORTS@", "the push writes the reports" if publish else "no reports")
     if publish:
         text += _PUSH_IMMUTABLE
     return text.replace("@N@", str(n))
@@ -275,7 +282,13 @@ def render(*, stages: int) -> str:
         .replace("@PERMISSIONS@", _WRITE)
         .replace("@LOGIN@", _LOGIN)
     )
-    text = text.replace("@SETUP@", _setup())
+    text += scheduled.JOBS.replace("@LOGIN@", _LOGIN)
+    text = (
+        text.replace("@SETUP@", _setup())
+        .replace("@CRON@", scheduled.CRON)
+        .replace("@NOT_SCHEDULED@", scheduled.WHEN.replace("==", "!="))
+        .replace("@SCHEDULED@", scheduled.WHEN)
+    )
     return _USES_RE.sub(lambda m: pin(m.group(1)), text)
 
 

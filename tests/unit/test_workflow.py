@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 import yaml
 
-from kfimages.ship import actions, workflow
+from kfimages.ship import actions, scheduled, workflow
 from tests.unit.conftest import Repo
 
 PR = {"github.event_name": "'pull_request'", "github.ref": "'refs/pull/7/merge'"}
 MAIN = {"github.event_name": "'push'", "github.ref": "'refs/heads/main'"}
 DISPATCH = {"github.event_name": "'workflow_dispatch'", "github.ref": "'refs/heads/main'"}
+SCHEDULE = {"github.event_name": "'schedule'", "github.ref": "'refs/heads/main'"}
+SCHEDULED_JOBS = {"outdated", "inventory", "scan"}
 # Conditions that do not depend on the event: assumed true (the job may run).
 _FREE = (
     re.compile(r"needs\.plan\.outputs\.\w+ != '[^']*'"),
@@ -50,7 +52,15 @@ def runs(job: dict[str, Any]) -> str:
 
 
 def writes_packages(job: dict[str, Any]) -> bool:
-    return "write" in {str(v) for v in (job.get("permissions") or {}).values()}
+    return (job.get("permissions") or {}).get("packages") == "write"
+
+
+def runs_with_needs(jobs: dict[str, Any], name: str, event: dict[str, str]) -> bool:
+    """Whether a job runs for `event`: its `if:` lets it and every job it needs runs (a job
+    whose needed job is skipped is skipped, unless its `if:` says otherwise, which these
+    jobs' conditions do not)."""
+    needs = jobs[name].get("needs") or []
+    return runs_for(jobs[name], event) and all(runs_with_needs(jobs, n, event) for n in needs)
 
 
 def logs_in(job: dict[str, Any]) -> bool:
@@ -70,7 +80,7 @@ def test_workflow_is_stable_and_names_no_image(chain: Repo) -> None:
     jobs = doc["jobs"]
     assert set(jobs) == {
         "lint", "integration", "plan", "stage-0", "stage-1", "stage-2",
-        "publish-0", "publish-1", "publish-2", "promote",
+        "publish-0", "publish-1", "publish-2", "promote", *SCHEDULED_JOBS,
     }  # fmt: skip
     assert jobs["stage-1"]["needs"] == ["plan", "stage-0"]
     assert jobs["publish-1"]["needs"] == ["plan", "publish-0"]
@@ -82,7 +92,7 @@ def test_workflow_is_stable_and_names_no_image(chain: Repo) -> None:
     for job in ("stage-0", "publish-0"):
         assert "docker buildx bake -f artifacts/docker-bake.json --load" in runs(jobs[job])
         assert "python -m pytest tests/images" in runs(jobs[job])
-    assert "invoke manifest" in runs(jobs["publish-0"])
+    assert 'invoke build "$NAME" --registry "$REGISTRY" --no-reports' in runs(jobs["stage-0"])
     assert "ubuntu-24.04-arm" in doc["env"]["RUNNERS"]
 
 
@@ -117,7 +127,9 @@ def test_the_workflow_token_reads_only_and_no_pull_request_job_can_write(chain: 
                 assert "--cache-read-only" in runs(job), f"{name} would write the cache"
     # The main branch's jobs are the ones that write, and each stage runs once per event.
     writers = {name for name, job in jobs.items() if writes_packages(job) or logs_in(job)}
-    assert writers == {"publish-0", "publish-1", "publish-2", "promote"}
+    assert writers == {"publish-0", "publish-1", "publish-2", "promote", "scan"}
+    assert jobs["scan"]["permissions"]["packages"] == "read", "scan logs in to pull only"
+    writers.remove("scan")
     for name in writers:
         assert runs_for(jobs[name], MAIN)
         assert jobs[name]["permissions"] == {"contents": "read", "packages": "write"}
@@ -171,7 +183,7 @@ def test_every_action_is_pinned_by_commit_and_no_checkout_keeps_the_token(chain:
         for step in job["steps"]
         if str(step.get("uses", "")).startswith("actions/checkout@")
     ]
-    assert len(checkouts) == 10
+    assert len(checkouts) == 13
     assert all(step["with"]["persist-credentials"] is False for step in checkouts)
     workflow.write(chain.graph())
     assert workflow.check(chain.graph()) is None
@@ -234,3 +246,61 @@ def test_check_counts_every_unpinned_uses(chain: Repo) -> None:
     found = str(workflow.check(chain.graph()))
     assert "org/repo/.github/workflows/w.yml@v1" in found
     assert found.endswith("(and 1 more)")
+
+
+def test_publish_uploads_each_images_reports_after_the_push(chain: Repo) -> None:
+    """The SBOM and manifest the push's `invoke build` writes (artifacts/reports/, named in its
+    summary) are uploaded with the pushed image; the build before the smoke tests writes none."""
+    jobs = doc_of(chain)["jobs"]
+    for n in range(3):
+        steps = jobs[f"publish-{n}"]["steps"]
+        pushes = next(i for i, s in enumerate(steps) if "--push" in str(s.get("run", "")))
+        assert "--no-reports" not in steps[pushes]["run"], "the push writes the reports"
+        uploads = [i for i, s in enumerate(steps)
+                   if str(s.get("uses", "")).startswith("actions/upload-artifact@")
+                   and s["with"]["path"] == "artifacts/reports/"]  # fmt: skip
+        assert len(uploads) == 1, f"publish-{n}"
+        assert uploads[0] > pushes, f"publish-{n} uploads before the push wrote them"
+        name = steps[uploads[0]]["with"]["name"]
+        assert name == "reports-${{ matrix.repository }}-${{ matrix.arch }}"
+        before = [
+            str(s.get("run", "")) for s in steps[:pushes] if "invoke build" in str(s.get("run"))
+        ]
+        assert before
+        assert all("--no-reports" in r for r in before)
+
+
+def test_the_schedule_checks_outdated_packages_and_scans_with_least_privilege(
+    chain: Repo,
+) -> None:
+    doc = doc_of(chain)
+    triggers = yaml.safe_load(workflow.expected(chain.graph()).replace("\non:", "\n'on':"))["on"]
+    assert triggers["schedule"] == [{"cron": scheduled.CRON}]  # YAML 1.1 reads on: as true
+    assert doc["permissions"] == {"contents": "read"}
+    jobs = doc["jobs"]
+    on_schedule = {name for name in jobs if runs_with_needs(jobs, name, SCHEDULE)}
+    assert on_schedule == SCHEDULED_JOBS, "the schedule builds and pushes nothing"
+    for event in (PR, MAIN, DISPATCH):
+        assert not {n for n in SCHEDULED_JOBS if runs_for(jobs[n], event)}, event
+    assert "invoke outdated all --fail-on security" in runs(jobs["outdated"]).splitlines()
+    assert "permissions" not in jobs["outdated"], "the workflow's read-only token"
+    assert "permissions" not in jobs["inventory"]
+    granted = {name for name, job in jobs.items()
+               if "security-events" in (job.get("permissions") or {})}  # fmt: skip
+    assert granted == {"scan"}
+    scan = jobs["scan"]
+    assert scan["permissions"] == {
+        "contents": "read", "packages": "read", "security-events": "write",
+    }  # fmt: skip
+    assert scan["needs"] == ["inventory"]
+    assert (
+        scan["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.inventory.outputs.images) }}"
+    )
+    by_action = {str(s.get("uses", "")).split("@")[0]: s for s in scan["steps"]}
+    trivy = by_action["aquasecurity/trivy-action"]["with"]
+    upload = by_action["github/codeql-action/upload-sarif"]["with"]
+    assert trivy["image-ref"] == "${{ matrix.ref }}"
+    assert trivy["format"] == "sarif"
+    assert upload["sarif_file"] == trivy["output"]
+    assert upload["category"] == "trivy-${{ matrix.name }}", "one analysis per image"
+    assert "invoke list --json --registry" in runs(jobs["inventory"])
