@@ -1,5 +1,5 @@
 """invoke tasks of the image repository: list, graph, affected, build, smoke, bootstrap, new,
-chart, lock, lint-files, manifest, bake, lists, workflow, bench.
+chart, lock, lint-files, manifest, bake, lists, workflow, bench, sbom, diff, release-notes.
 
 Only wiring: every task parses its arguments and calls a plain function of `kfimages`.
 A `kfimages.errors.UserError` becomes `error: <message>` on stderr and exit code 2. The tasks
@@ -127,12 +127,12 @@ class _NamesArgument(Argument):
 
 class _NamesTask(Task[Any]):
     """A task whose first parameter after the context is NAMES (_NamesArgument), or whose
-    positional `new` may be left out (`invoke diff NAME`)."""
+    positionals `old` and `new` may be left out (`invoke diff NAME`; `invoke diff --help`)."""
 
     def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
         args: list[Argument] = super().get_arguments(ignore_unknown_help)
         for arg in args:
-            if arg.name in ("names", "new"):
+            if arg.name in ("names", "old", "new"):
                 arg.__class__ = _NamesArgument
         return args
 
@@ -750,7 +750,7 @@ def sbom(  # noqa: PLR0917 (invoke passes CLI options as parameters)
 @_user_errors
 def diff(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     c: Context,
-    old: str,
+    old: str | None = None,
     new: str | None = None,
     markdown: bool = False,
     registry: str = "",
@@ -763,6 +763,8 @@ def diff(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     invoke diff NAME [--markdown]      (NAME:previous against NAME:latest)
     """
     render = image_diff.render_markdown if markdown else image_diff.render_text
+    if not old:
+        raise UserError("name an image (invoke diff NAME) or two (invoke diff OLD NEW)")
     if new:
         if registry or platform:
             raise UserError("--registry and --platform go with `invoke diff NAME` only")

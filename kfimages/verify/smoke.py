@@ -13,6 +13,9 @@ tests (`pytest tests/images --image NAME`), and summarise; `--dry-run` prints th
   is still handed to pytest: its tests that need the final image skip with the URL, and
   the tests of what can be built (e.g. rstudio's R stage) run. An image whose build
   failed, or whose parent's did, is not tested and fails the run.
+- After the build (before the tests), the reporter writes each image's SBOM and manifest
+  (kfimages.ship.reports) and `notes` prints each rebuilt image's diff against the image it
+  replaced, `previous` (kfimages.ship.release), or that it has none (a cold run).
 - pytest's exit code 5 (no tests collected) is a failure: every image inherits base's
   contract tests, so an empty run means the harness lost the image's tests.
 - `--platform linux/arm64` on an amd64 host (another platform than the host's): the images are

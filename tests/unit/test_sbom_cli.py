@@ -23,6 +23,16 @@ from tests.unit.invoke_cli import run_invoke
         (("diff", "{tmp}/spdx.json", "{tmp}/spdx.json"), "error: {tmp}/spdx.json is not a "
          'CycloneDX JSON document (no "bomFormat": "CycloneDX"); pass an SBOM that `invoke '
          "sbom` wrote, or an image ref"),
+        (("diff",), "error: name an image (invoke diff NAME) or two (invoke diff OLD NEW)"),
+        (("diff", "nosuch"), "error: unknown image 'nosuch'"),
+        (("diff", "base,jupyter"), "error: `invoke diff NAME` compares one image, not "
+         "'base,jupyter'; for several use `invoke release-notes NAMES`"),
+        (("diff", "all"), "error: `all` is not a set this task takes"),
+        (("diff", "{tmp}/x.json", "{tmp}/y.json", "--registry", "r"), "error: --registry and "
+         "--platform go with `invoke diff NAME` only"),
+        (("release-notes",), "error: name the images: NAME[,NAME...]"),
+        (("release-notes", "base,nosuch"), "error: unknown image 'nosuch'"),
+        (("release-notes", "base", "--platform", "linux/s390x"), "error: unknown platform"),
     ],
 )  # fmt: skip
 def test_bad_input_is_one_line_and_exit_2(
@@ -33,3 +43,9 @@ def test_bad_input_is_one_line_and_exit_2(
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(error.format(tmp=tmp_path)), done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_diff_help_is_help_not_a_name(chain: Repo) -> None:
+    done = run_invoke(chain, "diff", "--help")
+    assert done.returncode == 0, done.stderr
+    assert "invoke diff NAME [--markdown]      (NAME:previous against NAME:latest)" in done.stdout
