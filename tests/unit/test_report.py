@@ -46,6 +46,12 @@ def test_exit_codes(statuses: list[Status], push_failed: bool, code: int) -> Non
     assert (EXIT_OK, EXIT_FAILED, EXIT_BLOCKED) == (0, 1, 3)
 
 
+def test_a_report_that_could_not_be_written_fails_the_build() -> None:
+    results = [result("a", Status.BUILT), result("b", Status.BLOCKED)]
+    assert BuildReport(results=results, reports_failed=True).exit_code == EXIT_FAILED
+    assert BuildReport(results=results).exit_code == EXIT_BLOCKED
+
+
 def test_summary_table_and_counts() -> None:
     report = BuildReport(
         results=[
