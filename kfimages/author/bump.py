@@ -24,7 +24,7 @@ from pathlib import Path
 
 from kfimages.author import chart, registries
 from kfimages.author import lock as locks
-from kfimages.author.pins import ARG, NPM, POSIT, PYPI, Pin, Place, discover, named
+from kfimages.author.pins import ARG, NPM, POSIT, PYPI, Pin, discover, named
 from kfimages.author.registries import Project, ReleaseFile, Unreachable
 from kfimages.errors import UserError
 from kfimages.repo.graph import Graph, load_graph
@@ -74,7 +74,7 @@ def pins_called(graph: Graph, name: str) -> list[Pin]:
     every = discover(graph)
     found = named(every, name)
     if not found:
-        valid = ", ".join(sorted({p.name for p in every}))
+        valid = ", ".join(sorted({p.name for p in every})) or "(none)"
         raise UserError(f"unknown pin '{name}'; pins: {valid} (see `invoke outdated`)")
     return found
 
@@ -145,9 +145,9 @@ def _arg_values(pin: Pin, target: Target) -> dict[str, str]:
 def edits_for(pin: Pin, target: Target) -> list[Edit]:
     """The line edits that move one pin to `target`."""
     if pin.kind != ARG:
-        place = pin.places[0]
-        name, _, _ = place.value.partition("==")
-        return [Edit(place.path, place.line, place.value, f"{name}=={target.version}")]
+        place = pin.places[0]  # `name[extras]==version` as written
+        moved = place.value.removesuffix(pin.version) + target.version
+        return [Edit(place.path, place.line, place.value, moved)] if moved != place.value else []
     values = _arg_values(pin, target)
     edits = [Edit(p.path, p.line, p.value, values[p.key]) for p in pin.places if p.key in values]
     urls = {p.value: values[p.key] for p in pin.places if p.key in values and "_URL" in p.key}
@@ -247,15 +247,15 @@ def bump(
     """Move pin `name`: (the edits made, the files regenerated: locks, chart, workflow);
     nothing when it already is at the target."""
     found = pins_called(graph, name)
-    target = resolve_target(found, to=to, sha256=check_sha256(sha256), ca_cert=ca_cert)
     if sha256 and not any(p.kind == ARG and p.source.registry not in (PYPI, NPM) for p in found):
-        raise UserError(f"--sha256 is for a pin whose registry gives no hash; {name} has one")
-    edits = [e for pin in found for e in edits_for(pin, target)]
+        raise UserError(f"--sha256 is for a pin whose registry gives no hash; {name}'s does")
+    target = resolve_target(found, to=to, sha256=check_sha256(sha256), ca_cert=ca_cert)
+    edits = sorted((e for pin in found for e in edits_for(pin, target)), key=_position)
     if not edits:
         return [], []
     apply(graph.root, edits)
     return edits, [*relock(graph.root), *regenerate(graph.root)]
 
 
-def places_text(places: Iterable[Place]) -> str:
-    return ", ".join(f"{p.path}:{p.line}" for p in places)
+def _position(edit: Edit) -> tuple[str, int]:
+    return edit.path, edit.line

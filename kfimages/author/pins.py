@@ -178,13 +178,14 @@ def dockerfile_pins(graph: Graph) -> list[Pin]:
     return pins
 
 
-def requirement_lines(path: Path) -> list[tuple[int, str, str]]:
-    """(1-based line, normalized name, version) of each `name==version` line a requirements
-    file lists itself."""
+def requirement_lines(path: Path) -> list[tuple[int, str, str, str]]:
+    """(1-based line, normalized name, version, the requirement as written) of each
+    `name==version` line a requirements file lists itself."""
     found = []
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if match := _REQ_RE.match(raw):
-            found.append((number, locks.normalize(match.group(1)), match.group(3)))
+            written = match.group(0).strip()
+            found.append((number, locks.normalize(match.group(1)), match.group(3), written))
     return found
 
 
@@ -193,8 +194,8 @@ def requirement_pins(graph: Graph) -> list[Pin]:
     pins: list[Pin] = []
     for spec in locks.discover(graph.root, graph):
         index = spec.index_url
-        for line, name, version in requirement_lines(graph.root / spec.source):
-            place = Place(spec.source, line, "requirement", f"{name}=={version}")
+        for line, name, version, written in requirement_lines(graph.root / spec.source):
+            place = Place(spec.source, line, "requirement", written)
             pins.append(Pin(name, version, REQUIREMENT, Source(PYPI, name, index), (place,)))
     return pins
 
