@@ -183,8 +183,9 @@ def resolve_target(
     if to and not _VERSION_RE.match(to):
         raise UserError(f"--to {to!r} is not a version")
     kinds = {p.kind for p in pins}
+    other_index = (source.index_url or registries.PYPI_INDEX).rstrip("/") != registries.PYPI_INDEX
     try:
-        if source.registry == PYPI:
+        if source.registry == PYPI and not (other_index and to):  # another index: trust --to
             project = registries.pypi_project(
                 source.package, index_url=source.index_url or registries.PYPI_INDEX,
                 ca_cert=ca_cert,
