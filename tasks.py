@@ -1,5 +1,6 @@
 """invoke tasks of the image repository: list, graph, affected, build, smoke, bootstrap, new,
-chart, lock, lint-files, manifest, bake, lists, workflow, bench, sbom, diff, release-notes.
+chart, lock, lint-files, manifest, bake, lists, workflow, bench, sbom, diff, release-notes,
+outdated, bump.
 
 Only wiring: every task parses its arguments and calls a plain function of `kfimages`.
 A `kfimages.errors.UserError` becomes `error: <message>` on stderr and exit code 2. The tasks
@@ -28,9 +29,11 @@ from invoke.tasks import Task, task
 
 from kfimages import engine, platforms
 from kfimages import names as image_names
+from kfimages.author import bump as pin_bump
 from kfimages.author import chart as image_chart
 from kfimages.author import lintfiles, scaffold
 from kfimages.author import lock as locks
+from kfimages.author import outdated as stale
 from kfimages.bench import run as bench_run
 from kfimages.build import bootstrap as boot
 from kfimages.build import plan
@@ -50,6 +53,7 @@ from kfimages.ship import push as push_refs
 from kfimages.ship import release as image_release
 from kfimages.ship import reports as build_reports
 from kfimages.ship import sbom as image_sbom
+from kfimages.ship import security as image_security
 from kfimages.ship import workflow as ci_workflow
 from kfimages.verify import smoke as smoke_tests
 
@@ -813,6 +817,81 @@ def release_notes(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         print(line)
 
 
+# --- maintenance: what is stale (outdated), and moving a pin (bump) --------------------------
+
+
+@_names_task(
+    help={
+        "names": f"{_NAMES_HELP}; default all",
+        "base": "git ref of `affected`, e.g. origin/main",
+        "registry": f"registry/namespace prefix of the built images (default {DEFAULT_REGISTRY})",
+        "tag": f"tag of the built images (default {DEFAULT_TAG})",
+        "fail_on": "exit 1 when: `security` = a built image lacks a fix of its Debian security "
+        "suite (or the suite cannot be read); `any` = that, or any pin has a newer release or "
+        "is unknown here (for scheduled CI)",
+    },
+)
+@_user_errors
+def outdated(  # noqa: PLR0917 (invoke passes CLI options as parameters)
+    c: Context,
+    names: str | None = None,
+    base: str = "",
+    registry: str = DEFAULT_REGISTRY,
+    tag: str = DEFAULT_TAG,
+    fail_on: str = "",
+) -> None:
+    """Every pin the images depend on against its registry's newest release (PyPI, npm,
+    Posit), and the Debian security fixes the built images lack.
+
+    invoke outdated [NAME[,NAME...] | all | affected --base REF] [--fail-on security|any]
+    Exit 0, or 1 when --fail-on says so; a registry unreachable from here: `unknown here`.
+    """
+    settings = _settings()
+    graph = _graph()
+    when = stale.fail_on(fail_on)
+    selected = plan.select(graph, names or image_names.ALL, base=base)
+    rows = stale.check_pins(stale.pins_of(graph, selected), ca_cert=settings.ca_cert)
+    print("\n".join(stale.render_pins(rows)))
+    engine.check_docker()
+    cache = image_security.IndexCache(image_security.security_uri(settings))
+    images = stale.check_images(graph, selected, registry=registry, tag=tag, cache=cache)
+    print("\nDebian security fixes (built images):")
+    print("\n".join(stale.render_security(images)))
+    if problems := stale.failures(rows, images, fail_on=when):
+        raise Exit(f"error: --fail-on {when}: {'; '.join(problems)}", code=stale.EXIT_STALE)
+
+
+@task(
+    help={
+        "pin": "the pin, as `invoke outdated` names it (jupyterlab, code-server, node, pip, "
+        "torch, rstudio-server, ...)",
+        "to": "the version to move to (default: the newest release of its registry)",
+        "sha256": "SHA-256 of the new file where no registry reachable from here gives it "
+        "(rstudio-server: Posit's download page)",
+    },
+    positional=["pin"],
+)
+@_user_errors
+def bump(c: Context, pin: str, to: str = "", sha256: str = "") -> None:
+    """Move a pin everywhere it lives (ARGs, URLs, SHA-256s, npm integrity, requirements),
+    relock, regenerate, and print the images it affects (`invoke affected --base HEAD`).
+
+    invoke bump PIN [--to VERSION] [--sha256 HEX]; then rebuild and read the release notes
+    """
+    graph = _graph()
+    edits, written = pin_bump.bump(graph, pin, to=to, sha256=sha256, ca_cert=_settings().ca_cert)
+    if not edits:
+        print(f"{pin} is already at {to or 'the newest release'}: nothing to bump")
+        return
+    print("\n".join(map(str, edits)))
+    for path in written:
+        print(f"regenerated {path}")
+    selection = changes.explain(_graph(), base_ref="HEAD")
+    print("\nimages to rebuild (changes since HEAD):")
+    print(render.affected_text(selection.images, registry=DEFAULT_REGISTRY, tag=DEFAULT_TAG,
+                               reasons=selection.reasons))  # fmt: skip
+
+
 ns = Collection()
 ns.add_task(list_, name="list")
 ns.add_task(graph)
@@ -832,3 +911,5 @@ ns.add_task(bench)
 ns.add_task(sbom)
 ns.add_task(diff)
 ns.add_task(release_notes, name="release-notes")
+ns.add_task(outdated)
+ns.add_task(bump)

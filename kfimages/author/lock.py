@@ -38,6 +38,7 @@ PYTHON_PLATFORM = "x86_64-manylinux_2_28"
 """linux/amd64 with glibc >= 2.28 (Debian 13 has 2.41)."""
 MARK = "# kfimages lock"
 FIX = "run: invoke lock"
+PARENTS_NAME = "(parent images' locks)"  # the constraints in a lock's `# via` comments
 
 _REF_RE = re.compile(r"^\s*(-r|-c|--requirement|--constraint)(?:\s+|=)?(\S+)")
 _INDEX_RE = re.compile(r"^\s*(?:-i|--index-url)(?:\s+|=)(\S+)")
@@ -325,7 +326,8 @@ def write_lock(spec: LockSpec, root: Path, *, uv: list[str], upgrade: bool = Fal
         proc = subprocess.run(command, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise UserError(f"{spec.source}: uv pip compile failed:\n{proc.stderr.strip()}")
-        body = out.read_text(encoding="utf-8")
+        # `# via` comments name the constraints by a stable name: a relock changes what changed
+        body = out.read_text(encoding="utf-8").replace(str(parents), PARENTS_NAME)
     version = subprocess.run([*uv, "--version"], capture_output=True, text=True, check=True)
     header = render_header(spec, root, resolver=" ".join(version.stdout.split()[:2]))
     target.write_text(header + body, encoding="utf-8")

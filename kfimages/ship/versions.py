@@ -131,3 +131,8 @@ def change_kind(ecosystem: str, old: str, new: str) -> str:
         if a != b:
             return (MAJOR, MINOR)[index] if index < 2 else PATCH
     return PATCH
+
+
+def is_pre_release(ecosystem: str, version: str) -> bool:
+    """Whether a version is a pre-release (`1.2.0rc1`, `2.0.0-beta.2`, `1.0.dev0`)."""
+    return bool(_PRE_RELEASE.match(release(ecosystem, version)[1]))
