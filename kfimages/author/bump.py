@@ -200,11 +200,13 @@ def resolve_target(
         if source.registry == POSIT and not to:
             return Target(registries.posit_newest(source.package, ca_cert=ca_cert), sha256=sha256)
     except Unreachable as exc:
-        raise UserError(
-            f"{name}: {exc}; retry when it answers (behind a proxy: its CA in the host's "
-            "store or $KFIMAGES_CA_CERT), or pass --to VERSION with --sha256 where that "
-            "registry gives no hash"
-        ) from None
+        fix = (
+            "pass --to VERSION --sha256 HEX (from the vendor's download page)"
+            if source.registry == POSIT
+            else "retry when it answers (behind a proxy: its CA in the host's store or "
+            "$KFIMAGES_CA_CERT)"
+        )
+        raise UserError(f"{name}: {exc}; {fix}") from None
     if not to:
         raise UserError(f"{name}: its newest version cannot be read here; pass --to VERSION")
     return Target(to, sha256=sha256)

@@ -13,10 +13,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -88,6 +91,41 @@ def test_bump_relocks_one_requirement_and_selects_its_images(clone: Path) -> Non
     selected = [line.split()[0] for line in table.strip().splitlines()[2:]]
     users = sorted(i.name for i in graph.images.values() if i.folder == folder)
     assert sorted(selected) == users
+
+
+def _arg(dockerfile: Path, name: str) -> str:
+    found = re.search(rf"^ARG {name}=(\S+)$", dockerfile.read_text(encoding="utf-8"), re.M)
+    assert found, name
+    return found.group(1)
+
+
+def test_bump_moves_a_wheel_and_an_npm_tarball_with_their_hashes(clone: Path) -> None:
+    """node (a PyPI wheel: URL and SHA-256) and code-server (npm: integrity), each to another
+    release; the file the new URL names is downloaded and hashed here, npm's integrity is read
+    from its full package document: both independent of the code under test."""
+    (node,) = pins.named(pins.discover(load_graph(clone)), "node")
+    project = registries.pypi_project(node.source.package)
+    others = [v for v, files in project.releases.items() if files and v != node.version]
+    node_to = registries.max_version(v for v in others if not re.search(r"[a-z]", v))
+    npm = json.loads(urllib.request.urlopen("https://registry.npmjs.org/code-server").read())
+    code_to = sorted(v for v in npm["versions"] if v != npm["dist-tags"]["latest"]
+                     and re.fullmatch(r"[\d.]+", v))[-1]  # fmt: skip
+    for pin, to in (("node", node_to), ("code-server", code_to)):
+        done = _run(clone, "bump", pin, "--to", to)
+        assert done.returncode == 0, done.stderr
+    dockerfile = clone / "codeserver/Dockerfile"
+    assert _arg(dockerfile, "NODE_WHEEL_VERSION") == node_to
+    url = _arg(dockerfile, "NODE_WHEEL_URL")
+    assert url.startswith("https://files.pythonhosted.org/packages/")
+    assert f"-{node_to}-" in url
+    wheel = urllib.request.urlopen(url, timeout=300).read()
+    assert hashlib.sha256(wheel).hexdigest() == _arg(dockerfile, "NODE_WHEEL_SHA256")
+    assert _arg(dockerfile, "CODE_SERVER_VERSION") == code_to
+    assert (
+        _arg(dockerfile, "CODE_SERVER_INTEGRITY") == npm["versions"][code_to]["dist"]["integrity"]
+    )
+    table = done.stdout.split("images to rebuild (changes since HEAD):", 1)[1]
+    assert [line.split()[0] for line in table.strip().splitlines()[2:]] == ["codeserver"]
 
 
 def _package_below_the_security_suite(os_image: str) -> tuple[str, str]:
