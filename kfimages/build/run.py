@@ -104,8 +104,9 @@ def run_step(step: Step, rt: Runtime) -> Result:
     """Reuse, block or build one image."""
     started = time.monotonic()
     result = Result(name=step.name, ref=step.ref, status=Status.BUILT, started=time.time())
-    before = retag.replaced(step)  # `previous` follows `latest` however the step ends
+    before: retag.Replaced | None = None  # `previous` follows `latest` however the step ends
     try:
+        before = retag.replaced(step)
         source = None if step.delivery.no_cache else find_reusable(step)
         if source is not None:
             result.status = Status.REUSED

@@ -86,6 +86,7 @@ def test_two_builds_with_one_changed_pin_give_exactly_that_change(
         text = (out / f"{name}.md").read_text(encoding="utf-8")
         assert [line for line in text.splitlines() if line.startswith("|")] == [
             "| type | package | old | new | kind |",
+            "|---|---|---|---|---|",
             "| pypi | kfit_demo | 1.0.0 | 1.1.0 | minor |",
         ], name
         assert "- Packages: 1 upgraded" in text
@@ -102,7 +103,7 @@ def test_two_builds_with_one_changed_pin_give_exactly_that_change(
     )
     assert image_id(repo.ref("a", "previous")) == first["a"]
 
-    for args in (("diff", "nosuch"), ("release-notes", "a,nosuch"), ("diff", "a,b")):
+    for args in (("diff", "nosuch"), ("release-notes", "a,nosuch"), ("diff", "a,b"), ("diff",)):
         bad = repo.invoke(*args, "--registry", repo.registry)
         assert bad.returncode == 2, (args, bad.stdout, bad.stderr)
         assert len(bad.stderr.strip().splitlines()) == 1, bad.stderr
