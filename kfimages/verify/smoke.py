@@ -15,6 +15,12 @@ tests (`pytest tests/images --image NAME`), and summarise; `--dry-run` prints th
   failed, or whose parent's did, is not tested and fails the run.
 - pytest's exit code 5 (no tests collected) is a failure: every image inherits base's
   contract tests, so an empty run means the harness lost the image's tests.
+- The suites run after the builds (every image of the leg is then built), up to `--jobs` at
+  once (`run_suites`): one suite streams its output to the terminal; several at once each
+  write theirs to `artifacts/smoke/<image>.log`, printed whole when the suite ends, so
+  suites never interleave. Every suite writes its junit XML (each test's duration, the
+  properties the tests record) to `artifacts/smoke/<image>.xml` (REPORTS_DIR), and the
+  summary gives each suite's time.
 - `--platform linux/arm64` on an amd64 host (another platform than the host's): the images are
   built for it (refs with the tag suffix `-arm64`, kfimages.platforms) and pytest gets
   `--platform`, which keeps only the tests marked `emulated` (a small subset: under QEMU a
@@ -31,7 +37,10 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -54,7 +63,14 @@ log = logging.getLogger(__name__)
 SMOKE_TAG = "latest"
 NO_TESTS_COLLECTED = 5
 
-PytestRunner = Callable[[Sequence[str]], int]
+REPORTS_DIR = Path("artifacts") / "smoke"
+"""Under the repository root: each smoke suite's junit XML (`<image>.xml`, `<image>@<arch>.xml`
+for another platform: every test's duration, the suite's, and what tests record with
+`record_property`, e.g. image_size_mb) and, when suites run at once, its output (`.log`)."""
+
+PytestRunner = Callable[[Sequence[str], Path | None], int]
+"""Runs a pytest command line at the repository root and gives its exit code; its output goes
+to the file given, else to the terminal."""
 
 
 class Verdict(enum.StrEnum):
@@ -70,6 +86,25 @@ class Outcome:
     name: str
     verdict: Verdict
     detail: str = ""
+    seconds: float | None = None
+    """How long its pytest suite ran (None: not run)."""
+
+
+@dataclass(frozen=True)
+class Suite:
+    """One image's pytest run: the image's step name (`jupyter`, `jupyter@arm64`) and the
+    command line."""
+
+    name: str
+    command: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    """How a suite ended: pytest's exit code and how long it ran."""
+
+    code: int
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -125,8 +160,13 @@ def nothing_to_test(names: Names, *, platform: str = "") -> str:
     return f"smoke: no image {since}{where}: nothing to test"
 
 
-def verdict(result: Result, pytest_code: int | None) -> Outcome:
+def verdict(result: Result, pytest_code: int | None, *, seconds: float | None = None) -> Outcome:
     """Combine an image's build result and its pytest exit code (None: not run)."""
+    outcome = _verdict(result, pytest_code)
+    return dataclasses.replace(outcome, seconds=seconds) if pytest_code is not None else outcome
+
+
+def _verdict(result: Result, pytest_code: int | None) -> Outcome:
     if pytest_code is None:
         return Outcome(result.name, Verdict.FAILED, f"not tested: {result.status} {result.reason}")
     if pytest_code == NO_TESTS_COLLECTED:
@@ -145,18 +185,80 @@ def testable(result: Result) -> bool:
     return result.status == Status.SKIPPED and bool(result.blocked_by)
 
 
+def suite_name(name: str, platform: str) -> str:
+    """The name of an image's suite on `platform` (the build step's: `jupyter@arm64`)."""
+    return step_name(name, platform or platforms.host_platform(), host=platforms.host_platform())
+
+
 def pytest_command(name: str, *, extra: Sequence[str], platform: str = "") -> list[str]:
+    """pytest of the image's smoke tests, its junit XML (xunit1: it keeps the properties the
+    tests record) in REPORTS_DIR."""
     foreign = ["--platform", platform] if platform and platforms.is_foreign(platform) else []
-    return [sys.executable, "-m", "pytest", TESTS_DIR, "--image", name, "-q", *foreign, *extra]
+    junit = REPORTS_DIR / f"{suite_name(name, platform)}.xml"
+    return [
+        sys.executable, "-m", "pytest", TESTS_DIR, "--image", name, "-q",
+        f"--junitxml={junit}", "-o", "junit_family=xunit1", *foreign, *extra,
+    ]  # fmt: skip
 
 
 def run_pytest_in(root: Path) -> PytestRunner:
-    """The real runner: pytest in a child process at the repository root."""
+    """The real runner: pytest in a child process at the repository root, its output to the
+    terminal or (stdout and stderr) to the file given."""
 
-    def run(command: Sequence[str]) -> int:
-        return subprocess.run(list(command), cwd=root, check=False).returncode
+    def run(command: Sequence[str], output: Path | None) -> int:
+        if output is None:
+            return subprocess.run(list(command), cwd=root, check=False).returncode
+        with output.open("w", encoding="utf-8") as out:
+            done = subprocess.run(
+                list(command), cwd=root, stdout=out, stderr=subprocess.STDOUT, check=False
+            )
+        return done.returncode
 
     return run
+
+
+def run_suites(
+    suites: Sequence[Suite],
+    *,
+    jobs: int,
+    run_pytest: PytestRunner,
+    logs: Path,
+    stream: TextIO,
+) -> dict[str, SuiteRun]:
+    """Run the suites (every image is built: none waits for another), up to `jobs` at once;
+    how each ended, by name. One at a time, a suite's output goes to the terminal as it
+    comes; several at once, each one's goes to `logs/<name>.log`, printed whole between two
+    marker lines when it ends. An interrupt (Ctrl+C reaches the running pytest processes
+    too) starts no further suite."""
+    lock = threading.Lock()
+    together = min(jobs, len(suites)) > 1
+    if together:
+        logs.mkdir(parents=True, exist_ok=True)
+
+    def run(suite: Suite) -> SuiteRun:
+        log.info("smoke tests of %s", suite.name)
+        output = logs / f"{suite.name}.log" if together else None
+        started = time.monotonic()
+        code = run_pytest(suite.command, output)
+        ran = SuiteRun(code=code, seconds=time.monotonic() - started)
+        if output is not None:
+            text = output.read_text(encoding="utf-8", errors="replace") if output.exists() else ""
+            with lock:
+                stream.write(f"===== smoke tests of {suite.name}: {shlex.join(suite.command)}\n")
+                stream.write(text if text.endswith("\n") or not text else text + "\n")
+                stream.write(
+                    f"===== end of {suite.name}: pytest exit {code} after {ran.seconds:.0f}s "
+                    f"(output kept in {output})\n"
+                )
+                stream.flush()
+        return ran
+
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
+        futures = {suite.name: pool.submit(run, suite) for suite in suites}
+        return {name: future.result() for name, future in futures.items()}
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def smoke(
@@ -167,23 +269,36 @@ def smoke(
     request: BuildRequest,
     pytest_args: Sequence[str] = (),
     run_pytest: PytestRunner | None = None,
+    stream: TextIO | None = None,
 ) -> list[Outcome]:
-    """Build `names` (tag latest) on the request's platform and run their smoke tests; an
-    outcome per image (one leg)."""
+    """Build `names` (tag latest) on the request's platform, then run their smoke tests, up
+    to `request.jobs` suites at once (`run_suites`); an outcome per image (one leg), parents
+    first."""
     runner = run_pytest or run_pytest_in(graph.root)
     report = build_images(graph, names, request, settings=settings)
     STOP.check("no smoke test run")  # a signal during the build ends the smoke run
     results = report.by_name()
     platform = request.platforms[0] if request.platforms else platforms.host_platform()
-    outcomes = []
-    for image in graph.build_order(names):
-        result = results[step_name(image.name, platform, host=platforms.host_platform())]
-        code = None
-        if testable(result):
-            log.info("smoke tests of %s on %s", image.name, platform)
-            code = runner(pytest_command(image.name, extra=pytest_args, platform=platform))
-        outcomes.append(verdict(result, code))
-    return outcomes
+    order = graph.build_order(names)
+    built = [results[suite_name(image.name, platform)] for image in order]
+    suites = [
+        Suite(result.name, tuple(pytest_command(image.name, extra=pytest_args, platform=platform)))
+        for image, result in zip(order, built, strict=True)
+        if testable(result)
+    ]
+    ran = run_suites(
+        suites,
+        jobs=request.jobs,
+        run_pytest=runner,
+        logs=graph.root / REPORTS_DIR,
+        stream=stream or sys.stdout,
+    )
+    return [
+        verdict(result, ran[result.name].code, seconds=ran[result.name].seconds)
+        if result.name in ran
+        else verdict(result, None)
+        for result in built
+    ]
 
 
 def run_legs(
@@ -231,7 +346,8 @@ def dry_run(
         stream.write(f"== smoke on {leg.platform}{how}: {', '.join(leg.names)}\n\n")
         leg_request = dataclasses.replace(request, platforms=(leg.platform,), dry_run=True)
         build_images(graph, leg.names, leg_request, settings=settings, stream=stream)
-        stream.write(f"\n# pytest, in {graph.root}, for each image the build gives\n")
+        at_once = f", up to {request.jobs} at once" if request.jobs > 1 else ""
+        stream.write(f"\n# pytest, in {graph.root}, for each image the build gives{at_once}\n")
         for image in graph.build_order(leg.names):
             command = pytest_command(image.name, extra=pytest_args, platform=leg.platform)
             stream.write(shlex.join(command) + "\n")
@@ -277,8 +393,13 @@ def stale_problem(
 
 
 def summary(outcomes: Sequence[Outcome]) -> str:
-    rows = [(o.name, str(o.verdict), o.detail) for o in outcomes]
-    return "\n".join(text_table(("IMAGE", "SMOKE", "DETAIL"), rows))
+    """A row per image: its verdict, how long its suite ran, and why it failed or was partly
+    tested."""
+    rows = [
+        (o.name, str(o.verdict), "-" if o.seconds is None else f"{o.seconds:.0f}s", o.detail)
+        for o in outcomes
+    ]
+    return "\n".join(text_table(("IMAGE", "SMOKE", "TIME", "DETAIL"), rows))
 
 
 def exit_code(outcomes: Sequence[Outcome]) -> int:
