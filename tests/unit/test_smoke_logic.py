@@ -263,7 +263,7 @@ def test_suites_run_at_once_up_to_jobs_each_printed_whole(
 
     report = BuildReport([result(n, Status.BUILT) for n in ("base", "jupyter", "empty")])
     monkeypatch.setattr("kfimages.verify.smoke.build_images", lambda *a, **kw: report)
-    monkeypatch.setattr("kfimages.verify.smoke.REPORTS_DIR", tmp_path / "smoke")
+    monkeypatch.setattr("kfimages.verify.suites.REPORTS_DIR", tmp_path / "smoke")
     out = io.StringIO()
     outcomes = smoke.smoke(
         family, ["base", "jupyter", "empty"], settings=Settings(),
