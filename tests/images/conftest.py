@@ -16,13 +16,15 @@ test fails the run with pytest's exit code 5.
 Fixtures: `image_under_test`, `image_ref_under_test`, `docker_client`, `containers`
 (tests.harness.containers; for the images of GPU_FOLDERS and those built FROM them, with
 every GPU of the host where it has any; a test's own), `module_containers` (the same, shared
-by the read-only tests of a module), `gpu_host` (tests.harness.gpu), `home_volume`,
+by the read-only tests of a module), `gpu_host` (tests.harness.gpu), `home_volume` (and
+`module_home_volume` for a shared container),
 `derived_image` (tests.harness.images), `artifacts_dir`. Helpers are in tests/harness/, not
 here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import uuid
@@ -296,16 +298,29 @@ def module_containers(
         tracked.remove_all()
 
 
-@pytest.fixture
-def home_volume(docker_client: Any) -> Iterator[str]:
-    """An empty named volume for /home/jovyan (a fresh PVC); removed after the test."""
+@contextlib.contextmanager
+def _empty_volume(docker_client: Any) -> Iterator[str]:
     volume = docker_client.volumes.create(name=f"kfnb-smoke-home-{uuid.uuid4().hex[:12]}")
     try:
         yield str(volume.name)
-    finally:  # this test's containers may still hold it: they are removed after this fixture
+    finally:  # containers may still hold it: they are removed after this fixture
         for container in docker_client.containers.list(all=True, filters={"volume": volume.name}):
             container.remove(force=True, v=True)
         volume.remove(force=True)
+
+
+@pytest.fixture
+def home_volume(docker_client: Any) -> Iterator[str]:
+    """An empty named volume for /home/jovyan (a fresh PVC); removed after the test."""
+    with _empty_volume(docker_client) as name:
+        yield name
+
+
+@pytest.fixture(scope="module")
+def module_home_volume(docker_client: Any) -> Iterator[str]:
+    """`home_volume` for a container of `module_containers`: removed after the module."""
+    with _empty_volume(docker_client) as name:
+        yield name
 
 
 @pytest.fixture(scope="session")
