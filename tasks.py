@@ -325,6 +325,8 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     iterable=["ca_cert", "bake_ca", "pytest_arg"],
     help={
         **_BUILD_HELP,
+        "jobs": "how many independent images build at once, then how many images' smoke "
+        "suites run at once (default $KFIMAGES_JOBS, else 1)",
         "base": "git ref of `affected` (default $KFIMAGES_BASE_REF), e.g. origin/main",
         "platform": "the one platform to test on (default: the host's, then for the images "
         "`all` or `affected` picked each other platform their image.yaml lists in "

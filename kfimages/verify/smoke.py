@@ -18,6 +18,12 @@ tests (`pytest tests/images --image NAME`), and summarise; `--dry-run` prints th
   replaced, `previous` (kfimages.ship.release), or that it has none (a cold run).
 - pytest's exit code 5 (no tests collected) is a failure: every image inherits base's
   contract tests, so an empty run means the harness lost the image's tests.
+- The suites run after the builds (every image of the leg is then built), up to `--jobs` at
+  once (`run_suites`): one suite streams its output to the terminal; several at once each
+  write theirs to `artifacts/smoke/<image>.log`, printed whole when the suite ends, so
+  suites never interleave. Every suite writes its junit XML (each test's duration, the
+  properties the tests record) to `artifacts/smoke/<image>.xml` (REPORTS_DIR), and the
+  summary gives each suite's time.
 - `--platform linux/arm64` on an amd64 host (another platform than the host's): the images are
   built for it (refs with the tag suffix `-arm64`, kfimages.platforms) and pytest gets
   `--platform`, which keeps only the tests marked `emulated` (a small subset: under QEMU a
@@ -31,7 +37,6 @@ import dataclasses
 import enum
 import logging
 import shlex
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -41,27 +46,34 @@ from typing import TextIO
 
 from kfimages import engine, platforms
 from kfimages.build.ca import collect_ca_files
-from kfimages.build.plan import BuildRequest, expand_names, step_name
+from kfimages.build.plan import BuildRequest, expand_names
 from kfimages.build.report import Result, Status
 from kfimages.build.run import Reporter, build_images, prepare
 from kfimages.build.stop import STOP
 from kfimages.errors import UserError
 from kfimages.names import SETS, Names
-from kfimages.repo.graph import TESTS_DIR, Graph
+from kfimages.repo.graph import Graph
 from kfimages.repo.inputs import INPUTS_LABEL
 from kfimages.settings import Settings
 from kfimages.tables import text_table
+from kfimages.verify import suites
+from kfimages.verify.suites import (
+    PytestRunner,
+    Suite,
+    pytest_command,
+    run_pytest_in,
+    run_suites,
+    suite_name,
+)
 
 log = logging.getLogger(__name__)
 
 SMOKE_TAG = "latest"
 NO_TESTS_COLLECTED = 5
 
-PytestRunner = Callable[[Sequence[str]], int]
 Notes = Callable[[Sequence[Result]], Iterable[str]]
 """Lines printed after the build, e.g. each rebuilt image's diff against the image it
 replaced (kfimages.ship.release.rebuilt_lines)."""
-
 
 class Verdict(enum.StrEnum):
     PASSED = "passed"
@@ -76,6 +88,8 @@ class Outcome:
     name: str
     verdict: Verdict
     detail: str = ""
+    seconds: float | None = None
+    """How long its pytest suite ran (None: not run)."""
 
 
 @dataclass(frozen=True)
@@ -131,8 +145,13 @@ def nothing_to_test(names: Names, *, platform: str = "") -> str:
     return f"smoke: no image {since}{where}: nothing to test"
 
 
-def verdict(result: Result, pytest_code: int | None) -> Outcome:
+def verdict(result: Result, pytest_code: int | None, *, seconds: float | None = None) -> Outcome:
     """Combine an image's build result and its pytest exit code (None: not run)."""
+    outcome = _verdict(result, pytest_code)
+    return dataclasses.replace(outcome, seconds=seconds) if pytest_code is not None else outcome
+
+
+def _verdict(result: Result, pytest_code: int | None) -> Outcome:
     if pytest_code is None:
         return Outcome(result.name, Verdict.FAILED, f"not tested: {result.status} {result.reason}")
     if pytest_code == NO_TESTS_COLLECTED:
@@ -151,20 +170,6 @@ def testable(result: Result) -> bool:
     return result.status == Status.SKIPPED and bool(result.blocked_by)
 
 
-def pytest_command(name: str, *, extra: Sequence[str], platform: str = "") -> list[str]:
-    foreign = ["--platform", platform] if platform and platforms.is_foreign(platform) else []
-    return [sys.executable, "-m", "pytest", TESTS_DIR, "--image", name, "-q", *foreign, *extra]
-
-
-def run_pytest_in(root: Path) -> PytestRunner:
-    """The real runner: pytest in a child process at the repository root."""
-
-    def run(command: Sequence[str]) -> int:
-        return subprocess.run(list(command), cwd=root, check=False).returncode
-
-    return run
-
-
 def smoke(
     graph: Graph,
     names: Sequence[str],
@@ -175,10 +180,12 @@ def smoke(
     run_pytest: PytestRunner | None = None,
     reporter: Reporter | None = None,
     notes: Notes | None = None,
+    stream: TextIO | None = None,
 ) -> list[Outcome]:
     """Build `names` (tag latest) on the request's platform, writing each image's reports
-    (`reporter`) and printing `notes` of the build, and run their smoke tests; an outcome per
-    image (one leg)."""
+    (`reporter`) and printing `notes` of the build, then run their smoke tests, up to
+    `request.jobs` suites at once (`run_suites`); an outcome per image (one leg), parents
+    first."""
     runner = run_pytest or run_pytest_in(graph.root)
     report = build_images(graph, names, request, settings=settings, reporter=reporter)
     STOP.check("no smoke test run")  # a signal during the build ends the smoke run
@@ -186,15 +193,26 @@ def smoke(
         print(line, flush=True)
     results = report.by_name()
     platform = request.platforms[0] if request.platforms else platforms.host_platform()
-    outcomes = []
-    for image in graph.build_order(names):
-        result = results[step_name(image.name, platform, host=platforms.host_platform())]
-        code = None
-        if testable(result):
-            log.info("smoke tests of %s on %s", image.name, platform)
-            code = runner(pytest_command(image.name, extra=pytest_args, platform=platform))
-        outcomes.append(verdict(result, code))
-    return outcomes
+    order = graph.build_order(names)
+    built = [results[suite_name(image.name, platform)] for image in order]
+    planned = [
+        Suite(result.name, tuple(pytest_command(image.name, extra=pytest_args, platform=platform)))
+        for image, result in zip(order, built, strict=True)
+        if testable(result)
+    ]
+    ran = run_suites(
+        planned,
+        jobs=request.jobs,
+        run_pytest=runner,
+        logs=graph.root / suites.REPORTS_DIR,
+        stream=stream or sys.stdout,
+    )
+    return [
+        verdict(result, ran[result.name].code, seconds=ran[result.name].seconds)
+        if result.name in ran
+        else verdict(result, None)
+        for result in built
+    ]
 
 
 def run_legs(
@@ -245,7 +263,8 @@ def dry_run(
         stream.write(f"== smoke on {leg.platform}{how}: {', '.join(leg.names)}\n\n")
         leg_request = dataclasses.replace(request, platforms=(leg.platform,), dry_run=True)
         build_images(graph, leg.names, leg_request, settings=settings, stream=stream)
-        stream.write(f"\n# pytest, in {graph.root}, for each image the build gives\n")
+        at_once = f", up to {request.jobs} at once" if request.jobs > 1 else ""
+        stream.write(f"\n# pytest, in {graph.root}, for each image the build gives{at_once}\n")
         for image in graph.build_order(leg.names):
             command = pytest_command(image.name, extra=pytest_args, platform=leg.platform)
             stream.write(shlex.join(command) + "\n")
@@ -291,8 +310,13 @@ def stale_problem(
 
 
 def summary(outcomes: Sequence[Outcome]) -> str:
-    rows = [(o.name, str(o.verdict), o.detail) for o in outcomes]
-    return "\n".join(text_table(("IMAGE", "SMOKE", "DETAIL"), rows))
+    """A row per image: its verdict, how long its suite ran, and why it failed or was partly
+    tested."""
+    rows = [
+        (o.name, str(o.verdict), "-" if o.seconds is None else f"{o.seconds:.0f}s", o.detail)
+        for o in outcomes
+    ]
+    return "\n".join(text_table(("IMAGE", "SMOKE", "TIME", "DETAIL"), rows))
 
 
 def exit_code(outcomes: Sequence[Outcome]) -> int:

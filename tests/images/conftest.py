@@ -15,13 +15,16 @@ test fails the run with pytest's exit code 5.
 
 Fixtures: `image_under_test`, `image_ref_under_test`, `docker_client`, `containers`
 (tests.harness.containers; for the images of GPU_FOLDERS and those built FROM them, with
-every GPU of the host where it has any), `gpu_host` (tests.harness.gpu), `home_volume`,
+every GPU of the host where it has any; a test's own), `module_containers` (the same, shared
+by the read-only tests of a module), `gpu_host` (tests.harness.gpu), `home_volume` (and
+`module_home_volume` for a shared container),
 `derived_image` (tests.harness.images), `artifacts_dir`. Helpers are in tests/harness/, not
 here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import uuid
@@ -252,12 +255,9 @@ def gpu_host(docker_client: Any) -> GpuHost:
     return host
 
 
-@pytest.fixture
-def containers(docker_client: Any, request: pytest.FixtureRequest) -> Iterator[TrackedContainers]:
-    """Containers of the image under test (or of `image=`); removed after the test whatever
-    happened. The image under test is looked up on the first `run` without `image=`, so a
-    test of another image (a stage) runs where the image under test cannot be built. Where
-    `requests_gpus`, every container gets the host's GPUs if it has any (`gpu_host`)."""
+def _tracked(docker_client: Any, request: pytest.FixtureRequest) -> TrackedContainers:
+    """TrackedContainers of the image under test, looked up on the first `run` without
+    `image=`; with the host's GPUs where `requests_gpus`."""
 
     def under_test() -> str:
         return str(request.getfixturevalue("image_ref_under_test"))
@@ -266,23 +266,61 @@ def containers(docker_client: Any, request: pytest.FixtureRequest) -> Iterator[T
     defaults: dict[str, Any] = {}
     if target is not None and requests_gpus(target, request.config):
         defaults = request.getfixturevalue("gpu_host").run_kwargs()
-    tracked = TrackedContainers(docker_client, under_test, defaults=defaults)
+    return TrackedContainers(docker_client, under_test, defaults=defaults)
+
+
+@pytest.fixture
+def containers(docker_client: Any, request: pytest.FixtureRequest) -> Iterator[TrackedContainers]:
+    """Containers of the image under test (or of `image=`); removed after the test whatever
+    happened. The image under test is looked up on the first `run` without `image=`, so a
+    test of another image (a stage) runs where the image under test cannot be built. Where
+    `requests_gpus`, every container gets the host's GPUs if it has any (`gpu_host`)."""
+    tracked = _tracked(docker_client, request)
     try:
         yield tracked
     finally:
         tracked.remove_all()
 
 
-@pytest.fixture
-def home_volume(docker_client: Any) -> Iterator[str]:
-    """An empty named volume for /home/jovyan (a fresh PVC); removed after the test."""
+@pytest.fixture(scope="module")
+def module_containers(
+    docker_client: Any, request: pytest.FixtureRequest
+) -> Iterator[TrackedContainers]:
+    """`containers` shared by the tests of one module (docker-stacks style): a module-scoped
+    fixture of the module starts a container with them, and the tests that only read it
+    (files, versions, permissions, endpoints) share it; they are removed after the module's
+    last test whatever happened. A test that changes what another test could see (writes,
+    restarts, stops, other options or environment, root) takes `containers`: its own."""
+    tracked = _tracked(docker_client, request)
+    try:
+        yield tracked
+    finally:
+        tracked.remove_all()
+
+
+@contextlib.contextmanager
+def _empty_volume(docker_client: Any) -> Iterator[str]:
     volume = docker_client.volumes.create(name=f"kfnb-smoke-home-{uuid.uuid4().hex[:12]}")
     try:
         yield str(volume.name)
-    finally:  # this test's containers may still hold it: they are removed after this fixture
+    finally:  # containers may still hold it: they are removed after this fixture
         for container in docker_client.containers.list(all=True, filters={"volume": volume.name}):
             container.remove(force=True, v=True)
         volume.remove(force=True)
+
+
+@pytest.fixture
+def home_volume(docker_client: Any) -> Iterator[str]:
+    """An empty named volume for /home/jovyan (a fresh PVC); removed after the test."""
+    with _empty_volume(docker_client) as name:
+        yield name
+
+
+@pytest.fixture(scope="module")
+def module_home_volume(docker_client: Any) -> Iterator[str]:
+    """`home_volume` for a container of `module_containers`: removed after the module."""
+    with _empty_volume(docker_client) as name:
+        yield name
 
 
 @pytest.fixture(scope="session")

@@ -14,10 +14,12 @@ HOST = platforms.host_platform()
 OTHER = next(p for p in platforms.SUPPORTED if p != HOST)
 
 
-def _pytest(name: str, *extra: str) -> str:
+def _pytest(name: str, *extra: str, suite: str = "") -> str:
+    junit = f"--junitxml=artifacts/smoke/{suite or name}.xml"
     return shlex.join(
-        [sys.executable, "-m", "pytest", "tests/images", "--image", name, "-q", *extra]
-    )
+        [sys.executable, "-m", "pytest", "tests/images", "--image", name, "-q", junit,
+         "-o", "junit_family=xunit1", *extra]
+    )  # fmt: skip
 
 
 def _legs(stdout: str) -> dict[str, list[str]]:
@@ -55,7 +57,9 @@ def test_smoke_all_prints_each_platform_s_plan_and_pytest_lines(chain: Repo) -> 
     assert _pytest_lines(host) == [
         _pytest("a", "-x"), _pytest("b", "-x"), _pytest("c", "-x"),
     ]  # fmt: skip
-    assert _pytest_lines(other) == [_pytest("a", "--platform", OTHER, "-x")]
+    assert _pytest_lines(other) == [
+        _pytest("a", "--platform", OTHER, "-x", suite=f"a@{platforms.arch(OTHER)}")
+    ]
     # The plan of each leg is `invoke build --dry-run`'s for its images, tag latest.
     build = chain.invoke("build", "all", "--dry-run", "--tag", "latest")
     assert build.returncode == 0, build.stderr

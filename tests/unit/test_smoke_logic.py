@@ -3,8 +3,10 @@ the verdict per image and the exit code; the build is a fake returning a fixed r
 
 from __future__ import annotations
 
+import io
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -81,10 +83,16 @@ def test_exit_code() -> None:
 
 def test_summary() -> None:
     lines = smoke.summary(
-        [Outcome("base", Verdict.PASSED), Outcome("rstudio", Verdict.PARTLY, "blocked: x")]
+        [
+            Outcome("base", Verdict.PASSED, seconds=61.4),
+            Outcome("rstudio", Verdict.PARTLY, "blocked: x", seconds=9),
+            Outcome("bad", Verdict.FAILED, "not tested: failed"),
+        ]
     ).splitlines()
-    assert lines[0].split() == ["IMAGE", "SMOKE", "DETAIL"]
-    assert lines[2] == "rstudio  passed (blocked parts skipped)  blocked: x"
+    assert lines[0].split() == ["IMAGE", "SMOKE", "TIME", "DETAIL"]
+    assert lines[1].split() == ["base", "passed", "61s"]
+    assert lines[2] == "rstudio  passed (blocked parts skipped)  9s    blocked: x"
+    assert lines[3] == "bad      FAILED                          -     not tested: failed"
 
 
 # ---------------------------------------------------------------------- selection
@@ -153,7 +161,8 @@ def test_smoke_runs_pytest_for_the_testable_images(
 
     commands: list[list[str]] = []
 
-    def fake_pytest(command: Sequence[str]) -> int:
+    def fake_pytest(command: Sequence[str], output: Path | None) -> int:
+        assert output is None, "one suite at a time (jobs 1): its output to the terminal"
         commands.append(list(command))
         image = command[command.index("--image") + 1]
         return {"empty": 5, "jupyter": 1}.get(image, 0)
@@ -170,7 +179,8 @@ def test_smoke_runs_pytest_for_the_testable_images(
     tested = [c[c.index("--image") + 1] for c in commands]
     assert tested == ["base", "empty", "jupyter", "rstudio", "tidy"], "parents first"
     assert commands[0] == [
-        sys.executable, "-m", "pytest", "tests/images", "--image", "base", "-q", "-x",
+        sys.executable, "-m", "pytest", "tests/images", "--image", "base", "-q",
+        "--junitxml=artifacts/smoke/base.xml", "-o", "junit_family=xunit1", "-x",
     ]  # fmt: skip
     got = {o.name: (o.verdict, o.detail) for o in outcomes}
     assert [o.name for o in outcomes] == [i.name for i in family.build_order(wanted)]
@@ -192,7 +202,7 @@ def test_smoke_of_a_blocked_image_alone_passes_partly(
     monkeypatch.setattr("kfimages.verify.smoke.build_images", lambda *a, **kw: REPORT)
     outcomes = smoke.smoke(
         family, ["rstudio", "tidy"], settings=Settings(), request=BuildRequest(),
-        run_pytest=lambda command: 0,
+        run_pytest=lambda command, output: 0,
     )  # fmt: skip
     assert [o.verdict for o in outcomes] == [Verdict.PARTLY, Verdict.PARTLY]
     assert exit_code(outcomes) == 0
@@ -217,14 +227,63 @@ def test_the_legs_run_in_turn_and_a_failed_one_ends_the_run(
     monkeypatch.setattr("kfimages.verify.smoke.build_images", fake_build)
     plan = [smoke.Leg(host, ("base",)), smoke.Leg(other, ("base",))]
     passing = smoke.run_legs(family, plan, settings=Settings(), request=BuildRequest(),
-                             run_pytest=lambda command: 0)  # fmt: skip
+                             run_pytest=lambda command, output: 0)  # fmt: skip
     assert events == [[host, other], (host,), (other,)]
     assert [o.verdict for o in passing] == [Verdict.PASSED, Verdict.PASSED]
     events.clear()
     failing = smoke.run_legs(family, plan, settings=Settings(), request=BuildRequest(),
-                             run_pytest=lambda command: 1)  # fmt: skip
+                             run_pytest=lambda command, output: 1)  # fmt: skip
     assert events == [[host, other], (host,)], "the emulated leg does not run"
     assert [o.verdict for o in failing] == [Verdict.FAILED]
+
+
+def test_suites_run_at_once_up_to_jobs_each_printed_whole(
+    family: Graph, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """--jobs 2: two suites run at the same time (each waits at a barrier for the other: one
+    after the other, the barrier breaks), each writes its output to its own file, printed in
+    one block when it ends; the third starts when one of them is done."""
+    both = threading.Barrier(2, timeout=10)  # a hang guard: met at once when both run
+    running: list[str] = []
+    peak: list[int] = []
+    lock = threading.Lock()
+
+    def fake_pytest(command: Sequence[str], output: Path | None) -> int:
+        image = command[command.index("--image") + 1]
+        assert output is not None, "several suites at once: their output to files"
+        with lock:
+            running.append(image)
+            peak.append(len(running))
+        if image in {"base", "jupyter"}:
+            both.wait()
+        output.write_text(f"{image} line 1\n{image} line 2\n")
+        with lock:
+            running.remove(image)
+        return 1 if image == "jupyter" else 0
+
+    report = BuildReport([result(n, Status.BUILT) for n in ("base", "jupyter", "empty")])
+    monkeypatch.setattr("kfimages.verify.smoke.build_images", lambda *a, **kw: report)
+    monkeypatch.setattr("kfimages.verify.suites.REPORTS_DIR", tmp_path / "smoke")
+    out = io.StringIO()
+    outcomes = smoke.smoke(
+        family, ["base", "jupyter", "empty"], settings=Settings(),
+        request=BuildRequest(jobs=2), run_pytest=fake_pytest, stream=out,
+    )  # fmt: skip
+    assert max(peak) == 2, "never more suites at once than --jobs"
+    assert [(o.name, o.verdict) for o in outcomes] == [
+        ("base", Verdict.PASSED), ("empty", Verdict.PASSED), ("jupyter", Verdict.FAILED),
+    ]  # fmt: skip
+    assert all(o.seconds is not None for o in outcomes)
+    lines = out.getvalue().splitlines()
+    for image, code in (("base", 0), ("jupyter", 1), ("empty", 0)):
+        start = next(
+            i for i, line in enumerate(lines) if line.startswith(f"===== smoke tests of {image}: ")
+        )
+        assert lines[start + 1 : start + 3] == [f"{image} line 1", f"{image} line 2"], lines
+        assert lines[start + 3].startswith(f"===== end of {image}: pytest exit {code} after "), (
+            lines
+        )
+        assert (tmp_path / "smoke" / f"{image}.log").read_text().startswith(f"{image} line 1")
 
 
 # ------------------------------------------------------------------ stale_problem

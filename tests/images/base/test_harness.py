@@ -17,6 +17,7 @@ from tests.harness.containers import (
     ContainerDied,
     ExecError,
     ServiceFailed,
+    TrackedContainer,
     TrackedContainers,
 )
 from tests.harness.http import wait_for_http
@@ -29,10 +30,23 @@ ServiceFailed / ContainerDied does not accept; these come from the check run aft
 poll. The time taken is printed only."""
 
 
+@pytest.fixture(scope="module")
+def crashing(module_containers: TrackedContainers, crashing_image: str) -> TrackedContainer:
+    """A container whose service crash-loops, shared by the tests that only wait on it."""
+    return module_containers.run(image=crashing_image)
+
+
+@pytest.fixture(scope="module")
+def sleeping(module_containers: TrackedContainers) -> TrackedContainer:
+    """A container of the image under test running `sleep infinity`, shared by the tests that
+    only exec read-only commands in it."""
+    return module_containers.run(["sleep", "infinity"])
+
+
 def test_crashing_service_fails_the_wait_at_once_with_its_own_error(
-    containers: TrackedContainers, crashing_image: str
+    crashing: TrackedContainer,
 ) -> None:
-    c = containers.run(image=crashing_image)
+    c = crashing
     started = time.monotonic()
     with pytest.raises(ServiceFailed) as failure:
         c.wait_services_up(timeout=WAIT_S)
@@ -45,13 +59,10 @@ def test_crashing_service_fails_the_wait_at_once_with_its_own_error(
     assert "/nonexistent-program: not found" in message
 
 
-def test_crashing_service_ends_any_wait_at_once(
-    containers: TrackedContainers, crashing_image: str
-) -> None:
+def test_crashing_service_ends_any_wait_at_once(crashing: TrackedContainer) -> None:
     """A wait for something else (a server that never answers) ends too, naming the service."""
-    c = containers.run(image=crashing_image)
     with pytest.raises(ServiceFailed, match=CRASHING_SERVICE):
-        wait_for_http(c, "http://127.0.0.1:9/", timeout=WAIT_S)
+        wait_for_http(crashing, "http://127.0.0.1:9/", timeout=WAIT_S)
 
 
 def test_command_output_is_its_own_while_a_service_crash_loops(
@@ -72,8 +83,8 @@ def test_wait_ends_at_once_when_the_container_died(containers: TrackedContainers
     assert "bye-from-the-command" in str(failure.value)
 
 
-def test_exec_raises_unless_the_code_is_asked_for(containers: TrackedContainers) -> None:
-    c = containers.run(["sleep", "infinity"])
+def test_exec_raises_unless_the_code_is_asked_for(sleeping: TrackedContainer) -> None:
+    c = sleeping
     assert c.exec("echo out; echo err >&2").stdout == "out\n"
     with pytest.raises(ExecError) as failure:
         c.exec("echo the-output; exit 3")
@@ -87,8 +98,8 @@ def test_exec_raises_unless_the_code_is_asked_for(containers: TrackedContainers)
         c.exec("true", expect_code=3)
 
 
-def test_exec_raises_on_a_timeout(containers: TrackedContainers) -> None:
-    c = containers.run(["sleep", "infinity"])
+def test_exec_raises_on_a_timeout(sleeping: TrackedContainer) -> None:
+    c = sleeping
     with pytest.raises(ExecError, match="timed out after 1s") as failure:
         c.exec(["sleep", "30"], timeout=1, check=False)
     assert failure.value.result.code == 124, "ended by `timeout`, not by sleep's own exit"

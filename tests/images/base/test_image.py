@@ -6,11 +6,14 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import pytest
+
 from kfimages.settings import Settings
 from kfimages.ship import security
 from tests.harness.containers import TrackedContainer, TrackedContainers
 from tests.harness.images import DerivedImages
 from tests.images.base.root_mode import root_mode_image
+from tests.images.base.shells import wait_for_command
 from tests.images.conftest import ImageUnderTest
 
 BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -70,10 +73,25 @@ def test_size(
     assert size_mb <= budget, f"{size_mb:.1f} MB is over the size budget of {budget} MB"
 
 
-def test_no_setuid_or_setgid_files(containers: TrackedContainers) -> None:
+@pytest.fixture(scope="module")
+def as_root(module_containers: TrackedContainers) -> TrackedContainer:
+    """A container as root without the init (AS_ROOT), shared by the tests that only read."""
+    return module_containers.run(["sleep", "infinity"], **AS_ROOT)
+
+
+@pytest.fixture(scope="module")
+def as_built(module_containers: TrackedContainers) -> TrackedContainer:
+    """A container of the image as built (its init, its user), shared by the tests that only
+    read; once its command runs, the init has run every start-up script."""
+    c = module_containers.run(["sleep", "infinity"])
+    wait_for_command(c)
+    return c
+
+
+def test_no_setuid_or_setgid_files(as_root: TrackedContainer) -> None:
     """No file with the setuid or setgid bit (each is a way to root for the notebook's user);
     directories may be setgid (fix-permissions)."""
-    found = _run(containers, "find / -xdev -perm /6000 -type f", **AS_ROOT)
+    found = as_root.exec("find / -xdev -perm /6000 -type f", timeout=120).stdout
     assert found.split() == [], f"setuid/setgid files:\n{found}"
 
 
@@ -181,21 +199,20 @@ def test_random_uid_is_named_for_the_services(containers: TrackedContainers) -> 
     assert lines[3] == "/home/jovyan", out
 
 
-def test_named_uid_gets_no_nss_wrapper(containers: TrackedContainers) -> None:
-    out = _run(containers, "with-contenv sh -c 'echo \"preload=${LD_PRELOAD:-}\"; id -un'")
+def test_named_uid_gets_no_nss_wrapper(as_built: TrackedContainer) -> None:
+    out = as_built.exec("with-contenv sh -c 'echo \"preload=${LD_PRELOAD:-}\"; id -un'").stdout
     assert out.split() == ["preload=", "jovyan"]
 
 
-def test_locale_and_tools(containers: TrackedContainers) -> None:
-    out = _run(
-        containers,
+def test_locale_and_tools(as_built: TrackedContainer) -> None:
+    out = as_built.exec(
         "set -e; locale 2>&1 >/dev/null | (! grep .) && echo locale-ok; "
         "kubectl version --client; "
         "for t in curl git less tmux unzip nano s6-setuidgid s6-svscan s6-svc execlineb "
         "with-contenv /command/with-contenv /command/s6-setuidgid /run/s6/basedir/bin/halt; "
         "do command -v $t >/dev/null || { echo missing $t; exit 1; }; done; echo tools-ok; "
         "test -s $SSL_CERT_FILE && echo bundle-ok",
-    )
+    ).stdout
     assert "locale-ok" in out, "locale warnings: the locale of LANG is not generated"
     assert "Client Version: v1." in out
     assert "tools-ok" in out

@@ -70,15 +70,23 @@ def test_cont_init_in_order_before_services_with_container_env(
     assert seen == order, "the service started before the cont-init scripts were done"
 
 
-@pytest.mark.parametrize("path", ["/usr/bin/with-contenv", "/command/with-contenv"])
-def test_with_contenv_restores_container_env(
-    containers: TrackedContainers, smoke_image: str, path: str
-) -> None:
-    value = "line one\nline two with  spaces "
-    c = containers.run(image=smoke_image, environment={"SMOKE_VAR": value})
+SMOKE_VALUE = "line one\nline two with  spaces "
+
+
+@pytest.fixture(scope="module")
+def with_smoke_var(module_containers: TrackedContainers, smoke_image: str) -> TrackedContainer:
+    """The smoke image with SMOKE_VAR=SMOKE_VALUE, its service up; shared by tests that only
+    read it."""
+    c = module_containers.run(image=smoke_image, environment={"SMOKE_VAR": SMOKE_VALUE})
     _wait_service_up(c)
+    return c
+
+
+@pytest.mark.parametrize("path", ["/usr/bin/with-contenv", "/command/with-contenv"])
+def test_with_contenv_restores_container_env(with_smoke_var: TrackedContainer, path: str) -> None:
+    c = with_smoke_var
     result = c.exec(["env", "-i", path, "sh", "-c", 'printf %s "$SMOKE_VAR"'])
-    assert (result.stdout, result.stderr) == (value, "")
+    assert (result.stdout, result.stderr) == (SMOKE_VALUE, "")
     result = c.exec(["env", "-i", path, "sh", "-c", 'printf %s "$HOME $NB_USER"'])
     assert (result.stdout, result.stderr) == ("/home/jovyan jovyan", "")
 

@@ -63,8 +63,15 @@ class _ScriptSources(HTMLParser):
             self.sources.append(src)
 
 
-def test_healthz_workbench_and_main_script(containers: TrackedContainers, home_volume: str) -> None:
-    c = _start(containers, home_volume)
+@pytest.fixture(scope="module")
+def server(module_containers: TrackedContainers, module_home_volume: str) -> TrackedContainer:
+    """code-server as a random uid on an empty home volume, shared by the tests that only
+    read from it (endpoints, a WebSocket handshake, a pty that echoes): none writes a file."""
+    return _start(module_containers, module_home_volume)
+
+
+def test_healthz_workbench_and_main_script(server: TrackedContainer) -> None:
+    c = server
     code, body = http_get(c, f"http://127.0.0.1:{PORT}/healthz")
     assert code == 200, body
     assert json.loads(body)["status"] in ("alive", "expired"), body
@@ -109,10 +116,8 @@ def test_serves_when_restricted(containers: TrackedContainers) -> None:
     assert "60-codeserver: warning: /home/jovyan is not writable" in c.logs(), c.log_tail()
 
 
-def test_listens_on_all_interfaces_without_auth_for_any_origin(
-    containers: TrackedContainers, home_volume: str
-) -> None:
-    c = _start(containers, home_volume)
+def test_listens_on_all_interfaces_without_auth_for_any_origin(server: TrackedContainer) -> None:
+    c = server
     assert_listens_on_all_interfaces(c, PORT)
     # The dashboard embeds the app from another origin: the WebSocket must be accepted.
     out = c.exec(
@@ -125,8 +130,8 @@ def test_listens_on_all_interfaces_without_auth_for_any_origin(
     assert " 101 " in out, out
 
 
-def test_terminal_pty_spawns_a_shell(containers: TrackedContainers, home_volume: str) -> None:
-    c = _start(containers, home_volume)
+def test_terminal_pty_spawns_a_shell(server: TrackedContainer) -> None:
+    c = server
     script = (
         f"const pty = require({json.dumps(NODE_PTY)});"
         "const p = pty.spawn('bash', ['-c', 'echo pty-ok $(id -u) $(tty)'],"

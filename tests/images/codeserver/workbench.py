@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import time
 import uuid
 from typing import Any
 
@@ -76,11 +77,15 @@ class Workbench:
         self.assert_connected()
 
     def open_file(self, name: str, *, timeout: float = 60) -> None:
-        """Quick Open (Ctrl+P), the file's name, Enter: its editor tab is active."""
+        """Quick Open (Ctrl+P), the file's name, Enter: its editor tab is active. Once the
+        name is in Quick Open's box, its search may take long (the first one indexes the
+        folder): it is waited for, not typed again."""
         active_tab = (
             "document.querySelector('.tabs-container .tab.active')?.getAttribute('aria-label')"
             f"?.includes({json.dumps(name)})"
         )
+        typed = f"document.querySelector('.quick-input-box input')?.value === {json.dumps(name)}"
+        deadline = time.monotonic() + timeout
 
         def opened() -> bool:
             self.page.press("Escape", code="Escape", key_code=27)
@@ -90,10 +95,11 @@ class Workbench:
                     "document.activeElement?.closest('.quick-input-widget') != null", timeout=10
                 )
                 self.page.type_text(name)
+                searching = bool(self.page.evaluate(typed))
                 self.page.wait_for(
                     "[...document.querySelectorAll('.quick-input-list .monaco-list-row')]"
                     f".some((row) => row.textContent.includes({json.dumps(name)}))",
-                    timeout=10,
+                    timeout=max(10, deadline - time.monotonic()) if searching else 10,
                 )
                 self.page.press("Enter", code="Enter", key_code=13)
                 self.page.wait_for(

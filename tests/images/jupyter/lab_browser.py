@@ -12,6 +12,7 @@ from tests.harness.browser import ChromiumPage
 from tests.harness.containers import TrackedContainer, TrackedContainers, loopback
 from tests.harness.http import wait_for_http
 from tests.harness.proxy import GatewayProxy
+from tests.harness.waiting import wait_until
 from tests.images.jupyter.lab import PORT, notebook
 
 HOME = "/home/jovyan"
@@ -77,11 +78,31 @@ class LabPage:
         )
         return bool(self.page.evaluate(f"/\\[\\d+\\]/.test({prompt})"))
 
+    def kernel_idle(self) -> bool:
+        """Whether the notebook has its kernel and the kernel is idle, as its toolbar shows
+        it: the kernel's name (not "No Kernel") and the execution indicator idle (which also
+        reads idle before any kernel is there)."""
+        toolbar = f"{self.doc}?.querySelector('.jp-NotebookPanel-toolbar')"
+        name = f"{toolbar}?.querySelector('.jp-Toolbar-kernelName')?.getAttribute('aria-label')"
+        status = (
+            f"{toolbar}?.querySelector('.jp-Notebook-ExecutionIndicator')"
+            "?.getAttribute('data-status')"
+        )
+        return bool(
+            self.page.evaluate(
+                f"((name, status) => Boolean(name) && name !== 'No Kernel' && status === 'idle')"
+                f"({name}, {status})"
+            )
+        )
+
     def run_cell(self, index: int, expected: str, *, timeout: float = 120) -> None:
-        """Put cell `index` into edit mode and press Shift+Enter (again, every 15 s, until the
+        """Wait until the notebook's kernel is idle (a cell run before the notebook has its
+        kernel opens Lab's "Select Kernel" dialog instead, and the next press only closes it),
+        put cell `index` into edit mode and press Shift+Enter (again, every 15 s, until the
         output shows `expected`: a press before the notebook was wired up is lost)."""
         cells = f"{self.doc}.querySelectorAll('.jp-NotebookPanel .jp-Cell .cm-content')"
         deadline = time.monotonic() + timeout
+        wait_until(self.kernel_idle, timeout=timeout, interval=0.25, message="the kernel idle")
         while True:
             self.page.evaluate(f"{self.win}.focus(); {cells}[{index}].focus()")
             self.page.press("Enter", code="Enter", key_code=13, modifiers=SHIFT)

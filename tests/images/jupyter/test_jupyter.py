@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.harness.browser import browse
-from tests.harness.containers import TrackedContainers, loopback
+from tests.harness.containers import TrackedContainer, TrackedContainers, loopback
 from tests.harness.http import assert_listens_on_all_interfaces, http_get
 from tests.harness.images import DerivedImages
 from tests.images.base.root_mode import root_mode_image
@@ -38,8 +38,15 @@ from tests.images.jupyter.lab import (
 ANNOUNCEMENTS = "@jupyterlab/apputils-extension:announcements"
 
 
-def test_prefix_serves_api_and_lab_without_token(containers: TrackedContainers) -> None:
-    c = start_lab(containers)
+@pytest.fixture(scope="module")
+def lab(module_containers: TrackedContainers) -> TrackedContainer:
+    """JupyterLab as the image starts it (under the prefix), shared by the tests that only
+    read from it: none of them starts a kernel or a terminal, or writes a file."""
+    return start_lab(module_containers)
+
+
+def test_prefix_serves_api_and_lab_without_token(lab: TrackedContainer) -> None:
+    c = lab
     code, body = http_get(c, f"{BASE}/api/status")
     assert code == 200, body
     assert "started" in json.loads(body), body
@@ -67,8 +74,8 @@ def test_prefix_serves_api_and_lab_without_token(containers: TrackedContainers) 
         assert "jupyter-config-data" not in body, (path, body[:300])
 
 
-def test_listens_on_all_interfaces_any_origin_open_metrics(containers: TrackedContainers) -> None:
-    c = start_lab(containers)
+def test_listens_on_all_interfaces_any_origin_open_metrics(lab: TrackedContainer) -> None:
+    c = lab
     assert_listens_on_all_interfaces(c, PORT)
     # The dashboard (another origin) may call the API.
     headers = c.exec(
@@ -116,8 +123,8 @@ def test_culler_sees_kernel_state_and_activity(containers: TrackedContainers) ->
     assert datetime.fromisoformat(idle["last_activity"].replace("Z", "+00:00")) > first
 
 
-def test_runtime_dirs_in_tmp_not_in_home(containers: TrackedContainers) -> None:
-    c = start_lab(containers)
+def test_runtime_dirs_in_tmp_not_in_home(lab: TrackedContainer) -> None:
+    c = lab
     out = c.exec("jupyter --runtime-dir; echo $XDG_RUNTIME_DIR; ls /tmp/jupyter-runtime").stdout
     lines = out.split()
     assert lines[0] == "/tmp/jupyter-runtime", out
@@ -277,15 +284,17 @@ def test_service_belongs_to_jovyan_group_writable_in_user_mode_only(
     containers: TrackedContainers,
     derived_image: DerivedImages,
     image_ref_under_test: str,
+    request: pytest.FixtureRequest,
     mode: str,
 ) -> None:
     """User mode (the image as built): the service folder is jovyan's, group 0 with the owner's
     rights. Root mode (base/README.md's recipe), on purpose: root's, no group or other write
     bit, for the init run as root refuses to run what another uid could change."""
-    image = image_ref_under_test
-    if mode == "root":
+    if mode == "user":  # the image as built, as its user: the shared Lab
+        c: TrackedContainer = request.getfixturevalue("lab")
+    else:
         image = root_mode_image(derived_image, image_ref_under_test)
-    c = containers.run(["sleep", "infinity"], image=image, user="1000")
+        c = containers.run(["sleep", "infinity"], image=image, user="1000")
     paths = "/etc/services.d /etc/services.d/jupyterlab /etc/services.d/jupyterlab/run"
     out = c.exec(f"stat -c '%n %u:%g %A' {paths}").stdout
     for line in out.strip().splitlines():
@@ -298,9 +307,8 @@ def test_service_belongs_to_jovyan_group_writable_in_user_mode_only(
             assert "w" not in perms[4:], f"{name}: writable by group or others: {perms}"
 
 
-def test_no_pip_cache_or_build_leftovers_ship(containers: TrackedContainers) -> None:
-    c = containers.run(["sleep", "infinity"])
-    out = c.exec(
+def test_no_pip_cache_or_build_leftovers_ship(lab: TrackedContainer) -> None:
+    out = lab.exec(
         "find / -xdev \\( -path /proc -o -path /sys \\) -prune -o -type d "
         "\\( -path '*/.cache/pip' -o -path /tmp/pip-cache \\) -print; "
         "ls -A /tmp /home/jovyan",
