@@ -1,5 +1,5 @@
-"""invoke tasks of the image repository: list, graph, affected, build, smoke, bootstrap, new,
-chart, lock, lint-files, manifest, bake, lists, workflow, bench.
+"""invoke tasks of the image repository: list, graph, affected, build, smoke, integration,
+bootstrap, new, chart, lock, lint-files, manifest, bake, lists, workflow, bench.
 
 Only wiring: every task parses its arguments and calls a plain function of `kfimages`.
 A `kfimages.errors.UserError` becomes `error: <message>` on stderr and exit code 2. The tasks
@@ -48,6 +48,7 @@ from kfimages.ship import manifest as build_manifest
 from kfimages.ship import push as push_refs
 from kfimages.ship import sbom as image_sbom
 from kfimages.ship import workflow as ci_workflow
+from kfimages.verify import integration as integration_tests
 from kfimages.verify import smoke as smoke_tests
 
 ROOT = Path(__file__).resolve().parent
@@ -348,6 +349,31 @@ def smoke(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     )
     print("\nsmoke summary:\n" + smoke_tests.summary(outcomes))
     if code := smoke_tests.exit_code(outcomes):
+        raise Exit(code=code)
+
+
+@task(
+    iterable=["pytest_arg"],
+    help={
+        "base": "git ref (merge-base with it .. working tree; default $KFIMAGES_BASE_REF): run "
+        "only the tests the changes since it can affect; none: every test",
+        "all": "every test, whatever changed",
+        "pytest_arg": "extra argument for pytest (repeatable), e.g. --pytest-arg=-x",
+    },
+)
+@_user_errors
+def integration(
+    c: Context, base: str = "", all: bool = False, pytest_arg: list[str] | None = None
+) -> None:
+    """Run the build system's integration tests (tests/integration, real engine) that the
+    changes since --base can affect; one line says what runs and why, or why none does.
+
+    Every test when the build system changed (kfimages/, tasks.py, the test harness, the
+    tools' pins), else those that use an affected image of the repository, else none.
+    """
+    ref = "" if all else base or _settings().base_ref
+    selection = integration_tests.select(_graph(), base_ref=ref)
+    if code := integration_tests.run(selection, root=ROOT, extra=pytest_arg or ()):
         raise Exit(code=code)
 
 
@@ -727,6 +753,7 @@ ns.add_task(graph)
 ns.add_task(affected)
 ns.add_task(build)
 ns.add_task(smoke)
+ns.add_task(integration)
 ns.add_task(bootstrap)
 ns.add_task(new)
 ns.add_task(chart)

@@ -31,6 +31,7 @@ from kfimages.build.run import build_images
 from kfimages.repo.graph import load_graph
 from kfimages.settings import Settings
 from kfimages.ship.push import publish
+from kfimages.verify.integration import REPO_IMAGES_OPTION
 from tests.harness.registry import Registry, RegistryProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -39,9 +40,32 @@ OS_IMAGE = DEFAULT_OS_IMAGE
 log = logging.getLogger(__name__)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        REPO_IMAGES_OPTION,
+        default=None,
+        help="only the tests marked repo_images that use one of these images of the repository "
+        "(comma-separated; `invoke integration` passes the affected ones)",
+    )
+
+
+def uses_images(item: pytest.Item, names: set[str]) -> bool:
+    """Whether a test is marked `repo_images` with one of `names` (no names: any image)."""
+    mark = item.get_closest_marker("repo_images")
+    return mark is not None and (not mark.args or bool(names & set(mark.args)))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         item.add_marker(pytest.mark.docker)
+    wanted = config.getoption(REPO_IMAGES_OPTION)
+    if wanted is None:
+        return
+    names = set(wanted.split(","))
+    dropped = [item for item in items if not uses_images(item, names)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if uses_images(item, names)]
 
 
 def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
