@@ -623,8 +623,9 @@ def workflow(c: Context, check: bool = False) -> None:
     help={
         "names": _NAMES_HELP,
         "only": "measure only these parts, comma-separated (default every part): plan, chain, "
-        "cold, startup, jobs (see bench/README.md); results then go to artifacts/bench/",
-        "runs": "start-ups per image and mode (/init, bare server; default 3)",
+        "cold, startup, suites, arm64, jobs, ci (see bench/README.md); results then go to "
+        "artifacts/bench/",
+        "runs": "start-ups per image and mode (/init, bare server, interleaved; default 5)",
         "idle_seconds": "seconds after the first 200 before reading the memory (default 10)",
         "start_timeout": "seconds one start-up may take (default 180)",
         "jobs_images": "independent images of the `jobs` part, comma-separated (default "
@@ -640,6 +641,8 @@ def workflow(c: Context, check: bool = False) -> None:
         "output_dir": "where results.md and results.png go (default bench/ for every part, "
         "artifacts/bench/ with --only)",
         "no_chart": "write results.md only (results.png needs matplotlib: `nox -s bench`)",
+        "ci_phases": "folder of .ci/run's phase records (the `ci` part; default "
+        "$KFIMAGES_CI_PHASES, else /var/lib/kfimages-ci/phases)",
     },
 )
 @_user_errors
@@ -647,7 +650,7 @@ def bench(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     c: Context,
     names: str | None = None,
     only: str = "",
-    runs: int = 3,
+    runs: int = 5,
     idle_seconds: float = 10.0,
     start_timeout: float = 180.0,
     jobs_images: str = ",".join(bench_run.DEFAULT_JOBS_IMAGES),
@@ -659,11 +662,12 @@ def bench(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     chain_work_mb: int = 1200,
     output_dir: str = "",
     no_chart: bool = False,
+    ci_phases: str = "",
 ) -> None:
     """Measure the images and the build system with real builds (not CI; long): write
     bench/results.md and bench/results.png.
 
-    invoke bench NAME[,NAME...] | all [--only plan,chain,cold,startup,jobs]
+    invoke bench NAME[,NAME...] | all [--only plan,chain,cold,startup,suites,arm64,jobs,ci]
     """
     known = _graph().images
     affected = image_names.AFFECTED in image_names.split(names)
@@ -683,6 +687,7 @@ def bench(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         chain_work_mb=chain_work_mb,
         output_dir=Path(output_dir) if output_dir else None,
         chart=not no_chart,
+        ci_dir=Path(ci_phases) if ci_phases else None,
     )
     results = bench_run.run(options, settings=_settings(), root=ROOT)
     output = bench_run.output_dir(options, root=ROOT)
