@@ -179,9 +179,9 @@ def repo(tmp_path: Path, os_image: str) -> Iterator[Repo]:
     remove_images(f"*/{prefix}/*")
 
 
-@pytest.fixture
-def chain(repo: Repo, os_image: str) -> Repo:
-    """a (root, FROM the OS image) -> b, c (independent siblings); committed."""
+def write_chain(repo: Repo, os_image: str, *, child_work: str = "true") -> Repo:
+    """a (root, FROM the OS image) -> b, c (independent siblings), each child's RUN step
+    ending with `child_work`; committed."""
     repo.image(
         "a",
         os_image,
@@ -197,12 +197,25 @@ def chain(repo: Repo, os_image: str) -> Repo:
             f"""
             ARG BASE_IMG
             COPY payload.txt /{child}.txt
-            RUN echo "$BASE_IMG" > /{child}.base && sleep 3
+            RUN echo "$BASE_IMG" > /{child}.base && {child_work}
             """,
         )
         repo.write(f"{child}/payload.txt", f"{child}\n")
     repo.commit("chain")
     return repo
+
+
+@pytest.fixture
+def chain(repo: Repo, os_image: str) -> Repo:
+    """a (root, FROM the OS image) -> b, c (independent siblings); committed. The children's
+    steps do no work of their own (most tests build them; `slow_chain` for overlaps)."""
+    return write_chain(repo, os_image)
+
+
+@pytest.fixture
+def slow_chain(repo: Repo, os_image: str) -> Repo:
+    """The chain whose children's steps take 3 s more each: long enough to overlap."""
+    return write_chain(repo, os_image, child_work="sleep 3")
 
 
 @pytest.fixture
