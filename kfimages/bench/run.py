@@ -161,7 +161,7 @@ def run(options: Options, *, settings: Settings, root: Path) -> Results:
         subjects = Subjects(refs={})
         if Part.COLD in parts:
             cold, noop, subjects = cold_phase(ctx, names)
-        elif Part.STARTUP in parts:
+        elif {Part.STARTUP, Part.SUITES} & parts:  # the images already built
             subjects = existing_subjects(graph, planned, registry=options.registry, tag=options.tag)
         runs = tuple(
             measure_image(
