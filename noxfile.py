@@ -50,8 +50,9 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=False, default=False)
 def integration(session: nox.Session) -> None:
-    """Integration tests of the build system with the real Docker Engine (tiny images)."""
-    session.run(sys.executable, "-m", "pytest", "tests/integration", "-q", *session.posargs)
+    """Integration tests of the build system, real engine, tiny images: `invoke integration`
+    (those the changes since $KFIMAGES_BASE_REF can affect; posargs: its arguments)."""
+    _invoke(session, "integration", *session.posargs)
 
 
 @nox.session(python=False, default=False)

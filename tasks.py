@@ -1,6 +1,6 @@
-"""invoke tasks of the image repository: list, graph, affected, build, smoke, bootstrap, new,
-chart, lock, lint-files, manifest, bake, lists, workflow, bench, sbom, diff, release-notes,
-outdated, bump.
+"""invoke tasks of the image repository: list, graph, affected, build, smoke, integration,
+bootstrap, new, chart, lock, lint-files, manifest, bake, lists, workflow, bench, sbom, diff,
+release-notes, outdated, bump.
 
 Only wiring: every task parses its arguments and calls a plain function of `kfimages`.
 A `kfimages.errors.UserError` becomes `error: <message>` on stderr and exit code 2. The tasks
@@ -55,6 +55,7 @@ from kfimages.ship import reports as build_reports
 from kfimages.ship import sbom as image_sbom
 from kfimages.ship import security as image_security
 from kfimages.ship import workflow as ci_workflow
+from kfimages.verify import integration as integration_tests
 from kfimages.verify import smoke as smoke_tests
 
 ROOT = Path(__file__).resolve().parent
@@ -390,6 +391,31 @@ def smoke(  # noqa: PLR0917 (invoke passes CLI options as parameters)
 
 
 @task(
+    iterable=["pytest_arg"],
+    help={
+        "base": "git ref (merge-base with it .. working tree; default $KFIMAGES_BASE_REF): run "
+        "only the tests the changes since it can affect; none: every test",
+        "all": "every test, whatever changed",
+        "pytest_arg": "extra argument for pytest (repeatable), e.g. --pytest-arg=-x",
+    },
+)
+@_user_errors
+def integration(
+    c: Context, base: str = "", all: bool = False, pytest_arg: list[str] | None = None
+) -> None:
+    """Run the build system's integration tests (tests/integration, real engine) that the
+    changes since --base can affect; one line says what runs and why, or why none does.
+
+    Every test when the build system changed (kfimages/, tasks.py, the test harness, the
+    tools' pins), else those that use an affected image of the repository, else none.
+    """
+    ref = "" if all else base or _settings().base_ref
+    selection = integration_tests.select(_graph(), base_ref=ref)
+    if code := integration_tests.run(selection, root=ROOT, extra=pytest_arg or ()):
+        raise Exit(code=code)
+
+
+@task(
     help={
         "os_image": "ref of the OS image to create (default: the root image's parent)",
         "suite": "Debian suite for debootstrap (default: from the tag, trixie-slim -> trixie)",
@@ -635,8 +661,9 @@ def workflow(c: Context, check: bool = False) -> None:
     help={
         "names": _NAMES_HELP,
         "only": "measure only these parts, comma-separated (default every part): plan, chain, "
-        "cold, startup, jobs (see bench/README.md); results then go to artifacts/bench/",
-        "runs": "start-ups per image and mode (/init, bare server; default 3)",
+        "cold, startup, suites, arm64, jobs, ci (see bench/README.md); results then go to "
+        "artifacts/bench/",
+        "runs": "start-ups per image and mode (/init, bare server, interleaved; default 5)",
         "idle_seconds": "seconds after the first 200 before reading the memory (default 10)",
         "start_timeout": "seconds one start-up may take (default 180)",
         "jobs_images": "independent images of the `jobs` part, comma-separated (default "
@@ -652,6 +679,8 @@ def workflow(c: Context, check: bool = False) -> None:
         "output_dir": "where results.md and results.png go (default bench/ for every part, "
         "artifacts/bench/ with --only)",
         "no_chart": "write results.md only (results.png needs matplotlib: `nox -s bench`)",
+        "ci_phases": "folder of .ci/run's phase records (the `ci` part; default "
+        "$KFIMAGES_CI_PHASES, else /var/lib/kfimages-ci/phases)",
     },
 )
 @_user_errors
@@ -659,7 +688,7 @@ def bench(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     c: Context,
     names: str | None = None,
     only: str = "",
-    runs: int = 3,
+    runs: int = 5,
     idle_seconds: float = 10.0,
     start_timeout: float = 180.0,
     jobs_images: str = ",".join(bench_run.DEFAULT_JOBS_IMAGES),
@@ -671,11 +700,12 @@ def bench(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     chain_work_mb: int = 1200,
     output_dir: str = "",
     no_chart: bool = False,
+    ci_phases: str = "",
 ) -> None:
     """Measure the images and the build system with real builds (not CI; long): write
     bench/results.md and bench/results.png.
 
-    invoke bench NAME[,NAME...] | all [--only plan,chain,cold,startup,jobs]
+    invoke bench NAME[,NAME...] | all [--only plan,chain,cold,startup,suites,arm64,jobs,ci]
     """
     known = _graph().images
     affected = image_names.AFFECTED in image_names.split(names)
@@ -695,6 +725,7 @@ def bench(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         chain_work_mb=chain_work_mb,
         output_dir=Path(output_dir) if output_dir else None,
         chart=not no_chart,
+        ci_dir=Path(ci_phases) if ci_phases else None,
     )
     results = bench_run.run(options, settings=_settings(), root=ROOT)
     output = bench_run.output_dir(options, root=ROOT)
@@ -900,6 +931,7 @@ ns.add_task(graph)
 ns.add_task(affected)
 ns.add_task(build)
 ns.add_task(smoke)
+ns.add_task(integration)
 ns.add_task(bootstrap)
 ns.add_task(new)
 ns.add_task(chart)

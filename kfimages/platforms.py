@@ -37,6 +37,12 @@ def host_platform() -> str:
     return f"linux/{_MACHINES.get(machine, machine)}"
 
 
+def host_first(supported: Sequence[str] = SUPPORTED) -> list[str]:
+    """The supported platforms, the host's first (the order smoke tests them in)."""
+    here = host_platform()
+    return [here, *(p for p in supported if p != here)]
+
+
 def arch(platform: str) -> str:
     """`linux/arm64` -> `arm64`."""
     return platform.split("/", 1)[1].replace("/", "")
@@ -119,3 +125,7 @@ def runnable_notes(platforms: Iterable[str], *, binfmt: Path = BINFMT_DIR) -> li
         for platform in sorted(platforms)
         if is_foreign(platform) and (problem := emulation_problem(platform, binfmt=binfmt))
     ]
+
+
+if __name__ == "__main__":  # `python -m kfimages.platforms`: scripts/test.sh's smoke legs
+    print("\n".join(host_first()))

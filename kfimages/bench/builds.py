@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from kfimages import engine
+from kfimages import engine, platforms
 from kfimages.bench.probes import BENCH_LABEL
-from kfimages.bench.results import ImageBuild, Rebuild, build_window, statuses
-from kfimages.build.plan import BuildRequest
+from kfimages.bench.results import ImageBuild, PlatformBuild, Rebuild, build_window, statuses
+from kfimages.build.plan import BuildRequest, step_name
 from kfimages.build.report import BuildReport, Status
 from kfimages.build.run import build_images
 from kfimages.repo.graph import Graph, image_ref
@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 BENCH_REGISTRY = "kfnb-bench"
 """Registry prefix of every image the bench builds (removed at the end)."""
 BENCH_TAG = "bench"
+PLATFORM_TAG = "platforms"
+"""Tag of the `arm64` part's builds (another platform's refs get its suffix)."""
 
 
 @dataclass(frozen=True)
@@ -62,13 +64,21 @@ def cleanup(registry: str = BENCH_REGISTRY) -> Iterator[None]:
 
 
 def timed_build(
-    ctx: Context, names: Sequence[str], *, tag: str, no_cache: bool, jobs: int = 1
+    ctx: Context,
+    names: Sequence[str],
+    *,
+    tag: str,
+    no_cache: bool,
+    jobs: int = 1,
+    platform: str = "",
 ) -> tuple[float, BuildReport]:
     """Wall time and report of one real build with the bench registry."""
     request = BuildRequest(
-        registry=ctx.registry, tags=(tag,), jobs=jobs, no_cache=no_cache, ca_files=ctx.ca_files
-    )
+        registry=ctx.registry, tags=(tag,), jobs=jobs, no_cache=no_cache, ca_files=ctx.ca_files,
+        platforms=(platform,) if platform else (),
+    )  # fmt: skip
     flags = f"{' --no-cache' if no_cache else ''} --jobs {jobs} --tag {tag}"
+    flags += f" --platform {platform}" if platform else ""
     log.info("invoke build %s%s (output: %s)", ",".join(names), flags, ctx.log_file.name)
     ctx.log_file.write(f"\n===== invoke build {','.join(names)}{flags}\n")
     started = time.monotonic()
@@ -140,3 +150,37 @@ def existing_subjects(graph: Graph, names: Sequence[str], *, registry: str, tag:
         else:
             refs[name] = ref
     return Subjects(refs=refs, missing=tuple(missing))
+
+
+def emulated_images(graph: Graph, names: Sequence[str], *, platform: str) -> list[str]:
+    """The images of `names` whose image.yaml lists `platform` in emulated_smoke: those CI
+    builds and tests there under QEMU."""
+    return [n for n in names if platform in graph.get(n).config.emulated_smoke]
+
+
+def platform_phase(
+    ctx: Context, names: Sequence[str], *, platform: str
+) -> tuple[PlatformBuild, ...]:
+    """`names` (and their ancestors) built `--no-cache` natively, then for `platform` (under
+    QEMU): each image's own step on both, side by side."""
+    _, native = timed_build(ctx, names, tag=PLATFORM_TAG, no_cache=True)
+    _, foreign = timed_build(ctx, names, tag=PLATFORM_TAG, no_cache=True, platform=platform)
+    host = platforms.host_platform()
+    there = {r.name: r for r in foreign.results}
+    rows = []
+    for here in native.results:
+        other = there.get(step_name(here.name, platform, host=host))
+        problems = [
+            f"{where}: {r.status} {r.reason}".rstrip()
+            for where, r in (("native", here), (platform, other))
+            if r is not None and r.status != Status.BUILT
+        ]
+        rows.append(
+            PlatformBuild(
+                name=here.name,
+                native=here.duration if here.status == Status.BUILT else None,
+                foreign=other.duration if other and other.status == Status.BUILT else None,
+                reason="; ".join(problems) if other else f"{platform}: not built",
+            )
+        )
+    return tuple(rows)

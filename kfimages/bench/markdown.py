@@ -29,6 +29,10 @@ def _timing(value: Timing | None, *, fmt: str = "{:.2f}") -> str:
     return f"{fmt.format(value.median)} ({fmt.format(value.low)}-{fmt.format(value.high)})"
 
 
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}x"
+
+
 def _mib(value: int | None) -> str:
     return "n/a" if value is None else f"{value / MIB:.0f}"
 
@@ -167,14 +171,16 @@ def _startup_section(results: Results) -> list[str]:
         return [*lines, not_measured(Part.STARTUP)]
     lines += [
         "Seconds from `docker run -d` to the first HTTP 200 on the image's probe URL (port "
-        f"8888), `NB_PREFIX={PREFIX}`: median (min-max) of {results.startup_runs} run(s). "
-        "The probe runs inside the container (`docker exec` of a curl loop every 50 ms). "
+        f"8888), `NB_PREFIX={PREFIX}`: median (min-max) of {results.startup_runs} run(s) per "
+        "mode, the modes interleaved (/init, bare, /init, bare, ...), so that both see the "
+        "same load. The probe runs inside the container (`docker exec` of a curl loop every "
+        "50 ms). "
         "**/init**: the image's entrypoint, as Kubeflow starts it (cont-init.d scripts, then "
         "the s6-supervised service). **bare server**: the service's own run script as the "
         "entrypoint (`--entrypoint /etc/services.d/<service>/run`, the command /init's "
         "supervisor would run): no cont-init.d, no supervision; the difference is what /init "
-        f"costs. Idle memory: `docker stats` MemUsage {results.idle_seconds:.0f} s after the "
-        "first run's 200, in MiB.",
+        "costs, and **/init / bare** is the ratio of the medians. Idle memory: `docker stats` "
+        f"MemUsage {results.idle_seconds:.0f} s after the first run's 200, in MiB.",
         "",
     ]
     rows = [
@@ -183,19 +189,23 @@ def _startup_section(results: Results) -> list[str]:
             f"`{r.probe}`" if r.probe else "n/a",
             _timing(r.init),
             _timing(r.bare),
+            _ratio(r.ratio),
             _mib(r.init.memory if r.init else None),
             _mib(r.bare.memory if r.bare else None),
             r.reason,
         )
         for r in results.runs
     ]
-    rows += [(name, "n/a", "n/a", "n/a", "n/a", "n/a", reason) for name, reason in results.missing]
+    rows += [
+        (name, "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", reason) for name, reason in results.missing
+    ]
     rows = _in_plan_order(rows, results.images)
     headers = (
         "image",
         "probe",
         "/init to 200 (s)",
         "bare server to 200 (s)",
+        "/init / bare",
         "idle memory, /init (MiB)",
         "idle memory, bare (MiB)",
         "note",
@@ -221,6 +231,82 @@ def _jobs_section(results: Results) -> list[str]:
     return [*lines, "", _speedup_line(results.jobs)]
 
 
+def _platform_section(results: Results) -> list[str]:
+    foreign = results.foreign_platform or "another platform"
+    lines = ["", f"## Builds for {foreign} (QEMU) next to native ones", ""]
+    if Part.ARM64 not in results.parts:
+        return [*lines, not_measured(Part.ARM64)]
+    if results.platform_note:
+        return [*lines, f"Not measured: {results.platform_note}."]
+    lines += [
+        f"The images of this run whose image.yaml lists {foreign} in `emulated_smoke` (those "
+        f"CI builds and smoke-tests there), with their ancestors: `invoke build NAMES "
+        f"--no-cache` natively, then with `--platform {foreign}` through QEMU user emulation "
+        "on this host. The time is each image's own step, as in the cold build.",
+        "",
+    ]
+    rows = [
+        (b.name, _seconds(b.native), _seconds(b.foreign), _ratio(b.ratio), b.reason)
+        for b in results.platform_builds
+    ]
+    headers = ("image", "native (s)", f"{foreign}, QEMU (s)", "QEMU / native", "note")
+    return [*lines, *markdown_table(headers, rows)]
+
+
+def _suites_section(results: Results) -> list[str]:
+    lines = ["", "## Smoke suites", ""]
+    if Part.SUITES not in results.parts:
+        return [*lines, not_measured(Part.SUITES)]
+    lines += [
+        "Per image, `pytest tests/images --image NAME` (on another platform: its `emulated` "
+        "tests, `NAME@arch`): the time of its junit XML, from the last `invoke smoke` "
+        "(artifacts/smoke/) where there is one, else run by this bench against the image it "
+        "measured. The suites of CI's other phases (unit tests, integration) are in "
+        "[CI phases](#ci-phases).",
+        "",
+    ]
+    rows = [
+        (
+            s.name,
+            _seconds(s.seconds),
+            "n/a" if s.report is None else str(s.report.tests),
+            "n/a" if s.report is None else str(s.report.failures),
+            "n/a" if s.report is None else str(s.report.skipped),
+            s.source,
+            s.reason,
+        )
+        for s in results.suites
+    ]
+    headers = ("suite", "time (s)", "tests", "failed", "skipped", "from", "note")
+    return [*lines, *markdown_table(headers, rows)]
+
+
+def _ci_section(results: Results) -> list[str]:
+    lines = ["", "## CI phases", ""]
+    if Part.CI not in results.parts:
+        return [*lines, not_measured(Part.CI)]
+    if not results.ci_runs:
+        return [*lines, f"No `.ci/run` recorded its phases in `{results.ci_dir}` on this host."]
+    lines += [
+        "`.ci/run` as it recorded itself on this host (scripts/phases.sh, one file per run in "
+        f"`{results.ci_dir}`): the latest run that tested every image and the latest that "
+        "tested what changed since the last green commit (or a given ref). Read, not measured "
+        "by this bench: the machine and its load were those of the CI run.",
+    ]
+    for run in results.ci_runs:
+        code = "killed" if run.exit_code is None else f"exit {run.exit_code}"
+        lines += [
+            "",
+            f"Run `{run.name}` (head `{run.notes.get('head', '?')[:12]}`): "
+            f"{run.describe()}, {code}, {run.total / 60:.1f} min.",
+            "",
+        ]
+        rows = [(p.name, f"{p.seconds:.1f}", str(p.exit_code)) for p in run.phases]
+        rows.append(("total", f"{run.total:.1f}", ""))
+        lines += markdown_table(("phase", "time (s)", "exit"), rows)
+    return lines
+
+
 def format_results(results: Results) -> str:
     """bench/results.md."""
     lines = [
@@ -231,6 +317,9 @@ def format_results(results: Results) -> str:
         *_noop_section(results),
         *_size_section(results),
         *_startup_section(results),
+        *_suites_section(results),
+        *_platform_section(results),
         *_jobs_section(results),
+        *_ci_section(results),
     ]
     return "\n".join(lines) + "\n"

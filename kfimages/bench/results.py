@@ -7,7 +7,9 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from kfimages.bench.ci import CiRun
 from kfimages.bench.machine import Machine
+from kfimages.bench.suites import SuiteRun
 from kfimages.build.report import Result, Status
 
 MB = 1_000_000
@@ -21,7 +23,10 @@ class Part(enum.StrEnum):
     CHAIN = "chain"
     COLD = "cold"
     STARTUP = "startup"
+    SUITES = "suites"
+    ARM64 = "arm64"
     JOBS = "jobs"
+    CI = "ci"
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,30 @@ class ImageRun:
     reason: str = ""
     """Why there are no start-up figures."""
 
+    @property
+    def ratio(self) -> float | None:
+        """Median through /init over median of the bare server (None without both)."""
+        if self.init is None or self.bare is None or self.bare.median <= 0:
+            return None
+        return self.init.median / self.bare.median
+
+
+@dataclass(frozen=True)
+class PlatformBuild:
+    """One image's own step built `--no-cache` natively and for another platform (QEMU)."""
+
+    name: str
+    native: float | None
+    foreign: float | None
+    reason: str = ""
+    """Why a figure is missing (the step's status and reason)."""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.native is None or self.foreign is None or self.native <= 0:
+            return None
+        return self.foreign / self.native
+
 
 @dataclass(frozen=True)
 class PlanStep:
@@ -106,6 +135,15 @@ class Results:
     idle_seconds: float = 0
     jobs: tuple[Rebuild, ...] = ()
     """The --jobs 1 and --jobs 2 builds."""
+    foreign_platform: str = ""
+    """The platform of the `arm64` part (the emulated one)."""
+    platform_builds: tuple[PlatformBuild, ...] = ()
+    platform_note: str = ""
+    """Why the `arm64` part has no rows (no image opts in, no emulator)."""
+    suites: tuple[SuiteRun, ...] = ()
+    ci_dir: str = ""
+    ci_runs: tuple[CiRun, ...] = ()
+    """The latest CI run of every image and the latest incremental one (kfimages.bench.ci)."""
     missing: tuple[tuple[str, str], ...] = ()
     """Images with no size or start-up figures, and why (not built, ...)."""
     duration: float = 0

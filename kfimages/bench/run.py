@@ -12,24 +12,30 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
-from kfimages import engine
+from kfimages import engine, platforms
 from kfimages.bench.builds import (
     BENCH_REGISTRY,
+    BENCH_TAG,
     Context,
     Subjects,
     cleanup,
     cold_phase,
     compare_jobs,
+    emulated_images,
     existing_subjects,
+    platform_phase,
 )
 from kfimages.bench.chain import measure_chain, shape
 from kfimages.bench.chart import check_matplotlib, write_chart
+from kfimages.bench.ci import latest, phases_dir, read_runs
 from kfimages.bench.machine import disk_warning, known_size, read_machine
 from kfimages.bench.markdown import format_results
 from kfimages.bench.planning import measure_planning
-from kfimages.bench.results import ImageBuild, Part, PlanStep, Rebuild, Results
+from kfimages.bench.results import ImageBuild, Part, PlanStep, PlatformBuild, Rebuild, Results
 from kfimages.bench.startup import measure_image
+from kfimages.bench.suites import SuiteRun, suite_runs
 from kfimages.build.ca import collect_ca_files
 from kfimages.build.plan import expand_names, plan_images
 from kfimages.dockerfiles import cache_mounts
@@ -52,7 +58,7 @@ class Options:
     names: tuple[str, ...] = (ALL,)
     parts: tuple[Part, ...] = tuple(Part)
     jobs_images: tuple[str, ...] = DEFAULT_JOBS_IMAGES
-    runs: int = 3
+    runs: int = 5
     idle_seconds: float = 10
     start_timeout: float = 180
     registry: str = DEFAULT_REGISTRY
@@ -65,6 +71,8 @@ class Options:
     chain_work_mb: int = 1200
     output_dir: Path | None = None
     chart: bool = True
+    ci_dir: Path | None = None
+    """The CI's phase records (default $KFIMAGES_CI_PHASES, else /var/lib/kfimages-ci/phases)."""
 
 
 def parse_parts(text: str) -> tuple[Part, ...]:
@@ -153,7 +161,7 @@ def run(options: Options, *, settings: Settings, root: Path) -> Results:
         subjects = Subjects(refs={})
         if Part.COLD in parts:
             cold, noop, subjects = cold_phase(ctx, names)
-        elif Part.STARTUP in parts:
+        elif {Part.STARTUP, Part.SUITES} & parts:  # the images already built
             subjects = existing_subjects(graph, planned, registry=options.registry, tag=options.tag)
         runs = tuple(
             measure_image(
@@ -163,8 +171,17 @@ def run(options: Options, *, settings: Settings, root: Path) -> Results:
             )
             for name, ref in subjects.refs.items()
         )  # fmt: skip
+        suites = _suites(options, subjects, root=root, log_file=log_file)
+        foreign = next(iter(platforms.host_first()[1:]), "")
+        emulated = emulated_images(graph, planned, platform=foreign)
+        note = _platform_note(parts, foreign=foreign, emulated=emulated)
+        builds: tuple[PlatformBuild, ...] = ()
+        if Part.ARM64 in parts and not note:
+            builds = platform_phase(ctx, emulated, platform=foreign)
         engine.remove_images_under(BENCH_REGISTRY)  # disk: the --jobs builds come next
         jobs = compare_jobs(ctx, jobs_names) if Part.JOBS in parts else ()
+    ci_folder = options.ci_dir or phases_dir()
+    ci_runs = latest(read_runs(ci_folder)) if Part.CI in parts else ()
     mounts = tuple(
         (name, tuple(ids))
         for name in planned
@@ -186,8 +203,37 @@ def run(options: Options, *, settings: Settings, root: Path) -> Results:
         idle_seconds=options.idle_seconds,
         jobs=jobs,
         missing=subjects.missing,
+        foreign_platform=foreign,
+        platform_builds=builds,
+        platform_note=note,
+        suites=suites,
+        ci_dir=str(ci_folder),
+        ci_runs=ci_runs,
         duration=time.monotonic() - started,
     )
+
+
+def _suites(
+    options: Options, subjects: Subjects, *, root: Path, log_file: TextIO
+) -> tuple[SuiteRun, ...]:
+    """The smoke suites of the measured images (the `suites` part), else none."""
+    if Part.SUITES not in options.parts:
+        return ()
+    cold = Part.COLD in options.parts
+    where = (BENCH_REGISTRY, BENCH_TAG) if cold else (options.registry, options.tag)
+    return suite_runs(root, dict.fromkeys(subjects.refs, where), log_file=log_file)
+
+
+def _platform_note(parts: set[Part], *, foreign: str, emulated: Sequence[str]) -> str:
+    """Why the `arm64` part builds nothing (empty: it builds)."""
+    if Part.ARM64 not in parts:
+        return ""
+    if not foreign:
+        return "no other platform than the host's is supported"
+    if not emulated:
+        return f"no image of this run lists {foreign} in its image.yaml emulated_smoke"
+    problem = platforms.emulation_problem(foreign)
+    return f"not built: {problem}" if problem else ""
 
 
 def write_results(results: Results, *, output: Path, chart: bool = True) -> list[Path]:

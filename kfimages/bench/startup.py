@@ -1,5 +1,6 @@
 """Start-ups of a local image: `docker run` to the first HTTP 200 through /init and bare
-(the service's run script as the entrypoint), the idle memory after it, and the size."""
+(the service's run script as the entrypoint), interleaved (/init, bare, /init, bare, ...: both
+modes see the same load), the idle memory after the first of each, and the size."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from kfimages.bench.probes import (
     select_probe,
     services,
 )
-from kfimages.bench.results import ImageRun, Timing, summarize
+from kfimages.bench.results import ImageRun, summarize
 from kfimages.errors import UserError
 from kfimages.repo.graph import Graph
 from kfimages.waiting import poll_until
@@ -68,26 +69,6 @@ def start_once(
         engine.remove_containers(name)
 
 
-def measure_startup(
-    *, ref: str, probe: Probe, bare: bool, runs: int, timeout: float, idle_seconds: float
-) -> Timing:
-    """`runs` start-ups in one mode; the memory is taken on the first."""
-    times: list[float] = []
-    memory: int | None = None
-    for index in range(runs):
-        seconds, used = start_once(
-            ref=ref,
-            probe=probe,
-            bare=bare,
-            timeout=timeout,
-            idle_seconds=idle_seconds if index == 0 else None,
-        )
-        times.append(seconds)
-        memory = used if index == 0 else memory
-        log.info("%s %s run %d: %.2f s", ref, "bare" if bare else "/init", index + 1, seconds)
-    return summarize(times, memory=memory)
-
-
 def measure_image(
     graph: Graph, name: str, *, ref: str, runs: int, timeout: float, idle_seconds: float
 ) -> ImageRun:
@@ -104,17 +85,29 @@ def measure_image(
         return ImageRun(
             name=name, ref=ref, size=size, probe=probe.resolved(prefix=PREFIX), reason="skipped"
         )
-    timings: dict[bool, Timing | None] = {}
-    problems: list[str] = []
-    for bare in (False, True):
-        try:
-            timings[bare] = measure_startup(
-                ref=ref, probe=probe, bare=bare, runs=runs, timeout=timeout,
-                idle_seconds=idle_seconds,
-            )  # fmt: skip
-        except UserError as exc:
-            log.error("%s", exc)
-            timings[bare], problems = None, [*problems, str(exc)]
+    times: dict[bool, list[float]] = {False: [], True: []}
+    memory: dict[bool, int | None] = {False: None, True: None}
+    problems: dict[bool, str] = {}
+    for index in range(runs):  # interleaved: /init, bare, /init, bare, ... (same load for both)
+        for bare in (False, True):
+            if bare in problems:
+                continue  # a mode that failed once has no figure
+            try:
+                seconds, used = start_once(
+                    ref=ref, probe=probe, bare=bare, timeout=timeout,
+                    idle_seconds=idle_seconds if index == 0 else None,
+                )  # fmt: skip
+            except UserError as exc:
+                log.error("%s", exc)
+                problems[bare] = str(exc)
+                continue
+            times[bare].append(seconds)
+            memory[bare] = used if index == 0 else memory[bare]
+            log.info("%s %s run %d: %.2f s", ref, "bare" if bare else "/init", index + 1, seconds)
+    timings = {
+        bare: None if bare in problems else summarize(times[bare], memory=memory[bare])
+        for bare in (False, True)
+    }
     return ImageRun(
         name=name,
         ref=ref,
@@ -122,5 +115,5 @@ def measure_image(
         probe=probe.resolved(prefix=PREFIX),
         init=timings[False],
         bare=timings[True],
-        reason="; ".join(problems),
+        reason="; ".join(problems[bare] for bare in (False, True) if bare in problems),
     )

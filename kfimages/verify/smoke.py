@@ -75,6 +75,7 @@ Notes = Callable[[Sequence[Result]], Iterable[str]]
 """Lines printed after the build, e.g. each rebuilt image's diff against the image it
 replaced (kfimages.ship.release.rebuilt_lines)."""
 
+
 class Verdict(enum.StrEnum):
     PASSED = "passed"
     PARTLY = "passed (blocked parts skipped)"
@@ -125,15 +126,10 @@ def legs(graph: Graph, names: Names, *, platform: str = "") -> list[Leg]:
         target = smoke_platform(platform)
         out = [Leg(target, on(target, named=names.images))]
     else:  # the host's platform, then the others for the images of a set that opt in
-        out = [Leg(p, on(p, named=())) for p in _host_first(platforms.SUPPORTED)]
+        out = [Leg(p, on(p, named=())) for p in platforms.host_first()]
     for leg in out:
         log.info("smoke on %s: %s", leg.platform, ", ".join(leg.names) or "no image")
     return [leg for leg in out if leg.names]
-
-
-def _host_first(supported: Sequence[str]) -> list[str]:
-    host = platforms.host_platform()
-    return [host, *(p for p in supported if p != host)]
 
 
 def nothing_to_test(names: Names, *, platform: str = "") -> str:

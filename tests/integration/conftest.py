@@ -31,6 +31,7 @@ from kfimages.build.run import build_images
 from kfimages.repo.graph import load_graph
 from kfimages.settings import Settings
 from kfimages.ship.push import publish
+from kfimages.verify.integration import REPO_IMAGES_OPTION
 from tests.harness.registry import Registry, RegistryProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -39,9 +40,32 @@ OS_IMAGE = DEFAULT_OS_IMAGE
 log = logging.getLogger(__name__)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        REPO_IMAGES_OPTION,
+        default=None,
+        help="only the tests marked repo_images that use one of these images of the repository "
+        "(comma-separated; `invoke integration` passes the affected ones)",
+    )
+
+
+def uses_images(item: pytest.Item, names: set[str]) -> bool:
+    """Whether a test is marked `repo_images` with one of `names` (no names: any image)."""
+    mark = item.get_closest_marker("repo_images")
+    return mark is not None and (not mark.args or bool(names & set(mark.args)))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         item.add_marker(pytest.mark.docker)
+    wanted = config.getoption(REPO_IMAGES_OPTION)
+    if wanted is None:
+        return
+    names = set(wanted.split(","))
+    dropped = [item for item in items if not uses_images(item, names)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if uses_images(item, names)]
 
 
 def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -155,9 +179,9 @@ def repo(tmp_path: Path, os_image: str) -> Iterator[Repo]:
     remove_images(f"*/{prefix}/*")
 
 
-@pytest.fixture
-def chain(repo: Repo, os_image: str) -> Repo:
-    """a (root, FROM the OS image) -> b, c (independent siblings); committed."""
+def write_chain(repo: Repo, os_image: str, *, child_work: str = "true") -> Repo:
+    """a (root, FROM the OS image) -> b, c (independent siblings), each child's RUN step
+    ending with `child_work`; committed."""
     repo.image(
         "a",
         os_image,
@@ -173,12 +197,25 @@ def chain(repo: Repo, os_image: str) -> Repo:
             f"""
             ARG BASE_IMG
             COPY payload.txt /{child}.txt
-            RUN echo "$BASE_IMG" > /{child}.base && sleep 3
+            RUN echo "$BASE_IMG" > /{child}.base && {child_work}
             """,
         )
         repo.write(f"{child}/payload.txt", f"{child}\n")
     repo.commit("chain")
     return repo
+
+
+@pytest.fixture
+def chain(repo: Repo, os_image: str) -> Repo:
+    """a (root, FROM the OS image) -> b, c (independent siblings); committed. The children's
+    steps do no work of their own (most tests build them; `slow_chain` for overlaps)."""
+    return write_chain(repo, os_image)
+
+
+@pytest.fixture
+def slow_chain(repo: Repo, os_image: str) -> Repo:
+    """The chain whose children's steps take 3 s more each: long enough to overlap."""
+    return write_chain(repo, os_image, child_work="sleep 3")
 
 
 @pytest.fixture

@@ -116,7 +116,8 @@ def test_second_run_reuses_and_changes_rebuild_only_what_changed(chain: Repo) ->
     assert statuses(forced) == {"a": BUILT, "c": BUILT}
 
 
-def test_independent_images_build_in_parallel(chain: Repo) -> None:
+def test_independent_images_build_in_parallel(slow_chain: Repo) -> None:
+    chain = slow_chain
     report = chain.build("b", "c", jobs=2)
     assert statuses(report) == {"a": BUILT, "b": BUILT, "c": BUILT}
     _, b, c = report.results

@@ -138,6 +138,7 @@ def _lint(clone: Clone) -> None:
     _ok(clone.run(TOOLS / "mypy", "--no-incremental"))  # files: kfimages, tests (pyproject)
 
 
+@pytest.mark.repo_images("base")
 def test_new_image_lints_is_selected_alone_builds_and_passes_its_tests(
     clone: Clone, registry: str
 ) -> None:

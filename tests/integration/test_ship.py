@@ -87,6 +87,7 @@ def test_invoke_manifest_of_a_throwaway_image(chain: Repo, tmp_path: Path) -> No
     assert "no local image" in missing.stderr
 
 
+@pytest.mark.repo_images  # every image's Dockerfile and image.yaml
 def test_bake_print_accepts_the_real_graph(tmp_path: Path) -> None:
     bake_file = tmp_path / "docker-bake.json"
     done = subprocess.run(

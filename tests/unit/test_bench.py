@@ -292,7 +292,7 @@ def test_results_markdown_has_the_machine_and_a_table_per_measurement() -> None:
     )
     assert "| bench run time | 30.0 min |" in lines
     assert "![build time, size, start-up and idle memory per image](results.png)" in lines
-    assert "| measured | plan, chain, cold, startup, jobs |" in lines
+    assert "| measured | plan, chain, cold, startup, suites, arm64, jobs, ci |" in lines
     for title in (
         "## Planning",
         "## Throwaway chain: the build system's own overhead",
@@ -317,10 +317,11 @@ def test_results_markdown_rows() -> None:
     assert "| rstudio | n/a | n/a: not built (blocked: artifact rstudio-server) |" in lines
     assert (
         "| jupyter | `/notebook/bench/x/api/status` | 1.31 (1.20-2.98) | 1.05 (1.00-1.10) "
-        "| 78 | 69 |  |"
+        "| 1.248x | 78 | 69 |  |"
     ) in lines
     assert (
-        "| base | n/a | n/a | n/a | n/a | n/a | no HTTP server: base starts no service |" in lines
+        "| base | n/a | n/a | n/a | n/a | n/a | n/a | no HTTP server: base starts no service |"
+        in lines
     )
     assert "| 1 | 100.0 | 60.0 | 2 built |" in lines
     assert "Speed-up of `--jobs 2`: **1.50x** (set window), 1.25x (whole build)." in lines
@@ -345,7 +346,7 @@ def test_results_markdown_rows_follow_the_plan_order() -> None:
 
 def test_parts_not_measured_say_so() -> None:
     text = markdown.format_results(Results(machine=MACHINE, images=("base",), parts=(Part.PLAN,)))
-    for part in ("chain", "cold", "startup", "jobs"):
+    for part in ("chain", "cold", "startup", "suites", "arm64", "jobs", "ci"):
         assert f"Not measured in this run (`invoke bench --only` without `{part}`)." in text
     assert "Not measured in this run (it follows the `cold` part)." in text
     assert "`invoke bench --only` without `plan`" not in text
@@ -358,6 +359,7 @@ def test_parts_default_to_every_part_in_run_order() -> None:
     assert bench_run.parse_parts("") == tuple(Part)
     assert bench_run.parse_parts("jobs,plan") == (Part.PLAN, Part.JOBS)
     assert bench_run.parse_parts(" startup ") == (Part.STARTUP,)
+    assert bench_run.parse_parts("ci,arm64,cold") == (Part.COLD, Part.ARM64, Part.CI)
 
 
 @pytest.mark.parametrize(
@@ -394,7 +396,8 @@ def test_invoke_bench_refuses_an_unknown_part_in_one_line(chain: Repo) -> None:
     done = run_invoke(chain, "bench", "all", "--only", "nope")
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() == (
-        "error: unknown part 'nope' in --only; use one or more of plan, chain, cold, startup, jobs"
+        "error: unknown part 'nope' in --only; use one or more of plan, chain, cold, startup, "
+        "suites, arm64, jobs, ci"
     )
 
 

@@ -70,6 +70,20 @@ def test_cont_init_in_order_before_services_with_container_env(
     assert seen == order, "the service started before the cont-init scripts were done"
 
 
+@pytest.mark.parametrize(("keep_env", "seen"), [("", "added by 50"), ("1", "unset")])
+def test_a_cont_init_script_sees_what_an_earlier_one_added_through_with_contenv(
+    containers: TrackedContainers, smoke_image: str, keep_env: str, seen: str
+) -> None:
+    """50 adds SMOKE_ADDED to the container environment; 51 (`#!/command/with-contenv bash`)
+    sees it, unless S6_KEEP_ENV=1; 52 (`#!/bin/sh`) has the init's own environment. The init
+    starts with-contenv scripts itself in user mode (s6-envdir, then the program): the same."""
+    environment = {"S6_KEEP_ENV": keep_env} if keep_env else {}
+    c = containers.run(image=smoke_image, environment=environment, user=RANDOM_USER)
+    _wait_service_up(c)
+    assert c.read_file(f"{SMOKE_DIR}/added-seen-by-51") == f"{seen}\n"
+    assert c.read_file(f"{SMOKE_DIR}/added-seen-by-52") == "unset\n"
+
+
 SMOKE_VALUE = "line one\nline two with  spaces "
 
 

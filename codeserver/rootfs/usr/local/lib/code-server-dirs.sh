@@ -20,7 +20,7 @@
 code_server_writable() {
   local path="$1"
   while [[ ! -e "${path}" && "${path}" == /* && "${path}" != / ]]; do
-    path="$(dirname "${path}")"
+    path="${path%/*}" && path="${path:-/}" # its folder (dirname, without a process)
   done
   [[ -d "${path}" && -w "${path}" ]]
 }

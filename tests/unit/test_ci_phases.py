@@ -1,0 +1,93 @@
+"""The timed phases of `.ci/run` and scripts/test.sh (scripts/phases.sh), with real bash: the
+table at the end, also when a phase fails, and the file `invoke bench` reads."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def _run(script: str, *, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "run.sh"
+    path.write_text(f"set -euo pipefail\nsource scripts/phases.sh\n{script}\n", encoding="utf-8")
+    return subprocess.run(["bash", str(path)], cwd=PROJECT, capture_output=True, text=True,
+                          check=False, env={"PATH": "/usr/bin:/bin"})  # fmt: skip
+
+
+def _rows(path: Path) -> list[list[str]]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.split("\t") for line in lines]
+
+
+def test_a_failing_phase_is_recorded_with_its_exit_code_and_the_table_printed(
+    tmp_path: Path,
+) -> None:
+    record = tmp_path / "phases" / "run.tsv"
+    done = _run(
+        f"""
+        phases_open {record} head abc123
+        trap phases_exit EXIT
+        phases_begin setup
+        true
+        phases_begin "unit tests"
+        (exit 3)
+        phases_begin never
+        """,
+        tmp_path=tmp_path,
+    )
+    assert done.returncode == 3, done.stderr
+    rows = _rows(record)
+    assert rows[0] == ["# head", "abc123"]
+    assert [(r[0], r[2]) for r in rows[1:3]] == [("setup", "0"), ("unit tests", "3")]
+    assert all(float(r[1]) >= 0 for r in rows[1:3])
+    assert rows[3] == ["# exit", "3"]
+    assert len(rows) == 4, "the phase after the failure never began"
+    table = done.stderr.splitlines()
+    assert table[0] == f"phases ({record}):"
+    assert table[1].split() == ["PHASE", "SECONDS", "EXIT"]
+    assert table[2].split()[::2] == ["setup", "0"]
+    assert table[3].split()[:2] == ["unit", "tests"]
+    assert table[3].split()[-1] == "3"
+    assert table[4].split()[0] == "total"
+
+
+def test_a_script_run_from_a_phase_file_owner_appends_and_prints_nothing(tmp_path: Path) -> None:
+    """scripts/test.sh under .ci/run: its phases go to .ci/run's file, and only .ci/run prints
+    the table (once, at its end)."""
+    record = tmp_path / "run.tsv"
+    child = tmp_path / "child.sh"
+    child.write_text(
+        "set -euo pipefail\nsource scripts/phases.sh\ntrap phases_exit EXIT\n"
+        "phases_begin lint\ntrue\nphases_begin integration\ntrue\nphases_end\n",
+        encoding="utf-8",
+    )
+    done = _run(
+        f"""
+        phases_open {record}
+        trap phases_exit EXIT
+        phases_begin setup
+        phases_end
+        bash {child}
+        phases_note base 0123abc
+        """,
+        tmp_path=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = _rows(record)
+    assert [r[0] for r in rows] == ["setup", "lint", "integration", "# base", "# exit"]
+    assert rows[-1] == ["# exit", "0"]
+    assert done.stderr.count("PHASE") == 1
+
+
+def test_ci_run_and_test_sh_time_every_phase() -> None:
+    """The phases, in the order they run; the arm64 leg is its own phase (smoke per platform)."""
+    ci = (PROJECT / ".ci" / "run").read_text(encoding="utf-8")
+    began = [line.split(maxsplit=1)[1] for line in ci.splitlines() if line.startswith("phases_beg")]
+    assert began == ["setup", "qemu", "packages", '"base ref"']
+    assert "trap on_exit EXIT" in ci
+    test = (PROJECT / "scripts" / "test.sh").read_text(encoding="utf-8")
+    began = [line.split(maxsplit=1)[1] for line in test.splitlines() if "phases_begin" in line]
+    assert began == ["lint", '"unit tests"', "integration", '"smoke $platform"']
+    assert '-s smoke "$@" -- affected --platform "$platform"' in test
