@@ -16,8 +16,9 @@ test fails the run with pytest's exit code 5.
 Fixtures: `image_under_test`, `image_ref_under_test`, `docker_client`, `containers`
 (tests.harness.containers; for the images of GPU_FOLDERS and those built FROM them, with
 every GPU of the host where it has any), `gpu_host` (tests.harness.gpu), `home_volume`,
-`derived_image` (tests.harness.images), `artifacts_dir`. Helpers are in tests/harness/, not
-here.
+`derived_image` (tests.harness.images), `artifacts_dir`, `previous` (the previous build of the
+image under test, `--upgrade-from REF`: tests.harness.old_home). Helpers are in tests/harness/,
+not here.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ from tests.harness.gpu import (
     run_nvidia_smi,
 )
 from tests.harness.images import DerivedImages
+from tests.harness.old_home import add_options as add_upgrade_options
+from tests.harness.old_home import previous_image
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +97,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="platform of the image to test (default the host's); another one runs only the "
         "tests marked `emulated`, under QEMU",
     )
+    add_upgrade_options(parser)
 
 
 def platform_under_test(config: pytest.Config) -> str:
@@ -283,6 +287,14 @@ def home_volume(docker_client: Any) -> Iterator[str]:
         for container in docker_client.containers.list(all=True, filters={"volume": volume.name}):
             container.remove(force=True, v=True)
         volume.remove(force=True)
+
+
+@pytest.fixture
+def previous(pytestconfig: pytest.Config, docker_client: Any, image_ref_under_test: str) -> str:
+    """The previous build of the image under test, for the upgrade tests
+    (tests.harness.old_home.previous_image: `--upgrade-from REF`, else $KFIMAGES_UPGRADE_FROM,
+    else `<repository>:previous`); the test skips when the store has none (a cold run)."""
+    return previous_image(pytestconfig, docker_client, ref_under_test=image_ref_under_test)
 
 
 @pytest.fixture(scope="session")
