@@ -3,8 +3,8 @@
 
 - `previous_image(...)`: the previous build of the image under test (`--upgrade-from REF`, else
   `$KFIMAGES_UPGRADE_FROM`, else `<repository of the image under test>:previous`, which a build
-  keeps when it replaces an image), or None when the store has none (a cold run: the test that
-  needs it skips, saying so).
+  keeps when it replaces an image; a bare tag means that tag of the image's repository); the
+  test that needs it skips, saying so, when the store has none (a cold run).
 - `fill_home(...)`: writes a tree of files onto a home volume, owned as the old image's user
   owned them, through a stopped container of the image (docker's archive API: no shell, no
   root in the image needed).
@@ -82,9 +82,9 @@ def add_options(parser: pytest.Parser) -> None:
         UPGRADE_FROM_OPTION,
         default=None,
         metavar="REF",
-        help="the previous build to move users from in the upgrade tests (default "
-        f"${UPGRADE_FROM_ENV}, else <repository of the image under test>:{PREVIOUS_TAG} if it "
-        "is in the image store; else those tests skip)",
+        help="the previous build to move users from in the upgrade tests: a ref, or a tag of "
+        f"the image's repository (default ${UPGRADE_FROM_ENV}, else <repository of the image "
+        f"under test>:{PREVIOUS_TAG} if it is in the image store; else those tests skip)",
     )
 
 
@@ -94,24 +94,36 @@ def repository_of(ref: str) -> str:
     return name if colon and "/" not in tag else ref
 
 
-def previous_image(config: pytest.Config, client: Any, *, ref_under_test: str) -> str:
-    """The previous build to upgrade from, checked to exist; skips the calling test when the
-    store has none (a cold run). A ref given explicitly that does not exist fails instead."""
-    given = config.getoption(UPGRADE_FROM_OPTION) or os.environ.get(UPGRADE_FROM_ENV, "")
+def previous_ref(given: str, *, ref_under_test: str) -> str:
+    """The ref to upgrade from: `given` (a ref, or a bare tag of the image's own repository,
+    e.g. `sha-0123456789ab` of the last green build), else `<repository>:previous`."""
     repository = repository_of(ref_under_test)
-    ref = given or f"{repository}:{PREVIOUS_TAG}"
+    if not given:
+        return f"{repository}:{PREVIOUS_TAG}"
+    return given if "/" in given or ":" in given else f"{repository}:{given}"
+
+
+def previous_image(config: pytest.Config, client: Any, *, ref_under_test: str) -> str:
+    """The previous build to upgrade from (`--upgrade-from`, else $KFIMAGES_UPGRADE_FROM, else
+    `<repository>:previous`; see `previous_ref`), checked to exist. Skips the calling test when
+    the store has none: a cold run, or the environment's choice missing for this image (CI may
+    set it for every image). A `--upgrade-from` that does not exist fails instead."""
+    option = str(config.getoption(UPGRADE_FROM_OPTION) or "")
+    given = option or os.environ.get(UPGRADE_FROM_ENV, "")
+    ref = previous_ref(given, ref_under_test=ref_under_test)
     try:
         image = client.images.get(ref)
     except docker.errors.ImageNotFound:
-        if given:
+        if option:
             pytest.fail(
-                f"{UPGRADE_FROM_OPTION}/{UPGRADE_FROM_ENV} {ref} is not in the image store; "
-                f"build or pull it first",
+                f"{UPGRADE_FROM_OPTION} {option}: {ref} is not in the image store; build or "
+                "pull it first",
                 pytrace=False,
             )
+        why = f"{UPGRADE_FROM_ENV}={given}" if given else "a cold run"
         pytest.skip(
-            f"no previous build of {repository} ({ref} is not in the image store: a cold run); "
-            f"give one with {UPGRADE_FROM_OPTION} REF"
+            f"no previous build of {repository_of(ref_under_test)}: {ref} is not in the image "
+            f"store ({why}); give one with {UPGRADE_FROM_OPTION} REF"
         )
     if image.id == client.images.get(ref_under_test).id:
         log.warning("the previous build %s is the image under test itself", ref)

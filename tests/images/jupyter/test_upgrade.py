@@ -1,5 +1,5 @@
 """Moving users to a new image on the same home volume (jupyter/README.md, "Moving to a new
-image"; docs/contract.md, "Home volume").
+image"; docs/contract.md, "Home directory").
 
 - From the previous build of the image (`--upgrade-from REF`, else `<repository>:previous`;
   skipped on a cold run): the old image's server makes a venv kernel in the home (as

@@ -1,5 +1,5 @@
 """Moving users to a new image on the same home volume, on the R stage (rstudio/README.md,
-"Moving to a new image"; docs/contract.md, "Home volume").
+"Moving to a new image"; docs/contract.md, "Home directory").
 
 - From the previous R stage (`--upgrade-from REF`, e.g. a previous rstudio image, else
   `kfnb-test/rstudio-r-stage:previous`, which the `r_stage` fixture keeps when its build
