@@ -17,9 +17,9 @@ Fixtures: `image_under_test`, `image_ref_under_test`, `docker_client`, `containe
 (tests.harness.containers; for the images of GPU_FOLDERS and those built FROM them, with
 every GPU of the host where it has any; a test's own), `module_containers` (the same, shared
 by the read-only tests of a module), `gpu_host` (tests.harness.gpu), `home_volume` (and
-`module_home_volume` for a shared container),
-`derived_image` (tests.harness.images), `artifacts_dir`. Helpers are in tests/harness/, not
-here.
+`module_home_volume` for a shared container), `derived_image` (tests.harness.images),
+`artifacts_dir`, `previous` (the previous build of the image under test, `--upgrade-from REF`:
+tests.harness.old_home). Helpers are in tests/harness/, not here.
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ from tests.harness.gpu import (
     run_nvidia_smi,
 )
 from tests.harness.images import DerivedImages
+from tests.harness.old_home import add_options as add_upgrade_options
+from tests.harness.old_home import previous_image
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="platform of the image to test (default the host's); another one runs only the "
         "tests marked `emulated`, under QEMU",
     )
+    add_upgrade_options(parser)
 
 
 def platform_under_test(config: pytest.Config) -> str:
@@ -321,6 +324,14 @@ def module_home_volume(docker_client: Any) -> Iterator[str]:
     """`home_volume` for a container of `module_containers`: removed after the module."""
     with _empty_volume(docker_client) as name:
         yield name
+
+
+@pytest.fixture
+def previous(pytestconfig: pytest.Config, docker_client: Any, image_ref_under_test: str) -> str:
+    """The previous build of the image under test, for the upgrade tests
+    (tests.harness.old_home.previous_image: `--upgrade-from REF`, else $KFIMAGES_UPGRADE_FROM,
+    else `<repository>:previous`); the test skips when the store has none (a cold run)."""
+    return previous_image(pytestconfig, docker_client, ref_under_test=image_ref_under_test)
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,7 @@ from kfimages.repo.graph import Image, image_ref, load_graph
 from kfimages.repo.inputs import resolve_artifacts, resolve_build_args
 from kfimages.settings import Settings
 from tests.harness.containers import TrackedContainers
+from tests.harness.old_home import PREVIOUS_TAG, repository_of
 from tests.images.conftest import REPO_ROOT, fail_if_stale
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,13 @@ def stage_parent_ref(config: pytest.Config, client: Any) -> str:
     return ref
 
 
+def _image_id(client: Any, ref: str) -> str | None:
+    try:
+        return str(client.images.get(ref).id)
+    except docker.errors.ImageNotFound:
+        return None
+
+
 def build_stage(
     client: Any,
     *,
@@ -76,12 +84,18 @@ def build_stage(
     target: str | None = None,
 ) -> StageImage:
     """A repository folder's Dockerfile (up to `target`), built with build_adhoc; `client`:
-    the session's docker SDK client (the `docker_client` fixture), for its size."""
+    the session's docker SDK client (the `docker_client` fixture), for its size. The image the
+    build replaces at `ref`, if another, is kept as `<repository>:previous` (PREVIOUS_TAG), as
+    builds keep theirs: the R stage's upgrade tests start from it."""
     started = time.monotonic()
+    replaced = _image_id(client, ref)
     try:
         build_adhoc(context=REPO_ROOT / folder, tag=ref, build_args=build_args, target=target)
     except AdhocBuildError as exc:
         pytest.fail(str(exc), pytrace=False)
+    if replaced is not None and replaced != _image_id(client, ref):
+        client.images.get(replaced).tag(repository_of(ref), PREVIOUS_TAG)
+        log.info("kept the image %s replaced as %s:%s", ref, repository_of(ref), PREVIOUS_TAG)
     seconds = time.monotonic() - started
     size_mb = float(client.images.get(ref).attrs["Size"]) / 1e6
     return StageImage(ref=ref, seconds=seconds, size_mb=size_mb)
