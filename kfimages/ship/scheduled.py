@@ -1,8 +1,10 @@
 """The workflow's scheduled jobs (kfimages.ship.workflow puts them into images.yml): they build
 nothing, and every other job is skipped on the schedule.
 
-- `outdated`: `invoke outdated all --fail-on security` (fails when a package of an image has
-  a security update), with the workflow's read-only token;
+- `outdated`: pulls the pushed `latest` refs (`packages: read`), then `invoke outdated all
+  --registry $REGISTRY --fail-on security` (fails when a package of an image has a security
+  update): on a fresh runner nothing is built, so without the pull every image would be
+  `not built: not checked`;
 - `inventory` lists the pushed `latest` refs (`invoke list --json --registry $REGISTRY`), and
   `scan`, one job per image, pulls each (a manifest list: the runner's amd64 image) and scans
   it with Trivy (aquasecurity/trivy-action), whose SARIF goes to code scanning
@@ -23,9 +25,17 @@ JOBS = """
     name: outdated packages with a security fix (scheduled)
     if: @SCHEDULED@
     runs-on: ubuntu-24.04
+    permissions:
+      contents: read
+      packages: read
     steps:
 @SETUP@
-      - run: invoke outdated all --fail-on security
+@LOGIN@      - name: pull the pushed images (what outdated checks)
+        run: |
+          invoke list --json --registry "$REGISTRY" | jq -r '.[].ref' | while read -r ref; do
+            docker pull --quiet "$ref" || echo "::warning::$ref: not pulled (not checked)"
+          done
+      - run: invoke outdated all --registry "$REGISTRY" --fail-on security
 
   inventory:
     name: the pushed images to scan (scheduled)

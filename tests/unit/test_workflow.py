@@ -127,9 +127,10 @@ def test_the_workflow_token_reads_only_and_no_pull_request_job_can_write(chain: 
                 assert "--cache-read-only" in runs(job), f"{name} would write the cache"
     # The main branch's jobs are the ones that write, and each stage runs once per event.
     writers = {name for name, job in jobs.items() if writes_packages(job) or logs_in(job)}
-    assert writers == {"publish-0", "publish-1", "publish-2", "promote", "scan"}
-    assert jobs["scan"]["permissions"]["packages"] == "read", "scan logs in to pull only"
-    writers.remove("scan")
+    assert writers == {"publish-0", "publish-1", "publish-2", "promote", "scan", "outdated"}
+    for puller in ("scan", "outdated"):  # scheduled: they log in to pull only
+        assert jobs[puller]["permissions"]["packages"] == "read", puller
+        writers.remove(puller)
     for name in writers:
         assert runs_for(jobs[name], MAIN)
         assert jobs[name]["permissions"] == {"contents": "read", "packages": "write"}
@@ -282,8 +283,11 @@ def test_the_schedule_checks_outdated_packages_and_scans_with_least_privilege(
     assert on_schedule == SCHEDULED_JOBS, "the schedule builds and pushes nothing"
     for event in (PR, MAIN, DISPATCH):
         assert not {n for n in SCHEDULED_JOBS if runs_for(jobs[n], event)}, event
-    assert "invoke outdated all --fail-on security" in runs(jobs["outdated"]).splitlines()
-    assert "permissions" not in jobs["outdated"], "the workflow's read-only token"
+    outdated = runs(jobs["outdated"]).splitlines()
+    assert 'invoke outdated all --registry "$REGISTRY" --fail-on security' in outdated
+    pulls = [line for line in outdated if "docker pull" in line]
+    assert pulls, "a fresh runner has no image: outdated would check none"
+    assert jobs["outdated"]["permissions"] == {"contents": "read", "packages": "read"}
     assert "permissions" not in jobs["inventory"]
     granted = {name for name, job in jobs.items()
                if "security-events" in (job.get("permissions") or {})}  # fmt: skip
