@@ -41,7 +41,8 @@ ANNOUNCEMENTS = "@jupyterlab/apputils-extension:announcements"
 @pytest.fixture(scope="module")
 def lab(module_containers: TrackedContainers) -> TrackedContainer:
     """JupyterLab as the image starts it (under the prefix), shared by the tests that only
-    read from it: none of them starts a kernel or a terminal, or writes a file."""
+    read from it: none of them starts a kernel or a terminal, or writes a file. (Not for a
+    test of the home's contents: the running Lab adds ~/.ipython and ~/.local.)"""
     return start_lab(module_containers)
 
 
@@ -307,8 +308,11 @@ def test_service_belongs_to_jovyan_group_writable_in_user_mode_only(
             assert "w" not in perms[4:], f"{name}: writable by group or others: {perms}"
 
 
-def test_no_pip_cache_or_build_leftovers_ship(lab: TrackedContainer) -> None:
-    out = lab.exec(
+def test_no_pip_cache_or_build_leftovers_ship(containers: TrackedContainers) -> None:
+    """What the image ships, read in a container without the init: no service runs there to
+    add files (a running Lab makes ~/.ipython and ~/.local within seconds of its start)."""
+    c = containers.run(["sleep", "infinity"], user="0", entrypoint=["env"])
+    out = c.exec(
         "find / -xdev \\( -path /proc -o -path /sys \\) -prune -o -type d "
         "\\( -path '*/.cache/pip' -o -path /tmp/pip-cache \\) -print; "
         "ls -A /tmp /home/jovyan",
