@@ -9,6 +9,11 @@
 #   phases_exit                      for the EXIT trap: end the open phase with the script's exit
 #                                    code; if this script owns the file, add `# exit` and print
 #                                    the table on stderr
+#   phases_trap [FUNCTION]           trap EXIT with FUNCTION (default phases_exit), and SIGINT and
+#                                    SIGTERM with an exit 130 and 143: a stopped run records the
+#                                    open phase with that code (bash runs the INT/TERM trap once
+#                                    the foreground command, e.g. test.sh recording its own phase,
+#                                    has ended)
 #
 # The file ($KFIMAGES_PHASES, exported: a script run from here appends its own phases to it) is
 # tab-separated: `# KEY<TAB>VALUE` lines, then `PHASE<TAB>SECONDS<TAB>EXIT` lines in the order
@@ -76,4 +81,11 @@ phases_exit() {
     } >&2
   fi
   return "$code"
+}
+
+phases_trap() {
+  # shellcheck disable=SC2064 # the function's name, now
+  trap "${1:-phases_exit}" EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
 }

@@ -24,7 +24,7 @@ if [ -z "${KFIMAGES_PHASES:-}" ]; then
   phases_open artifacts/test-phases.tsv started "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     head "$(git rev-parse HEAD)" base "${KFIMAGES_BASE_REF:-}"
 fi
-trap phases_exit EXIT
+phases_trap
 
 phases_begin lint
 .venv/bin/nox -s lint "$@"

@@ -3,7 +3,10 @@ table at the end, also when a phase fails, and the file `invoke bench` reads."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -28,7 +31,7 @@ def test_a_failing_phase_is_recorded_with_its_exit_code_and_the_table_printed(
     done = _run(
         f"""
         phases_open {record} head abc123
-        trap phases_exit EXIT
+        phases_trap
         phases_begin setup
         true
         phases_begin "unit tests"
@@ -86,8 +89,47 @@ def test_ci_run_and_test_sh_time_every_phase() -> None:
     ci = (PROJECT / ".ci" / "run").read_text(encoding="utf-8")
     began = [line.split(maxsplit=1)[1] for line in ci.splitlines() if line.startswith("phases_beg")]
     assert began == ["setup", "qemu", "packages", '"base ref"']
-    assert "trap on_exit EXIT" in ci
+    assert "phases_trap on_exit" in ci
     test = (PROJECT / "scripts" / "test.sh").read_text(encoding="utf-8")
     began = [line.split(maxsplit=1)[1] for line in test.splitlines() if "phases_begin" in line]
     assert began == ["lint", '"unit tests"', "integration", '"smoke $platform"']
     assert '-s smoke "$@" -- affected --platform "$platform"' in test
+
+
+def test_a_stopped_run_records_the_signal_after_the_phases_of_the_script_it_ran(
+    tmp_path: Path,
+) -> None:
+    """SIGTERM to the whole run (as a CI runner stops a job): the child script records its
+    open phase with 143 first, then the owner its own end (`# exit 143`) and the table."""
+    record = tmp_path / "run.tsv"
+    child = tmp_path / "child.sh"
+    started = tmp_path / "started"
+    child.write_text(
+        "set -euo pipefail\nsource scripts/phases.sh\nphases_trap\n"
+        f"phases_begin 'unit tests'\ntouch {started}\nsleep 300\n",
+        encoding="utf-8",
+    )
+    script = tmp_path / "run.sh"
+    script.write_text(
+        f"set -euo pipefail\nsource scripts/phases.sh\nphases_open {record}\n"
+        f"phases_trap\nphases_begin setup\nphases_end\nbash {child}\n",
+        encoding="utf-8",
+    )
+    proc = subprocess.Popen(["bash", str(script)], cwd=PROJECT, start_new_session=True,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        for _ in range(600):  # a hang guard of 60 s, not a measure: waits for the child's phase
+            if started.exists():
+                break
+            time.sleep(0.1)
+        os.killpg(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 143, err
+    rows = _rows(record)
+    assert [r[0] for r in rows] == ["setup", "unit tests", "# exit"]
+    assert rows[1][2] == "143"
+    assert rows[2] == ["# exit", "143"]
+    assert "unit tests" in err
