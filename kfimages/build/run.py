@@ -251,6 +251,7 @@ def build_images(
     build lock (kfimages.build.enginelock) and stops on SIGINT or SIGTERM
     (kfimages.build.stop)."""
     out = stream if stream is not None else sys.stdout
+    check_request(request)  # bad input fails at once, not after waiting for the build lock
     if request.dry_run:
         with _work_dir() as work:
             steps = prepare(graph, names, request, settings=settings, work=work)
