@@ -115,11 +115,13 @@ def test_bump_moves_a_wheel_and_an_npm_tarball_with_their_hashes(clone: Path) ->
         assert done.returncode == 0, done.stderr
     dockerfile = clone / "codeserver/Dockerfile"
     assert _arg(dockerfile, "NODE_WHEEL_VERSION") == node_to
-    url = _arg(dockerfile, "NODE_WHEEL_URL")
-    assert url.startswith("https://files.pythonhosted.org/packages/")
-    assert f"-{node_to}-" in url
-    wheel = urllib.request.urlopen(url, timeout=300).read()
-    assert hashlib.sha256(wheel).hexdigest() == _arg(dockerfile, "NODE_WHEEL_SHA256")
+    for arch in ("X86_64", "AARCH64"):  # one wheel pin per architecture, each moved
+        url = _arg(dockerfile, f"NODE_WHEEL_URL_{arch}")
+        assert url.startswith("https://files.pythonhosted.org/packages/")
+        assert f"-{node_to}-" in url
+        assert url.endswith(f"_{arch.lower()}.whl"), url
+        wheel = urllib.request.urlopen(url, timeout=300).read()
+        assert hashlib.sha256(wheel).hexdigest() == _arg(dockerfile, f"NODE_WHEEL_SHA256_{arch}")
     assert _arg(dockerfile, "CODE_SERVER_VERSION") == code_to
     assert (
         _arg(dockerfile, "CODE_SERVER_INTEGRITY") == npm["versions"][code_to]["dist"]["integrity"]
