@@ -31,6 +31,7 @@ from kfimages.build.plan import (
     BuildRequest,
     Facts,
     Step,
+    check_locks,
     check_push,
     check_request,
     make_steps,
@@ -98,17 +99,17 @@ def parent_problem(step: Step) -> str | None:
     """Why the parent ref of an in-plan parent does not name the image this plan made of it
     (its inputs label differs: another build retagged it meanwhile), else None. The child is
     built FROM that ref, so building on would label another parent's content as this one."""
-    if step.parent is None:
-        return None
-    labels = engine.image_labels(step.delivery.parent_ref) or {}
-    found = labels.get(INPUTS_LABEL, "(none)")
-    if found == step.inputs.parent:
-        return None
-    return (
-        f"parent ref {step.delivery.parent_ref} names another image now (inputs {found[:12]}, "
-        f"this plan's {step.inputs.parent[:12]}): something retagged it during the build; "
-        "build again"
-    )
+    checks = [(step.delivery.parent_ref, step.inputs.parent)] if step.parent else []
+    if step.build_parent:
+        checks.append((step.delivery.build_parent_ref, step.inputs.build_parent))
+    for ref, digest in checks:
+        found = (engine.image_labels(ref) or {}).get(INPUTS_LABEL, "(none)")
+        if found != digest:
+            return (
+                f"parent ref {ref} names another image now (inputs {found[:12]}, this plan's "
+                f"{digest[:12]}): something retagged it during the build; build again"
+            )
+    return None
 
 
 def _blocked_reason(step: Step) -> str | None:
@@ -237,9 +238,13 @@ def prepare(
     images = plan_images(graph, names)
     if not images:
         return []
-    engine.check_docker()
     host = host_platform()
     targets = request.platforms or (host,)
+    # A cross-installing image built for another platform needs the host's parent chain too.
+    crossing = any(i.cross for i in images) and any(t != host for t in targets)
+    platforms = list(dict.fromkeys([*targets, host])) if crossing else list(targets)
+    check_locks(graph, images, platforms)
+    engine.check_docker()
     if not request.dry_run:  # a plan runs nothing: format_dry_run names a missing emulator
         check_runnable(targets)
     info = git.read_info(graph.root)
@@ -247,7 +252,7 @@ def prepare(
     facts = Facts(
         git=info,
         os_images=_os_images(
-            images, graph, request, mirror=settings.debian_mirror, platforms=targets
+            images, graph, request, mirror=settings.debian_mirror, platforms=platforms
         ),
         repository_files=git.repository_files(graph.root)
         if any(i.config.extra_paths for i in images)
@@ -345,6 +350,7 @@ def _build(
             refs={s.name: s.ref for s in steps},
             run=lambda name: run_step(by_name[name], rt),
             jobs=request.jobs,
+            after={s.name: (s.build_parent,) for s in steps if s.build_parent},
             stopped=lambda: STOP.requested,
         )
     return steps, BuildReport(results=results, notes=os_image_lines(steps))
