@@ -266,7 +266,8 @@ def test_a_cross_installing_image_on_another_platform_gets_the_host_parent(
 ) -> None:
     chain.write("jupyter/Dockerfile", CROSS)
     graph = chain.graph()
-    assert graph.images["jupyter"].cross and not graph.images["base"].cross
+    assert graph.images["jupyter"].cross
+    assert not graph.images["base"].cross
     os_images = {OS_IMAGE: OS_ID, f"{OS_IMAGE}-arm64": "sha256:" + "a" * 64}
     arm = ("linux/arm64",)
     got = steps(graph, ["pytorch.cpu"], tmp_path, platforms=arm, os_images=os_images)

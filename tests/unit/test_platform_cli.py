@@ -115,4 +115,5 @@ def test_a_lock_without_a_wheel_of_the_platform_stops_the_plan(chain: Repo) -> N
         _lock("numpy-2.3.0-cp313-cp313-manylinux_2_28_aarch64.whl"),
     )
     done = run_invoke(chain, "build", "pytorch.cpu", "--platform", "linux/arm64", "--dry-run")
-    assert "no wheel" not in done.stderr and "no lock" not in done.stderr, done.stderr
+    assert "no wheel" not in done.stderr, done.stderr
+    assert "no lock" not in done.stderr, done.stderr
