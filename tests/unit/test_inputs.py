@@ -152,6 +152,7 @@ def test_digest_does_not_depend_on_mapping_order(chain: Repo) -> None:
 OTHER_DELIVERY: dict[str, Any] = {
     "refs": ("reg/ns/img:sha-0123456789ab", "reg/ns/img:other"),
     "parent_ref": "reg/ns/parent:other",
+    "build_parent_ref": "reg/ns/parent:other-host",
     "labels": {"org.opencontainers.image.revision": "4567"},
     "context_dirs": {"ca-certs": Path("/elsewhere/ca-certs")},
     "secrets": {"pip": Path("/run/pip.conf")},
