@@ -414,7 +414,7 @@ def chart(c: Context, check: bool = False) -> None:
     help={
         "check": "only check (offline): exit 1 listing every lock that does not match its "
         "inputs or has a requirement without --hash",
-        "only": "lock only this requirements*.in file or image folder (repeatable)",
+        "only": "lock only this requirements*.in file, lock file or image folder (repeatable)",
         "upgrade": "re-resolve to the newest versions allowed (default: keep the pins of the "
         "existing lock where they still fit)",
     },
@@ -426,8 +426,9 @@ def lock(
     only: list[str] | None = None,
     upgrade: bool = False,
 ) -> None:
-    """Lock every <image folder>/requirements*.in into requirements*.lock.txt (uv, hashed,
-    Python 3.13 on linux/x86_64; parents' locks as constraints)."""
+    """Lock every <image folder>/requirements*.in into requirements*.lock.txt (linux/amd64) and
+    requirements*.linux-arm64.lock.txt (uv, hashed, Python 3.13, with each pin's wheels of the
+    platform; parents' locks as constraints)."""
     if check:
         problems = locks.check_locks(ROOT)
         if problems:
