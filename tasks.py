@@ -29,7 +29,7 @@ from invoke.tasks import Task, task
 from kfimages import engine, platforms
 from kfimages import names as image_names
 from kfimages.author import chart as image_chart
-from kfimages.author import lintfiles, scaffold
+from kfimages.author import lintfiles, lockwrite, scaffold
 from kfimages.author import lock as locks
 from kfimages.bench import run as bench_run
 from kfimages.build import bootstrap as boot
@@ -435,7 +435,7 @@ def lock(
             raise Exit("\n".join(f"error: {p}" for p in problems), code=1)
         print(f"{len(locks.discover(ROOT))} lock(s) up to date")
         return
-    for spec, seconds in locks.lock_all(ROOT, only=only or (), upgrade=upgrade):
+    for spec, seconds in lockwrite.lock_all(ROOT, only=only or (), upgrade=upgrade):
         print(f"{spec.lock}: {seconds:.1f} s")
 
 

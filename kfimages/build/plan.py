@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kfimages.build.buildx import Delivery
+from kfimages.build.cross import host_images
 from kfimages.errors import UserError
 from kfimages.git import GitInfo
 from kfimages.names import AFFECTED, ALL, parse
@@ -22,7 +23,6 @@ from kfimages.platforms import SUPPORTED, is_foreign, tag_suffix
 from kfimages.repo import changes
 from kfimages.repo.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, Image, image_ref
 from kfimages.repo.inputs import CA_CONTEXT, BuildInputs, make_inputs
-from kfimages.repo.locks import missing_wheel_problems
 
 log = logging.getLogger(__name__)
 
@@ -192,40 +192,6 @@ def expand_names(graph: Graph, words: Sequence[str], *, base_ref: str | None = N
             picked = [graph.get(word).name]
         out += [name for name in picked if name not in out]
     return out
-
-
-def check_locks(graph: Graph, images: Iterable[Image], platforms: Sequence[str]) -> None:
-    """Before anything builds: every image whose folder has requirements `.in` files has a lock
-    for each platform, with a wheel of that platform for every pin (kfimages.repo.locks);
-    else the first problem, naming the lock, the package, the platform and the fix."""
-    for folder in dict.fromkeys(i.folder for i in images):
-        for platform in platforms:
-            problems = missing_wheel_problems(graph.root, folder, platform)
-            if problems:
-                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-                raise UserError(problems[0] + more)
-
-
-def host_images(
-    graph: Graph, images: Sequence[Image], *, platforms: Sequence[str], host: str
-) -> list[Image]:
-    """The images whose build platform (host) step the plan needs besides `platforms`'s: the
-    parents (with their ancestors) of the cross-installing images built for another platform,
-    when the host's platform is not asked for itself. Parents first."""
-    if host in platforms or not any(is_foreign(p, host=host) for p in platforms):
-        return []
-    needed: set[str] = set()
-    for image in images:
-        if not image.cross:
-            continue
-        parent = graph.parent_of(image.name)
-        if parent is None:
-            raise UserError(
-                f"{image.name}: its stage FROM $BUILD_BASE_IMG (cross-install) needs a parent "
-                f"image of this repository, not {image.parent}; make that stage FROM $BASE_IMG"
-            )
-        needed |= graph.with_ancestors([parent.name])
-    return graph.build_order(needed) if needed else []
 
 
 def plan_images(graph: Graph, names: Iterable[str]) -> list[Image]:

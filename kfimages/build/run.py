@@ -23,15 +23,12 @@ from typing import TextIO
 from kfimages import engine, git
 from kfimages.build import buildx, enginelock, schedule, taggers
 from kfimages.build.bootstrap import describe_local, ensure_os_image
-from kfimages.build.ca import (
-    ca_digest,
-    fill_ca_dir,
-)
+from kfimages.build.ca import ca_digest, fill_ca_dir
+from kfimages.build.cross import check_locks
 from kfimages.build.plan import (
     BuildRequest,
     Facts,
     Step,
-    check_locks,
     check_push,
     check_request,
     make_steps,
@@ -240,10 +237,7 @@ def prepare(
         return []
     host = host_platform()
     targets = request.platforms or (host,)
-    # A cross-installing image built for another platform needs the host's parent chain too.
-    crossing = any(i.cross for i in images) and any(t != host for t in targets)
-    platforms = list(dict.fromkeys([*targets, host])) if crossing else list(targets)
-    check_locks(graph, images, platforms)
+    platforms = check_locks(graph, images, targets, host=host)
     engine.check_docker()
     if not request.dry_run:  # a plan runs nothing: format_dry_run names a missing emulator
         check_runnable(targets)
