@@ -31,7 +31,7 @@ from kfimages import engine, platforms
 from kfimages import names as image_names
 from kfimages.author import bump as pin_bump
 from kfimages.author import chart as image_chart
-from kfimages.author import lintfiles, scaffold
+from kfimages.author import lintfiles, lockwrite, scaffold
 from kfimages.author import lock as locks
 from kfimages.author import outdated as stale
 from kfimages.bench import run as bench_run
@@ -478,7 +478,7 @@ def chart(c: Context, check: bool = False) -> None:
     help={
         "check": "only check (offline): exit 1 listing every lock that does not match its "
         "inputs or has a requirement without --hash",
-        "only": "lock only this requirements*.in file or image folder (repeatable)",
+        "only": "lock only this requirements*.in file, lock file or image folder (repeatable)",
         "upgrade": "re-resolve to the newest versions allowed (default: keep the pins of the "
         "existing lock where they still fit)",
     },
@@ -490,15 +490,16 @@ def lock(
     only: list[str] | None = None,
     upgrade: bool = False,
 ) -> None:
-    """Lock every <image folder>/requirements*.in into requirements*.lock.txt (uv, hashed,
-    Python 3.13 on linux/x86_64; parents' locks as constraints)."""
+    """Lock every <image folder>/requirements*.in into requirements*.lock.txt (linux/amd64) and
+    requirements*.linux-arm64.lock.txt (uv, hashed, Python 3.13, with each pin's wheels of the
+    platform; parents' locks as constraints)."""
     if check:
         problems = locks.check_locks(ROOT)
         if problems:
             raise Exit("\n".join(f"error: {p}" for p in problems), code=1)
         print(f"{len(locks.discover(ROOT))} lock(s) up to date")
         return
-    for spec, seconds in locks.lock_all(ROOT, only=only or (), upgrade=upgrade):
+    for spec, seconds in lockwrite.lock_all(ROOT, only=only or (), upgrade=upgrade):
         print(f"{spec.lock}: {seconds:.1f} s")
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kfimages.author import chart, registries
+from kfimages.author import chart, lockwrite, registries
 from kfimages.author import lock as locks
 from kfimages.author.pins import ARG, NPM, POSIT, PYPI, Pin, discover, named
 from kfimages.author.registries import Project, ReleaseFile, Unreachable
@@ -220,8 +220,8 @@ def relock(root: Path, *, write: Callable[[locks.LockSpec], float] | None = None
         if not locks.lock_problems(spec, root):
             continue
         if write is None:
-            uv = uv or locks.uv_command()
-            seconds = locks.write_lock(spec, root, uv=uv)
+            uv = uv or lockwrite.uv_command()
+            seconds = lockwrite.write_lock(spec, root, uv=uv)
         else:
             seconds = write(spec)
         log.info("%s: relocked in %.1f s", spec.lock, seconds)

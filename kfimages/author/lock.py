@@ -1,13 +1,19 @@
 """Hashed lock files of the images' Python requirements: find, write (`invoke lock`), check.
 
-Every `<image folder>/requirements*.in` is locked into `<same stem>.lock.txt` next to it: every
-transitive pin with `--hash`, resolved by uv for the images' Python (`PYTHON_VERSION` on
-`PYTHON_PLATFORM`), installed with `pip install --require-hashes --no-deps -r <lock>`.
-A folder's locks are resolved with its ancestor folders' lock pins as constraints, except the
+Every `<image folder>/requirements*.in` is locked once per platform of
+`kfimages.repo.locks.PYTHON_PLATFORMS`: into `<same stem>.lock.txt` next to it for linux/amd64
+and `<same stem>.linux-arm64.lock.txt` for linux/arm64, every transitive pin with `--hash`,
+resolved by uv for the images' Python (`PYTHON_VERSION` on that platform's manylinux), and
+installed by the images' build stages with `--require-hashes --no-deps`. A folder's locks are
+resolved with its ancestor folders' lock pins (of the same platform) as constraints, except the
 packages its `.in` names itself (how a child re-pins a parent's package on purpose); a `.in`
-names the locks of its own folder it must agree with (`-c requirements-torch.lock.txt`). The
-index is PyPI unless the `.in` says `--index-url`. Each lock's header records the resolver,
-Python, platform, index and the sha256 of every input; `check_locks` recomputes them offline.
+names the locks of its own folder it must agree with (`-c requirements-torch.lock.txt`: the
+same platform's is used). Another platform's lock starts from linux/amd64's pins (uv keeps them
+where they fit), so both platforms get the same versions where the index allows. After the pins
+each lock lists the wheels of its platform of every pin (`# wheel:`, from uv's pylock.toml of
+the same resolution), which the build plan checks (kfimages.repo.locks). The index is PyPI
+unless the `.in` says `--index-url`. Each lock's header records the resolver, Python,
+platform, index and the sha256 of every input; `check_locks` recomputes them offline.
 """
 
 from __future__ import annotations
@@ -15,36 +21,42 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import shutil
-import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from kfimages.errors import UserError
 from kfimages.repo.graph import Graph, load_graph
+from kfimages.repo.locks import (
+    DEFAULT_PLATFORM,
+    FIX,
+    IN_GLOB,
+    LOCK_SUFFIX,
+    PYTHON_PLATFORMS,
+    WHEEL_MARK,
+    Pin,
+    lock_path,
+    normalize,
+    parse_pins,
+    parse_sdists,
+    parse_wheels,
+    read_pins,
+)
 
 log = logging.getLogger(__name__)
 
-IN_GLOB = "requirements*.in"
-LOCK_SUFFIX = ".lock.txt"
+__all__ = ["Pin", "lock_path", "normalize", "parse_pins", "read_pins"]
+
 DEFAULT_INDEX = "https://pypi.org/simple"
 PYTHON_VERSION = "3.13"
 """The images' Python (Debian 13's python3 in jupyter's venv)."""
-PYTHON_PLATFORM = "x86_64-manylinux_2_28"
-"""linux/amd64 with glibc >= 2.28 (Debian 13 has 2.41)."""
+PYTHON_PLATFORM = PYTHON_PLATFORMS[DEFAULT_PLATFORM]
+"""linux/amd64's (every platform's: PYTHON_PLATFORMS)."""
 MARK = "# kfimages lock"
-FIX = "run: invoke lock"
-PARENTS_NAME = "(parent images' locks)"  # the constraints in a lock's `# via` comments
 
 _REF_RE = re.compile(r"^\s*(-r|-c|--requirement|--constraint)(?:\s+|=)?(\S+)")
 _INDEX_RE = re.compile(r"^\s*(?:-i|--index-url)(?:\s+|=)(\S+)")
 _HEADER_RE = re.compile(r"^# (resolver|python|platform|index-url|input): (.+)$")
 _NAME_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
-_PIN_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==([^\s;]+)")
 
 
 @dataclass(frozen=True)
@@ -57,7 +69,19 @@ class LockSpec:
     constraints: tuple[str, ...]
     """Locks of the ancestor folders, passed to the resolver as -c."""
     inputs: tuple[str, ...]
-    """Every file whose sha256 the header records: the `.in`, its -r/-c files, constraints."""
+    """Every file whose sha256 the header records: the `.in`, its -r/-c files (a lock: the
+    same platform's), constraints, and for another platform the linux/amd64 lock of the `.in`."""
+    platform: str = DEFAULT_PLATFORM
+    """`os/arch` of the lock (kfimages.repo.locks.PYTHON_PLATFORMS)."""
+
+    @property
+    def python_platform(self) -> str:
+        return PYTHON_PLATFORMS[self.platform]
+
+    @property
+    def preference(self) -> str | None:
+        """The linux/amd64 lock whose pins another platform's lock starts from."""
+        return None if self.platform == DEFAULT_PLATFORM else lock_path(self.source)
 
 
 @dataclass(frozen=True)
@@ -69,27 +93,8 @@ class Header:
     inputs: dict[str, str]
 
 
-@dataclass(frozen=True)
-class Pin:
-    """One requirement line of a lock."""
-
-    name: str
-    version: str
-    hashes: tuple[str, ...]
-    line: int
-
-
-def normalize(name: str) -> str:
-    """PEP 503 name: lower case, runs of `-_.` as one `-`."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def lock_path(source: str) -> str:
-    return source.removesuffix(".in") + LOCK_SUFFIX
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -161,19 +166,32 @@ def discover(root: Path, graph: Graph | None = None) -> list[LockSpec]:
         for folder in sorted(folders)
     }
     specs: dict[str, LockSpec] = {}
-    for folder, ins in sources.items():
-        parents = sorted(lock_path(s) for a in folders[folder] for s in sources.get(a, []))
-        for source in ins:
-            refs = _references(root / source, root, {source})
-            inputs = (source, *refs, *(p for p in parents if p not in refs))
-            specs[source] = LockSpec(
-                source=source,
-                lock=lock_path(source),
-                index_url=index_of(root / source),
-                constraints=tuple(parents),
-                inputs=tuple(inputs),
+    for platform in PYTHON_PLATFORMS:
+        for folder, ins in sources.items():
+            parents = sorted(
+                lock_path(s, platform) for a in folders[folder] for s in sources.get(a, [])
             )
+            for source in ins:
+                refs = [
+                    _for_platform(r, platform) for r in _references(root / source, root, {source})
+                ]
+                own = [lock_path(source)] if platform != DEFAULT_PLATFORM else []
+                inputs = (source, *refs, *(p for p in [*parents, *own] if p not in refs))
+                spec = LockSpec(
+                    source=source,
+                    lock=lock_path(source, platform),
+                    index_url=index_of(root / source),
+                    constraints=tuple(parents),
+                    inputs=tuple(inputs),
+                    platform=platform,
+                )
+                specs[spec.lock] = spec
     return _ordered(specs)
+
+
+def _for_platform(path: str, platform: str) -> str:
+    """A lock a `.in` names (`-c requirements-torch.lock.txt`): the same platform's."""
+    return lock_path(path, platform) if path.endswith(LOCK_SUFFIX) else path
 
 
 def _ordered(specs: dict[str, LockSpec]) -> list[LockSpec]:
@@ -196,7 +214,7 @@ def render_header(spec: LockSpec, root: Path, *, resolver: str) -> str:
         f"# Install: pip install --require-hashes --no-deps -r {Path(spec.lock).name}",
         f"# resolver: {resolver}",
         f"# python: {PYTHON_VERSION}",
-        f"# platform: {PYTHON_PLATFORM}",
+        f"# platform: {spec.python_platform}",
         f"# index-url: {spec.index_url}",
         *(f"# input: {p} sha256:{sha256_file(root / p)}" for p in spec.inputs),
     ]
@@ -222,37 +240,6 @@ def parse_header(text: str) -> Header | None:
     return header
 
 
-def parse_pins(text: str) -> tuple[list[Pin], list[str]]:
-    """Requirement lines of a lock (continuations joined), and the lines that are no pin."""
-    pins: list[Pin] = []
-    bad: list[str] = []
-    logical = ""
-    start = 0
-    for number, raw in enumerate([*text.splitlines(), ""], start=1):
-        line = "" if raw.lstrip().startswith("#") else raw.split(" #", 1)[0].rstrip()
-        if not logical:
-            start = number
-        if line.endswith("\\"):
-            logical += line[:-1] + " "
-            continue
-        logical = (logical + line).strip()
-        if logical and not logical.startswith("-"):
-            match = _PIN_RE.match(logical)
-            hashes = tuple(re.findall(r"--hash=(\S+)", logical))
-            if match:
-                pins.append(Pin(match.group(1), match.group(3), hashes, start))
-            else:
-                bad.append(f"line {start}: {logical.split()[0]} is not pinned with ==")
-        logical = ""
-    return pins, bad
-
-
-def read_pins(path: Path) -> dict[str, str]:
-    """Normalized name -> version of a lock's requirement lines."""
-    pins, _ = parse_pins(path.read_text(encoding="utf-8"))
-    return {normalize(p.name): p.version for p in pins}
-
-
 def lock_problems(spec: LockSpec, root: Path) -> list[str]:
     """Why one lock does not match its inputs (offline), empty when it does."""
     path = root / spec.lock
@@ -269,7 +256,11 @@ def lock_problems(spec: LockSpec, root: Path) -> list[str]:
     )
     if changed:
         problems.append(f"{spec.lock} is stale: {', '.join(changed)} changed since; {FIX}")
-    wanted = {"python": PYTHON_VERSION, "platform": PYTHON_PLATFORM, "index-url": spec.index_url}
+    wanted = {
+        "python": PYTHON_VERSION,
+        "platform": spec.python_platform,
+        "index-url": spec.index_url,
+    }
     problems.extend(
         f"{spec.lock} was locked for {key} {header.fields.get(key, '(none)')}, not {value}; {FIX}"
         for key, value in wanted.items()
@@ -277,6 +268,12 @@ def lock_problems(spec: LockSpec, root: Path) -> list[str]:
     )
     pins, bad = parse_pins(text)
     bad += [f"line {p.line}: {p.name}=={p.version} has no --hash" for p in pins if not p.hashes]
+    listed = parse_wheels(text) | parse_sdists(text)
+    bad += [
+        f"line {p.line}: {p.name}=={p.version} has no '{WHEEL_MARK.strip()}' line"
+        for p in pins
+        if f"{normalize(p.name)}=={p.version}" not in listed
+    ]
     return problems + [f"{spec.lock}: {b}; {FIX}" for b in bad or ([] if pins else ["no pin"])]
 
 
@@ -291,60 +288,3 @@ def check_locks(root: Path, graph: Graph | None = None) -> list[str]:
             if (rel := _rel(path, root)) not in known:
                 problems.append(f"{rel} has no .in of the same name; remove it or add the .in")
     return problems
-
-
-def uv_command() -> list[str]:
-    """The pinned uv (requirements.txt) next to this interpreter, else the one on PATH."""
-    found = shutil.which("uv", path=Path(sys.executable).parent) or shutil.which("uv")
-    if not found:
-        raise UserError("uv is not installed; .venv/bin/pip install -r requirements.txt")
-    return [found]
-
-
-def write_lock(spec: LockSpec, root: Path, *, uv: list[str], upgrade: bool = False) -> float:
-    """Resolve `spec` with uv and write its lock (header + pins); the seconds it took.
-
-    An existing lock's pins are kept where they still fit (uv prefers them) unless `upgrade`.
-    """
-    start = time.monotonic()
-    target = root / spec.lock
-    with tempfile.TemporaryDirectory(prefix="kfimages-lock-") as tmp:
-        out = Path(tmp) / "lock.txt"
-        if target.is_file() and not upgrade:
-            out.write_text(target.read_text(encoding="utf-8"), encoding="utf-8")
-        parents = Path(tmp) / "parents.txt"
-        parents.write_text(parent_constraints(spec, root), encoding="utf-8")
-        command = [
-            *uv, "pip", "compile", str(root / spec.source), "--output-file", str(out),
-            "--generate-hashes", "--no-header", "--quiet", "--no-config",
-            "--python-version", PYTHON_VERSION, "--python-platform", PYTHON_PLATFORM,
-            "--index-url", spec.index_url,
-            "--constraint", str(parents),
-            *(["--upgrade"] if upgrade else []),
-        ]  # fmt: skip
-        log.debug("%s", " ".join(command))
-        proc = subprocess.run(command, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            raise UserError(f"{spec.source}: uv pip compile failed:\n{proc.stderr.strip()}")
-        # `# via` comments name the constraints by a stable name: a relock changes what changed
-        body = out.read_text(encoding="utf-8").replace(str(parents), PARENTS_NAME)
-    version = subprocess.run([*uv, "--version"], capture_output=True, text=True, check=True)
-    header = render_header(spec, root, resolver=" ".join(version.stdout.split()[:2]))
-    target.write_text(header + body, encoding="utf-8")
-    return time.monotonic() - start
-
-
-def lock_all(
-    root: Path, *, only: Iterable[str] = (), upgrade: bool = False
-) -> list[tuple[LockSpec, float]]:
-    """Write the locks (parents' and -c locks first); `only`: those `.in` files or folders."""
-    wanted = set(only)
-    uv = uv_command()
-    done: list[tuple[LockSpec, float]] = []
-    for spec in discover(root):
-        if wanted and not wanted & {spec.source, str(Path(spec.source).parent)}:
-            continue
-        seconds = write_lock(spec, root, uv=uv, upgrade=upgrade)
-        log.info("%s: locked in %.1f s", spec.lock, seconds)
-        done.append((spec, seconds))
-    return done

@@ -192,7 +192,11 @@ def requirement_lines(path: Path) -> list[tuple[int, str, str, str]]:
 def requirement_pins(graph: Graph) -> list[Pin]:
     """The direct `name==version` pins of every `requirements*.in` of the repository."""
     pins: list[Pin] = []
-    for spec in locks.discover(graph.root, graph):
+    seen: set[str] = set()
+    for spec in locks.discover(graph.root, graph):  # a lock per platform: each .in once
+        if spec.source in seen:
+            continue
+        seen.add(spec.source)
         index = spec.index_url
         for line, name, version, written in requirement_lines(graph.root / spec.source):
             place = Place(spec.source, line, "requirement", written)

@@ -21,7 +21,7 @@ from typing import TextIO
 from kfimages import engine
 from kfimages.build.stop import STOP
 from kfimages.errors import UserError
-from kfimages.repo.graph import PARENT_ARG
+from kfimages.repo.graph import BUILD_PARENT_ARG, PARENT_ARG
 from kfimages.repo.inputs import BAKED_CA_LABEL, INPUTS_LABEL, BuildInputs
 from kfimages.settings import mask_credentials, refuse_credentials
 
@@ -47,6 +47,9 @@ class Delivery:
     """Every ref the image is tagged with; the first one is the primary ref."""
     parent_ref: str
     """The exact ref passed as BASE_IMG (the parent's primary ref, or the OS image)."""
+    build_parent_ref: str = ""
+    """The ref passed as BUILD_BASE_IMG (the build platform's image of the parent, for a
+    cross-installing image built for another platform), else ''."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Per-build OCI labels (source, revision, created, version)."""
     context_dirs: Mapping[str, Path] = field(default_factory=dict)
@@ -75,10 +78,14 @@ class Output:
 
 
 def build_args(inputs: BuildInputs, delivery: Delivery) -> dict[str, str]:
-    """Every build arg of an image: BASE_IMG (the parent's exact ref) first, then the rest
-    sorted (shared by `command` and the bake file, kfimages.ship.bake)."""
-    rest = {k: v for k, v in sorted(inputs.build_args.items()) if k != PARENT_ARG}
-    return {PARENT_ARG: delivery.parent_ref, **rest}
+    """Every build arg of an image: BASE_IMG (the parent's exact ref) first, BUILD_BASE_IMG
+    when there is one, then the rest sorted (shared by `command` and the bake file,
+    kfimages.ship.bake)."""
+    parents = {PARENT_ARG: delivery.parent_ref}
+    if delivery.build_parent_ref:
+        parents[BUILD_PARENT_ARG] = delivery.build_parent_ref
+    rest = {k: v for k, v in sorted(inputs.build_args.items()) if k not in parents}
+    return {**parents, **rest}
 
 
 def labels(inputs: BuildInputs, delivery: Delivery) -> dict[str, str]:

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kfimages.build.buildx import Delivery
+from kfimages.build.cross import host_images
 from kfimages.errors import UserError
 from kfimages.git import GitInfo
 from kfimages.names import AFFECTED, ALL, parse
-from kfimages.platforms import SUPPORTED, tag_suffix
+from kfimages.platforms import SUPPORTED, is_foreign, tag_suffix
 from kfimages.repo import changes
 from kfimages.repo.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, Image, image_ref
 from kfimages.repo.inputs import CA_CONTEXT, BuildInputs, make_inputs
@@ -81,6 +82,10 @@ class Step:
     """The parent's step name when it is an image of the plan, else None."""
     suffix: str = ""
     """The platform's tag suffix ('' for the build host's platform, else `-<arch>`)."""
+    build_parent: str | None = None
+    """For a cross-installing image (Image.cross) on another platform than the host's: the
+    step name of the build platform's image of its parent (its BUILD_BASE_IMG), which it
+    waits for like its parent."""
 
     @property
     def name(self) -> str:
@@ -229,14 +234,24 @@ def make_steps(
     host: str,
 ) -> list[Step]:
     """A Step per image and platform: each platform's images in the given order (parents
-    first), the platforms in the order given."""
-    return [
-        step
-        for platform in platforms
-        for step in _platform_steps(
-            graph, images, request=request, facts=facts, platform=platform, host=host
-        )
-    ]
+    first), the platforms in the order given; first, when a cross-installing image is built
+    for another platform without the host's, the host's steps of its parent chain
+    (host_images), which its build stage runs FROM."""
+    extra = host_images(graph, images, platforms=platforms, host=host)
+    by_platform: dict[str, list[Step]] = {}
+    for platform in sorted(platforms, key=lambda p: p != host):  # the host's first
+        build_steps = {s.image.name: s for s in by_platform.get(host, [])}
+        if extra and not build_steps:
+            by_platform[host] = _platform_steps(
+                graph, extra, request=request, facts=facts, platform=host, host=host
+            )
+            build_steps = {s.image.name: s for s in by_platform[host]}
+        by_platform[platform] = _platform_steps(
+            graph, images, request=request, facts=facts, platform=platform, host=host,
+            build_steps=build_steps,
+        )  # fmt: skip
+    order = ([host] if extra else []) + list(platforms)
+    return [step for platform in order for step in by_platform[platform]]
 
 
 def _platform_steps(
@@ -247,6 +262,7 @@ def _platform_steps(
     facts: Facts,
     platform: str,
     host: str,
+    build_steps: Mapping[str, Step] | None = None,
 ) -> list[Step]:
     tags = tags_for(request, facts.git)
     suffix = tag_suffix(platform, host=host)
@@ -259,6 +275,11 @@ def _platform_steps(
         else:
             parent_ref = image_ref(parent, registry=request.registry, tag=tags[0]) + suffix
             parent_digest = steps[parent.name].inputs.digest
+        build_parent = (
+            (build_steps or {})[parent.name]
+            if parent is not None and image.cross and is_foreign(platform, host=host)
+            else None
+        )
         inputs = make_inputs(
             image,
             root=graph.root,
@@ -267,6 +288,7 @@ def _platform_steps(
             baked_ca=facts.baked_ca,
             parent=parent_digest,
             platform=platform,
+            build_parent=build_parent.inputs.digest if build_parent else "",
         )
         contexts = {CA_CONTEXT: facts.work_dir / CA_CONTEXT}
         for index, artifact in enumerate(inputs.artifacts):
@@ -275,6 +297,7 @@ def _platform_steps(
         delivery = Delivery(
             refs=tuple(image_ref(image, registry=request.registry, tag=t) + suffix for t in tags),
             parent_ref=parent_ref,
+            build_parent_ref=build_parent.ref if build_parent else "",
             labels=_labels(image, facts=facts, version=tags[0]),
             context_dirs=contexts,
             secrets=facts.secrets,
@@ -286,5 +309,6 @@ def _platform_steps(
             delivery=delivery,
             parent=steps[parent.name].name if parent is not None else None,
             suffix=suffix,
+            build_parent=build_parent.name if build_parent else None,
         )
     return list(steps.values())

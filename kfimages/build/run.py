@@ -26,6 +26,7 @@ from kfimages.build.ca import (
     ca_digest,
     fill_ca_dir,
 )
+from kfimages.build.cross import check_locks
 from kfimages.build.dryrun import format_dry_run, os_image_lines
 from kfimages.build.plan import (
     BuildRequest,
@@ -79,17 +80,17 @@ def parent_problem(step: Step) -> str | None:
     """Why the parent ref of an in-plan parent does not name the image this plan made of it
     (its inputs label differs: another build retagged it meanwhile), else None. The child is
     built FROM that ref, so building on would label another parent's content as this one."""
-    if step.parent is None:
-        return None
-    labels = engine.image_labels(step.delivery.parent_ref) or {}
-    found = labels.get(INPUTS_LABEL, "(none)")
-    if found == step.inputs.parent:
-        return None
-    return (
-        f"parent ref {step.delivery.parent_ref} names another image now (inputs {found[:12]}, "
-        f"this plan's {step.inputs.parent[:12]}): something retagged it during the build; "
-        "build again"
-    )
+    checks = [(step.delivery.parent_ref, step.inputs.parent)] if step.parent else []
+    if step.build_parent:
+        checks.append((step.delivery.build_parent_ref, step.inputs.build_parent))
+    for ref, digest in checks:
+        found = (engine.image_labels(ref) or {}).get(INPUTS_LABEL, "(none)")
+        if found != digest:
+            return (
+                f"parent ref {ref} names another image now (inputs {found[:12]}, this plan's "
+                f"{digest[:12]}): something retagged it during the build; build again"
+            )
+    return None
 
 
 def _blocked_reason(step: Step) -> str | None:
@@ -210,9 +211,10 @@ def prepare(
     images = plan_images(graph, names)
     if not images:
         return []
-    engine.check_docker()
     host = host_platform()
     targets = request.platforms or (host,)
+    platforms = check_locks(graph, images, targets, host=host)
+    engine.check_docker()
     if not request.dry_run:  # a plan runs nothing: format_dry_run names a missing emulator
         check_runnable(targets)
     info = git.read_info(graph.root)
@@ -220,7 +222,7 @@ def prepare(
     facts = Facts(
         git=info,
         os_images=_os_images(
-            images, graph, request, mirror=settings.debian_mirror, platforms=targets
+            images, graph, request, mirror=settings.debian_mirror, platforms=platforms
         ),
         repository_files=git.repository_files(graph.root)
         if any(i.config.extra_paths for i in images)
@@ -306,6 +308,7 @@ def _build(
             refs={s.name: s.ref for s in steps},
             run=lambda name: run_step(by_name[name], rt),
             jobs=request.jobs,
+            after={s.name: (s.build_parent,) for s in steps if s.build_parent},
             stopped=lambda: STOP.requested,
         )
     return steps, BuildReport(results=results, notes=os_image_lines(steps))

@@ -33,14 +33,18 @@ def schedule(
     run: Runner,
     jobs: int,
     stopped: Callable[[], bool] = lambda: False,
+    after: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Result]:
     """Run `names` (parents first) and return their results in the same order.
 
-    `parents` maps a name to its parent's name when that parent is in `names`.
-    An exception of the runner fails that image only.
+    `parents` maps a name to its parent's name when that parent is in `names`; `after` to
+    further names it waits for and is skipped below like a parent (the build platform's
+    parent of a cross-installing image). An exception of the runner fails that image only.
     """
     in_plan = set(names)
-    parents = {n: p for n, p in parents.items() if p in in_plan}  # others are not waited for
+    needs = {
+        n: [d for d in (parents.get(n), *(after or {}).get(n, ())) if d in in_plan] for n in names
+    }  # others are not waited for
     results: dict[str, Result] = {}
     pending = list(names)
     running: dict[Future[Result], str] = {}
@@ -54,16 +58,14 @@ def schedule(
                     )  # fmt: skip
                 pending.clear()
             for name in list(pending):
-                parent = parents.get(name)
-                if parent is not None:
-                    done = results.get(parent)
-                    if done is None:
-                        continue
-                    if not done.status.ok:
-                        results[name] = skipped_below(done, name=name, ref=refs[name])
-                        log.warning("%s: skipped (%s)", name, results[name].reason)
-                        pending.remove(name)
-                        continue
+                if any(results.get(d) is None for d in needs[name]):
+                    continue
+                failed = [results[d] for d in needs[name] if not results[d].status.ok]
+                if failed:
+                    results[name] = skipped_below(failed[0], name=name, ref=refs[name])
+                    log.warning("%s: skipped (%s)", name, results[name].reason)
+                    pending.remove(name)
+                    continue
                 if len(running) < max(1, jobs):
                     running[pool.submit(run, name)] = name
                     pending.remove(name)

@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 DOCKERFILE = "Dockerfile"
 VARIANT_SUFFIX = ".Dockerfile"
 PARENT_ARG = "BASE_IMG"
+BUILD_PARENT_ARG = "BUILD_BASE_IMG"
+"""A Dockerfile's stage that runs on the build host's platform (`FROM --platform=$BUILDPLATFORM
+$BUILD_BASE_IMG`) to place files for the target platform (cross-install): the build passes the
+build platform's image of the same parent as this arg when it builds for another platform."""
 DEFAULT_REGISTRY = "kfnb"
 """Registry/namespace prefix of the refs built by default: a local name, nothing is pushed."""
 DEFAULT_TAG = "latest"
@@ -44,6 +48,8 @@ class Image:
     dockerfile: str
     parent: str
     config: ImageConfig
+    cross: bool = False
+    """Its Dockerfile has a stage FROM `$BUILD_BASE_IMG` (BUILD_PARENT_ARG): cross-install."""
 
     @property
     def repository(self) -> str:
@@ -68,6 +74,14 @@ def parse_parent(dockerfile: Path) -> str:
             f"first FROM and use it as `FROM ${PARENT_ARG}`"
         )
     return default
+
+
+def uses_build_parent(dockerfile: Path) -> bool:
+    """Whether a FROM of the Dockerfile is `$BUILD_BASE_IMG` (a cross-install stage)."""
+    text = dockerfile.read_text(encoding="utf-8")
+    return any(
+        dockerfiles.uses_arg(image, BUILD_PARENT_ARG) for image in dockerfiles.from_images(text)
+    )
 
 
 @dataclass(frozen=True)
@@ -186,6 +200,7 @@ def discover_images(root: Path) -> list[Image]:
                     dockerfile=path.relative_to(root).as_posix(),
                     parent=parse_parent(path),
                     config=configs.get(variant, configs[None]),
+                    cross=uses_build_parent(path),
                 )
             )
     return images

@@ -29,7 +29,7 @@ from kfimages import dockerfiles
 from kfimages.errors import UserError
 from kfimages.globs import path_matches
 from kfimages.repo import artifacts as artifact_check
-from kfimages.repo.graph import PARENT_ARG, VARIANT_SUFFIX, Image
+from kfimages.repo.graph import BUILD_PARENT_ARG, PARENT_ARG, VARIANT_SUFFIX, Image
 from kfimages.settings import BUILD_ARG_PREFIX, has_credentials
 
 INPUTS_LABEL = "io.kfimages.inputs"
@@ -72,6 +72,10 @@ class BuildInputs:
     """The parent's input digest, or the OS image's ID for a root image."""
     platform: str
     """`os/arch`, e.g. linux/amd64."""
+    build_parent: str = ""
+    """For a cross-installing image (Image.cross) built for another platform than the build
+    host's: the input digest of the build platform's image of its parent, which its build
+    stage runs FROM (BUILD_BASE_IMG); '' otherwise."""
 
     @cached_property
     def digest(self) -> str:
@@ -167,16 +171,15 @@ def resolve_build_args(image: Image, *, root: Path, overrides: Mapping[str, str]
     args = dict(image.config.build_args)
     declared = declared_args(root / image.dockerfile)
     for name, value in overrides.items():
-        if name == PARENT_ARG:
-            raise UserError(
-                f"{BUILD_ARG_PREFIX}{PARENT_ARG} is not allowed: the graph sets the parent"
-            )
+        if name in (PARENT_ARG, BUILD_PARENT_ARG):
+            raise UserError(f"{BUILD_ARG_PREFIX}{name} is not allowed: the graph sets the parent")
         if name in declared:
             args[name] = value
     for artifact in image.config.artifacts:
         if artifact.build_arg:
             args.setdefault(artifact.build_arg, artifact.url)
     args.pop(PARENT_ARG, None)
+    args.pop(BUILD_PARENT_ARG, None)
     for name, value in args.items():
         if has_credentials(value):
             raise UserError(
@@ -220,6 +223,7 @@ def make_inputs(
     baked_ca: str,
     parent: str,
     platform: str,
+    build_parent: str = "",
 ) -> BuildInputs:
     """The BuildInputs of one image (pure apart from reading the repository's files)."""
     args = resolve_build_args(image, root=root, overrides=overrides)
@@ -234,6 +238,7 @@ def make_inputs(
         baked_ca=baked_ca,
         parent=parent,
         platform=platform,
+        build_parent=build_parent,
     )
 
 

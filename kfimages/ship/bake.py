@@ -45,11 +45,18 @@ def target_name(step: Step) -> str:
 def _parent_context(
     step: Step, *, targets: Mapping[str, str], reused: Mapping[str, str]
 ) -> dict[str, str]:
-    if step.parent is None:
-        return {}
-    if step.parent in targets:
-        return {step.delivery.parent_ref: f"target:{targets[step.parent]}"}
-    return {step.delivery.parent_ref: f"docker-image://{reused[step.parent]}"}
+    out: dict[str, str] = {}
+    for name, ref in (
+        (step.parent, step.delivery.parent_ref),
+        (step.build_parent, step.delivery.build_parent_ref),
+    ):
+        if name is None:
+            continue
+        if name in targets:
+            out[ref] = f"target:{targets[name]}"
+        else:
+            out[ref] = f"docker-image://{reused[name]}"
+    return out
 
 
 def target(
@@ -125,8 +132,7 @@ def select(
             reused[step.name] = source
         else:
             baked.add(step.name)
-            if step.parent is not None:
-                needed.add(step.parent)
+            needed.update(p for p in (step.parent, step.build_parent) if p is not None)
     return [s for s in steps if s.name in baked], reused
 
 

@@ -79,6 +79,7 @@ def test_bump_relocks_one_requirement_and_selects_its_images(clone: Path) -> Non
                             text=True, check=True).stdout.split()  # fmt: skip
     folder = pin.places[0].path.rsplit("/", 1)[0]
     assert sorted(status[1::2]) == [f"{folder}/requirements-full.in",
+                                    f"{folder}/requirements-full.linux-arm64.lock.txt",
                                     f"{folder}/requirements-full.lock.txt"]  # fmt: skip
     lock = (clone / folder / "requirements-full.lock.txt").read_text(encoding="utf-8")
     block = re.search(rf"^{REQUIREMENT}=={re.escape(to)} \\\n((?:    --hash=sha256:\w+.*\n)+)",

@@ -53,7 +53,7 @@ def test_cache_mounts_of_the_repository_dockerfiles() -> None:
         return dockerfiles.cache_mounts((PROJECT / path).read_text(encoding="utf-8"))
 
     assert mounts("base/Dockerfile") == []
-    assert mounts("jupyter/Dockerfile") == ["kfnb-jupyter-pip"]
+    assert mounts("jupyter/Dockerfile") == ["kfnb-jupyter-uv"]
     assert mounts("codeserver/Dockerfile") == ["kfnb-codeserver-npm"]
 
 

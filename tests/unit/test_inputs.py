@@ -70,12 +70,13 @@ OTHER_VALUE: dict[str, Any] = {
     "baked_ca": "2" * 64,
     "parent": "sha256:" + "3" * 64,
     "platform": "linux/arm64",
+    "build_parent": "4" * 64,
 }
 """A different valid value for every field (added to the existing value for collections)."""
 
 SHOWN_BY_THE_COMMAND = {"folder", "dockerfile", "build_args", "platform"}
 """Fields the command line expresses directly (besides the input digest label); the others
-reach the build through the context (files, CA and artifact contexts, BASE_IMG)."""
+reach the build through the context (files, CA and artifact contexts, BASE_IMG, BUILD_BASE_IMG)."""
 
 
 def _other(inputs: BuildInputs, field: str) -> Any:
@@ -151,6 +152,7 @@ def test_digest_does_not_depend_on_mapping_order(chain: Repo) -> None:
 OTHER_DELIVERY: dict[str, Any] = {
     "refs": ("reg/ns/img:sha-0123456789ab", "reg/ns/img:other"),
     "parent_ref": "reg/ns/parent:other",
+    "build_parent_ref": "reg/ns/parent:other-host",
     "labels": {"org.opencontainers.image.revision": "4567"},
     "context_dirs": {"ca-certs": Path("/elsewhere/ca-certs")},
     "secrets": {"pip": Path("/run/pip.conf")},

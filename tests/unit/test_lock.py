@@ -10,6 +10,7 @@ import pytest
 
 from kfimages.author import lock
 from kfimages.errors import UserError
+from kfimages.repo import locks
 from tests.unit.conftest import Repo
 
 HASH_A = "sha256:" + "a" * 64
@@ -17,11 +18,25 @@ HASH_B = "sha256:" + "b" * 64
 
 
 def _pins(*pins: str) -> str:
-    """Lock body in uv's format: each pin with two hashes and a `# via` comment."""
-    return "".join(
+    """Lock body in uv's format: each pin with two hashes and a `# via` comment; then a
+    pure-Python wheel of each (`# wheel:`, as `invoke lock` writes them)."""
+    body = "".join(
         f"{pin} \\\n    --hash={HASH_A} \\\n    --hash={HASH_B}\n    # via -r x.in\n"
         for pin in pins
     )
+    wheels = "".join(
+        f"# wheel: {pin.split(';')[0]} {pin.split('==')[0]}-{pin.split('==')[1]}-py3-none-any.whl\n"
+        for pin in pins
+    )
+    return body + wheels
+
+
+def _spec(specs: list[lock.LockSpec], path: str) -> lock.LockSpec:
+    return next(s for s in specs if s.lock == path)
+
+
+FULL_ARM = "pytorch/requirements-full.linux-arm64.lock.txt"
+TORCH_ARM = "pytorch/requirements-torch.linux-arm64.lock.txt"
 
 
 def _write_lock(root: Path, spec: lock.LockSpec, body: str) -> None:
@@ -54,18 +69,21 @@ def _lock_all(root: Path) -> list[lock.LockSpec]:
         "pytorch/requirements-torch.lock.txt": _pins("torch==2.11.0", "numpy==2.3.0"),
         "pytorch/requirements-full.lock.txt": _pins("pandas==3.1.1", "requests==2.33.0"),
     }
-    for spec in specs:
-        _write_lock(root, spec, bodies[spec.lock])
+    for spec in specs:  # another platform's lock: the same pins here
+        _write_lock(root, spec, bodies[lock.lock_path(spec.source)])
     return specs
 
 
 def test_discover_by_convention_parents_first_with_inputs(repo: Repo) -> None:
-    specs = {s.source: s for s in lock.discover(repo.root)}
-    order = [s.source for s in lock.discover(repo.root)]
-    assert order == [
-        "jupyter/requirements.in",
-        "pytorch/requirements-torch.in",
-        "pytorch/requirements-full.in",
+    found = lock.discover(repo.root)
+    specs = {s.source: s for s in found if s.platform == "linux/amd64"}
+    assert [s.lock for s in found] == [
+        "jupyter/requirements.lock.txt",
+        "pytorch/requirements-torch.lock.txt",
+        "jupyter/requirements.linux-arm64.lock.txt",
+        "pytorch/requirements-full.lock.txt",
+        TORCH_ARM,
+        FULL_ARM,
     ]
     full = specs["pytorch/requirements-full.in"]
     assert full.lock == "pytorch/requirements-full.lock.txt"
@@ -78,26 +96,39 @@ def test_discover_by_convention_parents_first_with_inputs(repo: Repo) -> None:
         "jupyter/requirements.lock.txt",
     )
     assert specs["jupyter/requirements.in"].constraints == ()
+    # linux/arm64's: the same platform's locks, and linux/amd64's lock of the same .in (whose
+    # pins it starts from).
+    arm = _spec(found, FULL_ARM)
+    assert (arm.platform, arm.python_platform) == ("linux/arm64", "aarch64-manylinux_2_28")
+    assert arm.constraints == ("jupyter/requirements.linux-arm64.lock.txt",)
+    assert arm.inputs == (
+        "pytorch/requirements-full.in",
+        TORCH_ARM,
+        "jupyter/requirements.linux-arm64.lock.txt",
+        "pytorch/requirements-full.lock.txt",
+    )
+    assert arm.preference == "pytorch/requirements-full.lock.txt"
 
 
 def test_index_url_of_the_in_file(repo: Repo) -> None:
     repo.write("pytorch/requirements-torch.in", "--index-url https://mirror.example/cpu/\ntorch\n")
-    specs = {s.source: s for s in lock.discover(repo.root)}
+    specs = {s.source: s for s in lock.discover(repo.root)}  # the index of every platform's
     assert specs["pytorch/requirements-torch.in"].index_url == "https://mirror.example/cpu"
 
 
 def test_header_round_trip(repo: Repo) -> None:
     specs = _lock_all(repo.root)
-    text = (repo.root / specs[2].lock).read_text(encoding="utf-8")
+    full = _spec(specs, FULL_ARM)
+    text = (repo.root / full.lock).read_text(encoding="utf-8")
     header = lock.parse_header(text)
     assert header is not None
     assert header.fields == {
         "resolver": "uv 0.13.9",
         "python": lock.PYTHON_VERSION,
-        "platform": lock.PYTHON_PLATFORM,
+        "platform": "aarch64-manylinux_2_28",
         "index-url": lock.DEFAULT_INDEX,
     }
-    assert header.inputs == {p: lock.sha256_file(repo.root / p) for p in specs[2].inputs}
+    assert header.inputs == {p: lock.sha256_file(repo.root / p) for p in full.inputs}
     assert lock.parse_header(_pins("x==1")) is None
 
 
@@ -127,7 +158,8 @@ def test_input_changed_without_relocking_is_stale(repo: Repo) -> None:
     problems = lock.check_locks(repo.root)
     assert problems == [
         "pytorch/requirements-full.lock.txt is stale: pytorch/requirements-full.in changed "
-        "since; run: invoke lock"
+        "since; run: invoke lock",
+        f"{FULL_ARM} is stale: pytorch/requirements-full.in changed since; run: invoke lock",
     ]
 
 
@@ -135,17 +167,18 @@ def test_parent_lock_changed_makes_children_stale(repo: Repo) -> None:
     specs = _lock_all(repo.root)
     _write_lock(repo.root, specs[0], _pins("jupyterlab==4.6.7"))
     problems = lock.check_locks(repo.root)
-    assert len(problems) == 2, problems
+    assert len(problems) == 3, problems
     assert all("jupyter/requirements.lock.txt changed" in p for p in problems), problems
     assert {p.split()[0] for p in problems} == {
         "pytorch/requirements-torch.lock.txt",
         "pytorch/requirements-full.lock.txt",
+        "jupyter/requirements.linux-arm64.lock.txt",  # it starts from linux/amd64's pins
     }
 
 
 def test_missing_hash_missing_lock_missing_header_orphan(repo: Repo) -> None:
-    specs = _lock_all(repo.root)
-    full = repo.root / specs[2].lock  # the last lock: no other lock takes it as input
+    _lock_all(repo.root)
+    full = repo.root / FULL_ARM  # the last lock: no other lock takes it as input
     text = full.read_text(encoding="utf-8")
     one_hash = text.replace(f"pandas==3.1.1 \\\n    --hash={HASH_A} \\\n", "pandas==3.1.1 \\\n")
     assert one_hash != text
@@ -154,34 +187,35 @@ def test_missing_hash_missing_lock_missing_header_orphan(repo: Repo) -> None:
     full.write_text(text + "scipy==1.17.1\n", encoding="utf-8")
     line = len(text.splitlines()) + 1
     assert lock.check_locks(repo.root) == [
-        f"pytorch/requirements-full.lock.txt: line {line}: scipy==1.17.1 has no --hash; "
-        "run: invoke lock"
+        f"{FULL_ARM}: line {line}: scipy==1.17.1 has no --hash; run: invoke lock",
+        f"{FULL_ARM}: line {line}: scipy==1.17.1 has no '# wheel:' line; run: invoke lock",
     ]
     full.write_text(_pins("pandas==3.1.1"), encoding="utf-8")
-    (repo.root / specs[1].lock).unlink()
+    (repo.root / TORCH_ARM).unlink()
     repo.write("pytorch/requirements-old.lock.txt", _pins("x==1"))
     problems = lock.check_locks(repo.root)
-    assert problems[0].startswith("pytorch/requirements-torch.lock.txt is missing"), problems
-    assert problems[1].startswith("pytorch/requirements-full.lock.txt has no '# kfimages lock'")
+    assert problems[0].startswith(f"{TORCH_ARM} is missing"), problems
+    assert problems[1].startswith(f"{FULL_ARM} has no '# kfimages lock'")
     assert problems[2].startswith("pytorch/requirements-old.lock.txt has no .in"), problems
     assert len(problems) == 3, problems
 
 
 def test_header_for_another_python_is_reported(repo: Repo) -> None:
-    specs = _lock_all(repo.root)
-    path = repo.root / specs[2].lock
+    _lock_all(repo.root)
+    path = repo.root / FULL_ARM
     path.write_text(path.read_text().replace("# python: 3.13", "# python: 3.12"))
     assert lock.check_locks(repo.root) == [
-        "pytorch/requirements-full.lock.txt was locked for python 3.12, not 3.13; run: invoke lock"
+        f"{FULL_ARM} was locked for python 3.12, not 3.13; run: invoke lock"
     ]
 
 
 def test_parent_constraints_leave_out_what_the_in_names(repo: Repo) -> None:
     specs = _lock_all(repo.root)
-    full = specs[2]
+    full = _spec(specs, "pytorch/requirements-full.lock.txt")
     # jupyter's requests==2.34.2 is not a constraint: requirements-full.in names requests.
     assert lock.parent_constraints(full, repo.root) == "jupyterlab==4.6.6\n"
-    assert lock.parent_constraints(specs[1], repo.root) == ("jupyterlab==4.6.6\nrequests==2.34.2\n")
+    torch = _spec(specs, "pytorch/requirements-torch.lock.txt")
+    assert lock.parent_constraints(torch, repo.root) == ("jupyterlab==4.6.6\nrequests==2.34.2\n")
 
 
 def test_reference_outside_the_repository_or_missing_is_an_error(repo: Repo) -> None:
@@ -193,7 +227,7 @@ def test_reference_outside_the_repository_or_missing_is_an_error(repo: Repo) -> 
         lock.discover(repo.root)
     repo.write("jupyter/extra.txt", "-c more.txt\n")
     repo.write("jupyter/more.txt", "six==1\n")
-    specs = {s.source: s for s in lock.discover(repo.root)}
+    specs = {s.source: s for s in lock.discover(repo.root) if s.platform == "linux/amd64"}
     assert specs["jupyter/requirements.in"].inputs == (
         "jupyter/requirements.in",
         "jupyter/extra.txt",
@@ -205,3 +239,67 @@ def test_repository_locks_are_fresh() -> None:
     """The repository's own locks match their inputs (what `nox -s lint` checks)."""
     root = Path(__file__).resolve().parents[2]
     assert lock.check_locks(root) == []
+
+
+# ------------------------------------------------------- wheels of the target platform
+
+
+@pytest.mark.parametrize(
+    ("filename", "fits"),
+    [
+        ("six-1.17.0-py2.py3-none-any.whl", True),
+        ("torch-2.11.0-cp313-cp313-manylinux_2_28_aarch64.whl", True),
+        (
+            "argon2_cffi_bindings-26.2.0-cp310-abi3-manylinux_2_26_aarch64.manylinux_2_28_aarch64.whl",
+            True,
+        ),
+        ("markupsafe-3.0.4-cp313-cp313-manylinux2014_aarch64.whl", True),
+        ("torch-2.11.0-cp313-cp313-manylinux_2_28_x86_64.whl", False),  # another CPU
+        ("numpy-2.5.5-cp313-cp313-manylinux_2_34_aarch64.whl", False),  # a newer glibc
+        ("numpy-2.5.5-cp312-cp312-manylinux_2_28_aarch64.whl", False),  # another Python
+        ("numpy-2.5.5-cp313-cp313-musllinux_1_2_aarch64.whl", False),
+        ("numpy-2.5.5.tar.gz", False),
+    ],
+)
+def test_wheel_fits_cpython_3_13_on_the_platform(filename: str, fits: bool) -> None:
+    assert locks.wheel_fits(filename, "aarch64-manylinux_2_28") is fits
+
+
+def test_a_pin_without_a_wheel_of_the_platform_is_named_with_the_fix(repo: Repo) -> None:
+    _lock_all(repo.root)
+    assert locks.missing_wheel_problems(repo.root, "pytorch", "linux/arm64") == []
+    path = repo.root / TORCH_ARM
+    text = path.read_text(encoding="utf-8")
+    x86 = text.replace(
+        "# wheel: numpy==2.3.0 numpy-2.3.0-py3-none-any.whl",
+        "# wheel: numpy==2.3.0 numpy-2.3.0-cp313-cp313-manylinux_2_28_x86_64.whl",
+    )
+    assert x86 != text
+    path.write_text(x86, encoding="utf-8")
+    assert locks.missing_wheel_problems(repo.root, "pytorch", "linux/arm64") == [
+        f"{TORCH_ARM}: numpy==2.3.0 has no wheel for linux/arm64 (aarch64-manylinux_2_28); pin "
+        "a version with one in pytorch/requirements-torch.in, then run: invoke lock"
+    ]
+    assert locks.missing_wheel_problems(repo.root, "pytorch", "linux/amd64") == []
+    (repo.root / "jupyter/requirements.linux-arm64.lock.txt").unlink()
+    assert locks.missing_wheel_problems(repo.root, "jupyter", "linux/arm64") == [
+        "jupyter/requirements.in has no lock for linux/arm64 "
+        "(jupyter/requirements.linux-arm64.lock.txt); run: invoke lock"
+    ]
+
+
+def test_an_sdist_passes_only_where_the_in_allows_it(repo: Repo) -> None:
+    _lock_all(repo.root)
+    path = repo.root / FULL_ARM
+    sdist = path.read_text(encoding="utf-8").replace(
+        "# wheel: pandas==3.1.1 pandas-3.1.1-py3-none-any.whl",
+        "# sdist: pandas==3.1.1 pandas-3.1.1.tar.gz",
+    )
+    path.write_text(sdist, encoding="utf-8")
+    problems = locks.missing_wheel_problems(repo.root, "pytorch", "linux/arm64")
+    assert [p.split(": ")[1] for p in problems] == [
+        "pandas==3.1.1 has no wheel for linux/arm64 (aarch64-manylinux_2_28); pin a version with "
+        "one in pytorch/requirements-full.in, then run"
+    ]
+    repo.append("pytorch/requirements-full.in", "# kfimages: sdist pandas\n")
+    assert locks.missing_wheel_problems(repo.root, "pytorch", "linux/arm64") == []

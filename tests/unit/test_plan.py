@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from kfimages import engine
-from kfimages.build import plan
+from kfimages.build import buildx, plan
 from kfimages.build import run as build
 from kfimages.build.bootstrap import suite_for
 from kfimages.build.ca import ca_digest, collect_ca_files, fill_ca_dir
@@ -249,6 +249,65 @@ def test_another_platform_gets_its_own_chain_of_refs(chain: Repo, tmp_path: Path
     assert arm.inputs.digest != host.inputs.digest
     alone = steps(graph, ["jupyter"], tmp_path)
     assert alone["jupyter"].inputs.digest == host.inputs.digest
+
+
+CROSS = """ARG BASE_IMG=base
+ARG BUILD_BASE_IMG=${BASE_IMG}
+FROM --platform=$BUILDPLATFORM $BUILD_BASE_IMG AS venv
+RUN true
+FROM $BASE_IMG
+COPY --from=venv /opt/venv /opt/venv
+"""
+"""A cross-installing Dockerfile: a stage FROM $BUILD_BASE_IMG on the build platform."""
+
+
+def test_a_cross_installing_image_on_another_platform_gets_the_host_parent(
+    chain: Repo, tmp_path: Path
+) -> None:
+    chain.write("jupyter/Dockerfile", CROSS)
+    graph = chain.graph()
+    assert graph.images["jupyter"].cross
+    assert not graph.images["base"].cross
+    os_images = {OS_IMAGE: OS_ID, f"{OS_IMAGE}-arm64": "sha256:" + "a" * 64}
+    arm = ("linux/arm64",)
+    got = steps(graph, ["pytorch.cpu"], tmp_path, platforms=arm, os_images=os_images)
+    # The host's base joins the plan (first): jupyter@arm64's build stage runs FROM it.
+    assert list(got) == ["base", "base@arm64", "jupyter@arm64", "pytorch.cpu@arm64"]
+    jupyter, host_base = got["jupyter@arm64"], got["base"]
+    assert jupyter.build_parent == "base"
+    assert jupyter.delivery.build_parent_ref == host_base.ref == "reg/ns/base:t1"
+    assert jupyter.inputs.build_parent == host_base.inputs.digest
+    command = buildx.command(jupyter.inputs, jupyter.delivery, root=chain.root)
+    assert "BUILD_BASE_IMG=reg/ns/base:t1" in command
+    assert command[command.index("BUILD_BASE_IMG=reg/ns/base:t1") - 1] == "--build-arg"
+    # Not cross: no build parent; natively neither (BUILD_BASE_IMG defaults to BASE_IMG).
+    assert got["pytorch.cpu@arm64"].build_parent is None
+    native = steps(graph, ["jupyter"], tmp_path)
+    assert native["jupyter"].build_parent is None
+    assert native["jupyter"].inputs.build_parent == ""
+    assert "BUILD_BASE_IMG" not in " ".join(
+        buildx.command(native["jupyter"].inputs, native["jupyter"].delivery, root=chain.root)
+    )
+    # Both platforms asked for: the host's own steps serve, nothing is added.
+    both = steps(
+        graph, ["jupyter"], tmp_path, platforms=("linux/arm64", "linux/amd64"),
+        os_images=os_images,
+    )  # fmt: skip
+    assert list(both) == ["base@arm64", "jupyter@arm64", "base", "jupyter"]
+    assert both["jupyter@arm64"].build_parent == "base"
+    # The host parent's digest is an input: another host base, another jupyter@arm64.
+    other = steps(
+        graph, ["jupyter"], tmp_path, platforms=arm,
+        os_images={**os_images, OS_IMAGE: "sha256:" + "b" * 64},
+    )  # fmt: skip
+    assert other["base@arm64"].inputs.digest == got["base@arm64"].inputs.digest
+    assert other["jupyter@arm64"].inputs.digest != jupyter.inputs.digest
+
+
+def test_a_cross_installing_root_image_is_refused(chain: Repo, tmp_path: Path) -> None:
+    chain.write("base/Dockerfile", CROSS.replace("BASE_IMG=base", "BASE_IMG=debian:trixie-slim"))
+    with pytest.raises(UserError, match=r"base: its stage FROM \$BUILD_BASE_IMG .* needs a parent"):
+        steps(chain.graph(), ["base"], tmp_path, platforms=("linux/arm64",))
 
 
 def test_default_tags_come_from_git(chain: Repo, tmp_path: Path) -> None:

@@ -75,3 +75,45 @@ def test_emulated_smoke_must_name_known_platforms(chain: Repo) -> None:
     chain.write("base/image.yaml", "emulated_smoke: [linux/riscv64]\n")
     with pytest.raises(UserError, match="emulated_smoke must be a list of platforms"):
         chain.graph()
+
+
+def _lock(*wheels: str) -> str:
+    return (
+        "numpy==2.3.0 \\\n    --hash=sha256:"
+        + "a" * 64
+        + "\n"
+        + "".join(f"# wheel: numpy==2.3.0 {w}\n" for w in wheels)
+    )
+
+
+def test_a_lock_without_a_wheel_of_the_platform_stops_the_plan(chain: Repo) -> None:
+    """Before anything builds (a dry run too): one line naming the lock, the package, the
+    platform and the fix, exit 2."""
+    chain.write("pytorch/requirements.in", "numpy==2.3.0\n")
+    chain.write(
+        "pytorch/requirements.lock.txt", _lock("numpy-2.3.0-cp313-cp313-manylinux_2_28_x86_64.whl")
+    )
+    done = run_invoke(chain, "build", "pytorch.cpu", "--platform", "linux/arm64", "--dry-run")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        "error: pytorch/requirements.in has no lock for linux/arm64 "
+        "(pytorch/requirements.linux-arm64.lock.txt); run: invoke lock\n"
+    )
+    chain.write(
+        "pytorch/requirements.linux-arm64.lock.txt",
+        _lock("numpy-2.3.0-cp313-cp313-manylinux_2_28_x86_64.whl"),
+    )
+    done = run_invoke(chain, "build", "pytorch.cpu", "--platform", "linux/arm64", "--dry-run")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        "error: pytorch/requirements.linux-arm64.lock.txt: numpy==2.3.0 has no wheel for "
+        "linux/arm64 (aarch64-manylinux_2_28); pin a version with one in "
+        "pytorch/requirements.in, then run: invoke lock\n"
+    )
+    chain.write(
+        "pytorch/requirements.linux-arm64.lock.txt",
+        _lock("numpy-2.3.0-cp313-cp313-manylinux_2_28_aarch64.whl"),
+    )
+    done = run_invoke(chain, "build", "pytorch.cpu", "--platform", "linux/arm64", "--dry-run")
+    assert "no wheel" not in done.stderr, done.stderr
+    assert "no lock" not in done.stderr, done.stderr

@@ -95,12 +95,13 @@ def test_every_pytorch_variant_installs_torch_from_a_hashed_lock_by_default() ->
 
 
 def test_install_full_refuses_an_index_without_a_lock(tmp_path: Path) -> None:
-    """An index without a lock is refused before pip runs (it installed the trio by version
-    only, without hashes). PATH holds no pip: a regression fails here, it installs nothing."""
+    """An index without a lock is refused before uv runs (once pip installed the trio by
+    version only, without hashes). There is no /tmp/uv here: a regression fails here, it
+    installs nothing."""
     env = {
         "PATH": "/usr/bin:/bin",
-        "VIRTUAL_ENV": str(tmp_path / "venv"),
-        "PIP_CACHE_DIR": str(tmp_path / "cache"),
+        "TARGETARCH": "amd64",
+        "UV_CACHE_DIR": str(tmp_path / "cache"),
         "TORCH_INDEX_URL": "https://download.pytorch.org/whl/cpu/",
     }
     done = subprocess.run(
@@ -109,6 +110,6 @@ def test_install_full_refuses_an_index_without_a_lock(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
     assert (
-        "no lock for the torch index https://download.pytorch.org/whl/cpu: refusing to install "
-        "torch without hashes" in done.stderr
+        "no lock for the torch index https://download.pytorch.org/whl/cpu on "
+        "x86_64-manylinux_2_28: refusing to install torch without hashes" in done.stderr
     ), done.stderr

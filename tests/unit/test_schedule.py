@@ -197,3 +197,22 @@ def test_a_runner_exception_fails_that_image_only() -> None:
 
 def test_empty_plan() -> None:
     assert schedule([], parents={}, refs={}, run=FakeRunner(), jobs=2) == []
+
+
+def test_a_step_waits_for_its_build_platform_parent_and_is_skipped_below_it() -> None:
+    """`after`: jupyter@arm64 also needs base (the host's, its BUILD_BASE_IMG), listed after it
+    here on purpose: it starts only once both parents are done, and is skipped when one failed."""
+    names = ["base@arm64", "jupyter@arm64", "base"]
+    parents = {"base@arm64": None, "jupyter@arm64": "base@arm64", "base": None}
+    refs = {n: f"r/{n}:t" for n in names}
+    after = {"jupyter@arm64": ("base",)}
+    runner = FakeRunner()
+    results = schedule(names, parents=parents, refs=refs, run=runner, jobs=1, after=after)
+    assert [r.status for r in results] == [Status.BUILT] * 3
+    assert runner.index("end", "base") < runner.index("start", "jupyter@arm64")
+    failing = FakeRunner({"base": (Status.FAILED, "boom")})
+    results = schedule(names, parents=parents, refs=refs, run=failing, jobs=2, after=after)
+    by_name = {r.name: r for r in results}
+    assert by_name["jupyter@arm64"].status is Status.SKIPPED
+    assert "base" in by_name["jupyter@arm64"].reason
+    assert "jupyter@arm64" not in failing.started
