@@ -71,8 +71,8 @@ _VERSION = r"(\d+\.\d+\.\d+)"
 # took 2 min 30 s in a linux/arm64 container under QEMU here, reading its metadata 7 s.
 _DIST = f"{_PY} 'from importlib.metadata import version; print(version(\"{{}}\"))'"
 _TORCH = (  # torch/version.py (what torch.__version__ and torch.version.cuda are) run alone
-    f"{_PY} 'import runpy, sysconfig; v = runpy.run_path(sysconfig.get_paths()[\"purelib\"]"
-    f" + \"/torch/version.py\"); print({{}})'"
+    f'{_PY} \'import runpy, sysconfig; v = runpy.run_path(sysconfig.get_paths()["purelib"]'
+    f' + "/torch/version.py"); print({{}})\''
 )
 TAGGERS: Mapping[str, Tagger] = {
     t.name: t

@@ -35,6 +35,7 @@ def test_serves_under_the_prefix_and_runs_a_kernel(
     # install-python.sh byte-compiled with the build platform's python3.13 through a diversion
     # of /usr/bin/python3.13: none is left, and the interpreter is the package's own.
     assert "python3.13" not in c.exec(["dpkg-divert", "--list"], timeout=120).stdout
+    assert "python3.13" not in c.exec(["cat", "/var/lib/dpkg/diversions-old"]).stdout
     sums = c.exec(["dpkg-query", "--control-path", "python3.13-minimal", "md5sums"]).stdout
     check = f"grep ' usr/bin/python3.13$' {sums.strip()} | (cd / && md5sum -c)"
     assert c.exec(["sh", "-c", check], timeout=120).stdout.strip().endswith(": OK")
