@@ -37,6 +37,7 @@ BUILD_SYSTEM = (
     "pyproject.toml",
     "requirements.txt",
     ".hadolint.yaml",
+    "scripts/free-disk.sh",
     "tests/__init__.py",
     "tests/harness/**",
     f"{TESTS_DIR}/**",

@@ -88,7 +88,7 @@ def test_ci_run_and_test_sh_time_every_phase() -> None:
     """The phases, in the order they run; the arm64 leg is its own phase (smoke per platform)."""
     ci = (PROJECT / ".ci" / "run").read_text(encoding="utf-8")
     began = [line.split(maxsplit=1)[1] for line in ci.splitlines() if line.startswith("phases_beg")]
-    assert began == ["setup", "qemu", "packages", '"base ref"']
+    assert began == ["setup", "qemu", "packages", "disk", '"base ref"']
     assert "phases_trap on_exit" in ci
     test = (PROJECT / "scripts" / "test.sh").read_text(encoding="utf-8")
     began = [line.split(maxsplit=1)[1] for line in test.splitlines() if "phases_begin" in line]
