@@ -3,7 +3,7 @@
 #
 # CI runs on a long-lived machine whose image store and BuildKit cache carry over from run to
 # run (that is what makes a run incremental). Two things grow without bound there:
-#   - BuildKit's cache: trimmed to $KFIMAGES_CI_BUILD_CACHE (default 20GB; the least recently
+#   - BuildKit's cache: trimmed to $KFIMAGES_CI_BUILD_CACHE (default 15GB; the least recently
 #     used records go first, so the cache mounts and layers of the last run stay);
 #   - old images of the project's repositories (`kfnb*`; $KFIMAGES_CI_REPOS, a regex): a content tag such as the date
 #     (`2026-12-03`) or a `sha-...` tag keeps a replaced image alive, 6.7 GB for each PyTorch
@@ -14,7 +14,7 @@ set -euo pipefail
 
 log() { printf 'free-disk: %s\n' "$*" >&2; }
 
-keep_cache="${KFIMAGES_CI_BUILD_CACHE:-20GB}"
+keep_cache="${KFIMAGES_CI_BUILD_CACHE:-15GB}"
 repos="${KFIMAGES_CI_REPOS:-^kfnb}"
 refs="$(docker images --format '{{.Repository}}:{{.Tag}} {{.ID}}' | awk -v re="${repos}" '$1 ~ re')"
 kept="$(awk '{ split($1, p, ":"); if (p[2] ~ /^(latest|previous)(-|$)/) print $2 }' <<<"${refs}" | sort -u)"
