@@ -158,6 +158,6 @@ def test_invoke_integration_prints_the_line_and_runs_nothing_when_skipped(chain:
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "integration: skipped: nothing under kfimages/, tasks.py, noxfile.py, pyproject.toml, "
-        "requirements.txt, .hadolint.yaml, scripts/free-disk.sh, tests/__init__.py, tests/harness/, "
-        "tests/integration/ changed since main, and no image is affected"
+        "requirements.txt, .hadolint.yaml, scripts/free-disk.sh, tests/__init__.py, "
+        "tests/harness/, tests/integration/ changed since main, and no image is affected"
     ]
