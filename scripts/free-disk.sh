@@ -5,9 +5,9 @@
 # run (that is what makes a run incremental). Two things grow without bound there:
 #   - BuildKit's cache: trimmed to $KFIMAGES_CI_BUILD_CACHE (default 15GB; the least recently
 #     used records go first, so the cache mounts and layers of the last run stay);
-#   - old images of the project's repositories (`kfnb*`; $KFIMAGES_CI_REPOS, a regex): a content tag such as the date
-#     (`2026-12-03`) or a `sha-...` tag keeps a replaced image alive, 6.7 GB for each PyTorch
-#     image. Kept: every image a `latest*` or `previous*` tag names (what the next build reuses
+#   - old images of the project's repositories (`kfnb*`; $KFIMAGES_CI_REPOS, a regex): a
+#     content tag such as the date (`2026-12-03`) or a `sha-...` tag keeps a replaced image
+#     alive, 6.7 GB for each PyTorch image. Kept: every image a `latest*` or `previous*` tag names (what the next build reuses
 #     and what the upgrade tests start from); every other tag of those repositories is removed.
 # The store filled the disk here once (a PyTorch build of each platform), which stopped dockerd.
 set -euo pipefail
