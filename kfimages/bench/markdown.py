@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from kfimages.bench.builds import BENCH_REGISTRY, BENCH_TAG
-from kfimages.bench.probes import PREFIX
+from kfimages.bench.probes import INTERVAL_S, PREFIX
 from kfimages.bench.results import MB, MIB, Part, Rebuild, Results, Timing, jobs_speedup
 from kfimages.tables import markdown_table
 
@@ -173,8 +173,8 @@ def _startup_section(results: Results) -> list[str]:
         "Seconds from `docker run -d` to the first HTTP 200 on the image's probe URL (port "
         f"8888), `NB_PREFIX={PREFIX}`: median (min-max) of {results.startup_runs} run(s) per "
         "mode, the modes interleaved (/init, bare, /init, bare, ...), so that both see the "
-        "same load. The probe runs inside the container (`docker exec` of a curl loop every "
-        "50 ms). "
+        "same load. The probe runs inside the container (`docker exec` of a curl loop, "
+        f"{INTERVAL_S * 1000:.0f} ms between two curls). "
         "**/init**: the image's entrypoint, as Kubeflow starts it (cont-init.d scripts, then "
         "the s6-supervised service). **bare server**: the service's own run script as the "
         "entrypoint (`--entrypoint /etc/services.d/<service>/run`, the command /init's "

@@ -7,7 +7,10 @@ are made up, the chain is a real git repository that is only loaded.
 
 from __future__ import annotations
 
+import http.server
 import re
+import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -137,6 +140,23 @@ def test_probe_script_follows_redirects_only_when_asked() -> None:
     assert "-L " not in plain
     assert "-L 'http://127.0.0.1:8888/'" in follow
     assert "= 200 ] && exit 0" in plain
+
+
+def test_probe_script_exits_0_at_the_first_200_and_1_when_nothing_answers(tmp_path: Path) -> None:
+    """The loop as `docker exec` runs it (sh, curl), against a real server on 127.0.0.1."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        script = probes.probe_script(url=url, follow_redirects=False, burst_s=2)
+        assert subprocess.run(["sh", "-c", script], cwd=tmp_path, check=False).returncode == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    # Nothing listens there now: refused every round, then exit 1 after the burst.
+    script = probes.probe_script(url=url, follow_redirects=False, burst_s=0.2)
+    assert subprocess.run(["sh", "-c", script], check=False).returncode == 1
 
 
 # --- arithmetic ---------------------------------------------------------------------------
