@@ -14,10 +14,12 @@ HERE = Path(__file__).resolve().parent
 SMOKE_FILES = HERE / "derived"
 CRASHING_FILES = HERE / "crashing"
 STUBBORN_FILES = HERE / "stubborn"
+LATE_FILES = HERE / "late"
 SMOKE_DIR = "/tmp/kfnb-smoke"
 SERVICE = "kfnb-smoke"
 CRASHING_SERVICE = "kfnb-crashing"
 STUBBORN_SERVICE = "kfnb-stubborn"
+LATE_SERVICE = "kfnb-late"
 FAILING_SCRIPT = "52-kfnb-smoke-maybe-fail"
 
 
@@ -37,3 +39,9 @@ def crashing_image(derived_image: DerivedImages, image_ref_under_test: str) -> s
 def stubborn_image(derived_image: DerivedImages, image_ref_under_test: str) -> str:
     """Ref of an image FROM the image under test with a service that ignores SIGTERM."""
     return derived_image(image_ref_under_test, files_of(STUBBORN_FILES))
+
+
+@pytest.fixture(scope="session")
+def late_service_image(derived_image: DerivedImages, smoke_image: str) -> str:
+    """Ref of the smoke image plus a cont-init script that adds a service folder at start-up."""
+    return derived_image(smoke_image, files_of(LATE_FILES))

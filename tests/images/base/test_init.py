@@ -15,6 +15,7 @@ from tests.harness.images import DerivedImages, files_of
 from tests.images.base.conftest import (
     FAILING_SCRIPT,
     HERE,
+    LATE_SERVICE,
     SERVICE,
     SMOKE_DIR,
     STUBBORN_SERVICE,
@@ -172,6 +173,19 @@ def test_dead_service_is_restarted(containers: TrackedContainers, smoke_image: s
     assert f"{SERVICE}: finish 256 9" in c.logs()
 
 
+def test_a_service_a_cont_init_script_adds_is_supervised_too(
+    containers: TrackedContainers, late_service_image: str
+) -> None:
+    """The image's services are supervised (held down) while the cont-init scripts run; a
+    folder one of them adds to /etc/services.d is linked afterwards and started with them."""
+    c = containers.run(image=late_service_image)
+    c.wait_services_up([SERVICE, LATE_SERVICE], timeout=120)
+    c.wait_until(lambda: "kfnb-late: up" in c.logs(), timeout=30, message="kfnb-late's line")
+    # No `down` file of the init's is left: a restarted supervisor starts the services again.
+    left = c.exec(f"ls /run/service/{SERVICE}/down /run/service/{LATE_SERVICE}/down", check=False)
+    assert left.code != 0, left.stdout
+
+
 def test_finish_script_can_halt_container_with_exit_code(
     containers: TrackedContainers, smoke_image: str
 ) -> None:
@@ -256,6 +270,34 @@ def test_command_runs_after_services_are_up(
     up, pid = result.stdout.split()
     assert up == "true", result.stdout
     assert int(pid) > 0, result.stdout
+
+
+SUPERVISOR_WITHOUT_STATUS = r"""
+set -u
+eval "$(sed -n -e '/^log() /p' -e '/^now_ms() /p' -e '/^wait_for_services() {/,/^}/p' /init)"
+SCAN_DIR=/tmp/kfnb-scan WAIT_MS=60000 waiter=""
+mkdir -p "$SCAN_DIR/x/supervise"
+printf '#!/bin/sh
+exec sleep 120
+' >"$SCAN_DIR/x/run" && chmod +x "$SCAN_DIR/x/run"
+(s6-setlock "$SCAN_DIR/x/supervise/lock" sleep 1; exec s6-supervise "$SCAN_DIR/x") &
+until s6-svok "$SCAN_DIR/x"; do sleep 0.01; done
+[ ! -e "$SCAN_DIR/x/supervise/status" ] && echo "locked, no status yet"
+wait_for_services && echo "waited: $(s6-svstat -o up "$SCAN_DIR/x")"
+"""
+"""The moment a service's s6-supervise holds its lock (s6-svok says yes) but has not written
+its status yet, held for a second (s6-setlock), then the real supervisor; the init's
+wait_for_services on it. In CI the init once took that moment for a failure (s6-svwait:
+"unable to s6_svstatus_read") and stopped the container."""
+
+
+def test_waiting_for_services_tolerates_a_supervisor_without_status_yet(
+    containers: TrackedContainers,
+) -> None:
+    result = containers.run_to_exit(["bash", "-c", SUPERVISOR_WITHOUT_STATUS], check=False)
+    assert result.stdout.split("\n")[:2] == ["locked, no status yet", "waited: true"], (
+        result.stdout + result.stderr
+    )
 
 
 RESTRICTED: dict[str, dict[str, Any]] = {
