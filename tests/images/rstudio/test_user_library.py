@@ -21,6 +21,8 @@ HOME = "/home/jovyan"
 USER_LIBRARY = f"{HOME}/R/x86_64-pc-linux-gnu-library/4.5"
 PACKAGE = "kfnbpersist"
 
+ENV_AT_START = "/run/s6/container_environment.start"
+"""Written by /init after the cont-init scripts (its PATH file: the container has a PATH)."""
 RUNS: dict[str, dict[str, Any]] = {
     "jovyan": {},
     "random-uid-read-only": {
@@ -55,8 +57,10 @@ def _start(
     """The stage's /init (no services: it waits until stopped) on the home volume, once the
     start-up scripts have run."""
     c = containers.run(image=image, volumes={volume: {"bind": HOME, "mode": "rw"}}, **run)
+    # /init writes the copy of the environment that shells compare with once every cont-init
+    # script is done (base/README.md, "The init"); s6-svscan already runs while they do.
     c.wait_until(
-        lambda: c.exec("pgrep -x s6-svscan", check=False).code == 0,  # after cont-init.d
+        lambda: c.exec(["test", "-e", f"{ENV_AT_START}/PATH"], check=False).code == 0,
         timeout=60,
         message="the start-up scripts done",
     )
