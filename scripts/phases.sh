@@ -6,8 +6,9 @@
 #   phases_note KEY VALUE            add a `# KEY<TAB>VALUE` line (e.g. the base ref, once known)
 #   phases_begin NAME                end the open phase (exit 0) and start NAME
 #   phases_end                       end the open phase (exit 0)
-#   phases_exit                      for the EXIT trap: end the open phase with the script's exit
-#                                    code; if this script owns the file, add `# exit` and print
+#   phases_exit [CODE]               for the EXIT trap: end the open phase with the script's exit
+#                                    code (or CODE, from a trap function that ran commands
+#                                    first); if this script owns the file, add `# exit` and print
 #                                    the table on stderr
 #   phases_trap [FUNCTION]           trap EXIT with FUNCTION (default phases_exit), and SIGINT and
 #                                    SIGTERM with an exit 130 and 143: a stopped run records the
@@ -71,7 +72,7 @@ phases_table() {
 }
 
 phases_exit() {
-  local code=$?
+  local code=${1:-$?}
   _phases_record "$code"
   if [ -n "$_phases_owner" ] && [ -e "$_phases_owner" ]; then
     phases_note exit "$code"

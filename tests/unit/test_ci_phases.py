@@ -56,6 +56,35 @@ def test_a_failing_phase_is_recorded_with_its_exit_code_and_the_table_printed(
     assert table[4].split()[0] == "total"
 
 
+def test_ci_run_s_exit_trap_prints_the_table_when_a_phase_fails(tmp_path: Path) -> None:
+    """.ci/run's own EXIT trap (on_exit, read from the file), after a failing test.sh: under
+    `set -e` it once ran `(exit "$code")` before the table, which ended the trap there: a failed
+    run printed no table and recorded no `# exit`."""
+    ci = (PROJECT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    start = ci.index("on_exit() {")
+    on_exit = "\n".join(ci[start : ci.index("}", start) + 1])
+    record = tmp_path / "run.tsv"
+    done = _run(
+        f"""
+        phases_open {record}
+        policy_pending=""
+        {on_exit}
+        phases_trap on_exit
+        phases_begin setup
+        phases_end
+        bash -c 'source scripts/phases.sh; phases_trap; phases_begin "smoke linux/amd64"; exit 1'
+        """,
+        tmp_path=tmp_path,
+    )
+    assert done.returncode == 1, done.stderr
+    rows = _rows(record)
+    assert [r[0] for r in rows] == ["setup", "smoke linux/amd64", "# exit"], rows
+    assert rows[-1] == ["# exit", "1"]
+    table = done.stderr.splitlines()
+    assert table[-4].split() == ["PHASE", "SECONDS", "EXIT"], done.stderr
+    assert table[-1].split()[0] == "total", done.stderr
+
+
 def test_a_script_run_from_a_phase_file_owner_appends_and_prints_nothing(tmp_path: Path) -> None:
     """scripts/test.sh under .ci/run: its phases go to .ci/run's file, and only .ci/run prints
     the table (once, at its end)."""
