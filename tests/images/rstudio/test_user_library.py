@@ -58,7 +58,8 @@ def _start(
     start-up scripts have run."""
     c = containers.run(image=image, volumes={volume: {"bind": HOME, "mode": "rw"}}, **run)
     # /init writes the copy of the environment that shells compare with once every cont-init
-    # script is done (base/README.md, "The init"); s6-svscan already runs while they do.
+    # script is done (base/README.md, "The init", step 1): a documented moment, where a running
+    # s6-svscan only says when the init happens to start it.
     c.wait_until(
         lambda: c.exec(["test", "-e", f"{ENV_AT_START}/PATH"], check=False).code == 0,
         timeout=60,
