@@ -45,7 +45,7 @@ from kfimages.build.stop import STOP, Interrupted
 from kfimages.errors import UserError
 from kfimages.repo import changes, render
 from kfimages.repo.graph import DEFAULT_REGISTRY, DEFAULT_TAG, Graph, load_graph
-from kfimages.settings import Settings, mask_logs
+from kfimages.settings import Settings, mask_logs, parse_jobs
 from kfimages.ship import bake as bake_file
 from kfimages.ship import diff as image_diff
 from kfimages.ship import manifest as build_manifest
@@ -57,6 +57,7 @@ from kfimages.ship import security as image_security
 from kfimages.ship import workflow as ci_workflow
 from kfimages.verify import integration as integration_tests
 from kfimages.verify import smoke as smoke_tests
+from kfimages.verify import suites as smoke_suites
 
 ROOT = Path(__file__).resolve().parent
 
@@ -333,6 +334,8 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         "`all` or `affected` picked each other platform their image.yaml lists in "
         "emulated_smoke); another one runs the tests marked `emulated` under QEMU",
         "pytest_arg": "extra argument for pytest (repeatable), e.g. --pytest-arg=-x",
+        "workers": f"pytest processes per suite (pytest-xdist; default {smoke_suites.WORKERS}; "
+        "1: one process)",
         "dry_run": "print per platform the build plan (as build --dry-run) and the pytest "
         "command lines; build and run nothing",
     },
@@ -346,6 +349,7 @@ def smoke(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     ca_cert: list[str] | None = None,
     bake_ca: list[str] | None = None,
     jobs: int | None = None,
+    workers: int = smoke_suites.WORKERS,
     no_bootstrap: bool = False,
     no_cache: bool = False,
     platform: str = "",
@@ -376,14 +380,16 @@ def smoke(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         wait=not no_wait,
     )  # fmt: skip
     pytest_args = pytest_arg or ()
+    workers = parse_jobs(workers, source="--workers")
     if dry_run:
         smoke_tests.dry_run(graph, legs, settings=settings, request=request,
-                            pytest_args=pytest_args, stream=sys.stdout)  # fmt: skip
+                            pytest_args=pytest_args, workers=workers,
+                            stream=sys.stdout)  # fmt: skip
         return
     reporter = _reporter(reports=reports, no_reports=no_reports, dry_run=dry_run)
     outcomes = smoke_tests.run_legs(
         graph, legs, settings=settings, request=request, pytest_args=pytest_args,
-        reporter=reporter, notes=image_release.rebuilt_lines,
+        workers=workers, reporter=reporter, notes=image_release.rebuilt_lines,
     )  # fmt: skip
     print("\nsmoke summary:\n" + smoke_tests.summary(outcomes))
     if code := smoke_tests.exit_code(outcomes):

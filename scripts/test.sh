@@ -10,6 +10,9 @@
 # smoke tests mount the host's local CAs where a container downloads at run time, as a platform
 # mounts its CA (tests/images/conftest.py). Extra arguments (nox options) go to every nox call.
 #
+# KFIMAGES_FREE_DISK=1 (.ci/run sets it) runs scripts/free-disk.sh between two platforms' smoke
+# phases: what the first platform's builds replaced goes before the next platform builds.
+#
 # Each session is a timed phase (scripts/phases.sh): run from .ci/run, into its phase file;
 # else into artifacts/test-phases.tsv, and the table is printed at the end.
 set -euo pipefail
@@ -38,8 +41,14 @@ if [ -z "${KFIMAGES_BASE_REF:-}" ]; then
   exit 0
 fi
 platforms="$(.venv/bin/python -m kfimages.platforms)" # the host's first
+first=1
 for platform in $platforms; do
+  if [ "${KFIMAGES_FREE_DISK:-}" = 1 ] && [ -z "$first" ]; then
+    phases_begin "disk $platform"
+    bash scripts/free-disk.sh
+  fi
   phases_begin "smoke $platform"
+  first=""
   .venv/bin/nox -s smoke "$@" -- affected --platform "$platform" # since $KFIMAGES_BASE_REF
 done
 phases_end

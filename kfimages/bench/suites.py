@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from kfimages.errors import UserError
+from kfimages.verify.suites import WORKERS, workers_args
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +92,11 @@ def recorded(root: Path, names: Sequence[str]) -> dict[str, SuiteRun]:
 
 
 def pytest_command(name: str, *, registry: str, tag: str, junit: Path) -> list[str]:
+    """The suite as `invoke smoke` runs it (its default pytest processes), against the ref."""
     return [
         sys.executable, "-m", "pytest", TESTS_DIR, "--image", name, "--registry", registry,
         "--tag", tag, "-q", "-p", "no:cacheprovider", f"--junitxml={junit}",
-        "-o", "junit_family=xunit1",
+        "-o", "junit_family=xunit1", *workers_args(WORKERS),
     ]  # fmt: skip
 
 

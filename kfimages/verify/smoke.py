@@ -173,6 +173,7 @@ def smoke(
     settings: Settings,
     request: BuildRequest,
     pytest_args: Sequence[str] = (),
+    workers: int = suites.WORKERS,
     run_pytest: PytestRunner | None = None,
     reporter: Reporter | None = None,
     notes: Notes | None = None,
@@ -180,8 +181,8 @@ def smoke(
 ) -> list[Outcome]:
     """Build `names` (tag latest) on the request's platform, writing each image's reports
     (`reporter`) and printing `notes` of the build, then run their smoke tests, up to
-    `request.jobs` suites at once (`run_suites`); an outcome per image (one leg), parents
-    first."""
+    `request.jobs` suites at once (`run_suites`), each over `workers` pytest processes; an
+    outcome per image (one leg), parents first."""
     runner = run_pytest or run_pytest_in(graph.root)
     report = build_images(graph, names, request, settings=settings, reporter=reporter)
     STOP.check("no smoke test run")  # a signal during the build ends the smoke run
@@ -192,7 +193,12 @@ def smoke(
     order = graph.build_order(names)
     built = [results[suite_name(image.name, platform)] for image in order]
     planned = [
-        Suite(result.name, tuple(pytest_command(image.name, extra=pytest_args, platform=platform)))
+        Suite(
+            result.name,
+            tuple(
+                pytest_command(image.name, extra=pytest_args, platform=platform, workers=workers)
+            ),
+        )
         for image, result in zip(order, built, strict=True)
         if testable(result)
     ]
@@ -218,6 +224,7 @@ def run_legs(
     settings: Settings,
     request: BuildRequest,
     pytest_args: Sequence[str] = (),
+    workers: int = suites.WORKERS,
     run_pytest: PytestRunner | None = None,
     reporter: Reporter | None = None,
     notes: Notes | None = None,
@@ -233,8 +240,8 @@ def run_legs(
     for index, leg in enumerate(plan):
         leg_request = dataclasses.replace(request, platforms=(leg.platform,))
         got = smoke(graph, leg.names, settings=settings, request=leg_request,
-                    pytest_args=pytest_args, run_pytest=run_pytest, reporter=reporter,
-                    notes=notes)  # fmt: skip
+                    pytest_args=pytest_args, workers=workers, run_pytest=run_pytest,
+                    reporter=reporter, notes=notes)  # fmt: skip
         outcomes += got
         rest = ", ".join(later.platform for later in plan[index + 1 :])
         if exit_code(got) and rest:
@@ -250,6 +257,7 @@ def dry_run(
     settings: Settings,
     request: BuildRequest,
     pytest_args: Sequence[str] = (),
+    workers: int = suites.WORKERS,
     stream: TextIO,
 ) -> None:
     """Print per leg the build plan (as `invoke build --dry-run` makes it: reuse or build,
@@ -262,7 +270,9 @@ def dry_run(
         at_once = f", up to {request.jobs} at once" if request.jobs > 1 else ""
         stream.write(f"\n# pytest, in {graph.root}, for each image the build gives{at_once}\n")
         for image in graph.build_order(leg.names):
-            command = pytest_command(image.name, extra=pytest_args, platform=leg.platform)
+            command = pytest_command(
+                image.name, extra=pytest_args, platform=leg.platform, workers=workers
+            )
             stream.write(shlex.join(command) + "\n")
         stream.write("\n")
     stream.flush()

@@ -26,6 +26,20 @@ REPORTS_DIR = Path("artifacts") / "smoke"
 for another platform: every test's duration, the suite's, and what tests record with
 `record_property`, e.g. image_size_mb) and, when suites run at once, its output (`.log`)."""
 
+WORKERS = 2
+"""Default of `invoke smoke --workers`: pytest-xdist processes per suite. A suite's tests mostly
+wait (a server starting in its container, a browser, a kernel): on the 2-core machines, one
+suite alone took 390 s with one process, 217 s with 4, 182 s with 3, and two suites at once
+(`--jobs 2`) 351 s with 2 each against 470 s with one each; 8 processes on one suite gave no
+gain and a kernel that timed out starting. `--dist worksteal`: an idle process takes tests
+from a busy one's queue (the suites' test durations range from 0.1 s to 75 s)."""
+
+
+def workers_args(workers: int) -> list[str]:
+    """pytest's arguments to spread a suite over `workers` pytest-xdist processes (none: 1)."""
+    return ["-n", str(workers), "--dist", "worksteal"] if workers > 1 else []
+
+
 PytestRunner = Callable[[Sequence[str], Path | None], int]
 """Runs a pytest command line at the repository root and gives its exit code; its output goes
 to the file given, else to the terminal."""
@@ -53,14 +67,17 @@ def suite_name(name: str, platform: str) -> str:
     return step_name(name, platform or platforms.host_platform(), host=platforms.host_platform())
 
 
-def pytest_command(name: str, *, extra: Sequence[str], platform: str = "") -> list[str]:
-    """pytest of the image's smoke tests, its junit XML (xunit1: it keeps the properties the
-    tests record) in REPORTS_DIR."""
+def pytest_command(
+    name: str, *, extra: Sequence[str], platform: str = "", workers: int = WORKERS
+) -> list[str]:
+    """pytest of the image's smoke tests over `workers` processes, its junit XML (xunit1: it
+    keeps the properties the tests record) in REPORTS_DIR."""
     foreign = ["--platform", platform] if platform and platforms.is_foreign(platform) else []
     junit = REPORTS_DIR / f"{suite_name(name, platform)}.xml"
     return [
         sys.executable, "-m", "pytest", TESTS_DIR, "--image", name, "-q",
-        f"--junitxml={junit}", "-o", "junit_family=xunit1", *foreign, *extra,
+        f"--junitxml={junit}", "-o", "junit_family=xunit1", *workers_args(workers), *foreign,
+        *extra,
     ]  # fmt: skip
 
 

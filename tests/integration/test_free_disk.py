@@ -1,5 +1,7 @@
-"""scripts/free-disk.sh (CI's `disk` phase) against the real image store: it removes the tags
-that keep replaced images alive and keeps every image a `latest*` or `previous*` tag names."""
+"""scripts/free-disk.sh (CI's `disk` phases) against the real image store: it removes the tags
+that keep replaced images alive and keeps every image a `latest*` or `previous*` tag names; with
+less than the wanted room free, it trims the BuildKit cache further (the tests give limits that
+leave this machine's cache as it is: 100TB)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,15 @@ from kfimages import engine
 
 PROJECT = Path(__file__).resolve().parents[2]
 REPO = "kfnbfd-test/img"
+
+
+def _free_disk(*, min_free: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ, "KFIMAGES_CI_REPOS": "^kfnbfd-test/", "KFIMAGES_CI_BUILD_CACHE": "100TB",
+        "KFIMAGES_CI_MIN_FREE": min_free, "KFIMAGES_CI_BUILD_CACHE_LOW": "100TB",
+    }  # fmt: skip
+    return subprocess.run(["bash", "scripts/free-disk.sh"], cwd=PROJECT, env=env,
+                          capture_output=True, text=True, check=False)  # fmt: skip
 
 
 def _image(ref: str, content: str, tmp: Path) -> None:
@@ -44,10 +55,16 @@ def test_old_tags_go_latest_and_previous_stay(store: None, tmp_path: Path) -> No
     ):  # fmt: skip
         _image(f"{REPO}:{tag}", content, tmp_path)
     engine.tag(f"{REPO}:latest", f"{REPO}:2026-12-04")  # a content tag of the kept image
-    env = {**os.environ, "KFIMAGES_CI_REPOS": "^kfnbfd-test/", "KFIMAGES_CI_BUILD_CACHE": "100TB"}
-    done = subprocess.run(["bash", "scripts/free-disk.sh"], cwd=PROJECT, env=env,
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    done = _free_disk(min_free="1K")
     assert done.returncode == 0, done.stderr
     assert "removing 2 old tags" in done.stderr, done.stderr
+    assert "less than" not in done.stderr, done.stderr
+    assert "B free in the Docker store (wanted: 1K)" in done.stderr, done.stderr
     left = sorted(r.split(":", 1)[1] for r in engine.local_refs(f"reference={REPO}"))
     assert left == ["2026-12-04", "latest", "latest-arm64", "previous"]
+
+
+def test_too_little_room_trims_the_cache_further(store: None) -> None:
+    done = _free_disk(min_free="100TB")
+    assert done.returncode == 0, done.stderr
+    assert "less than 100TB free: BuildKit cache trimmed to 100TB" in done.stderr, done.stderr

@@ -14,11 +14,12 @@ HOST = platforms.host_platform()
 OTHER = next(p for p in platforms.SUPPORTED if p != HOST)
 
 
-def _pytest(name: str, *extra: str, suite: str = "") -> str:
+def _pytest(name: str, *extra: str, suite: str = "", workers: int = 2) -> str:
     junit = f"--junitxml=artifacts/smoke/{suite or name}.xml"
+    spread = ["-n", str(workers), "--dist", "worksteal"] if workers > 1 else []
     return shlex.join(
         [sys.executable, "-m", "pytest", "tests/images", "--image", name, "-q", junit,
-         "-o", "junit_family=xunit1", *extra]
+         "-o", "junit_family=xunit1", *spread, *extra]
     )  # fmt: skip
 
 
@@ -90,6 +91,12 @@ def test_smoke_affected_plans_the_affected_images_and_their_ancestors(chain: Rep
     assert legs[HOST][0] == f"== smoke on {HOST}: c"
     assert [row.split()[0] for row in _table(legs[HOST])[1:]] == ["a", "c"]
     assert _pytest_lines(legs[HOST]) == [_pytest("c")]
+    one = chain.invoke("smoke", "affected", "--base", "HEAD~1", "--dry-run", "--workers", "1")
+    assert one.returncode == 0, one.stderr
+    assert _pytest_lines(_legs(one.stdout)[HOST]) == [_pytest("c", workers=1)]
+    bad = chain.invoke("smoke", "c", "--dry-run", "--workers", "0")
+    assert bad.returncode == 2, bad.stderr
+    assert bad.stderr.strip().splitlines()[-1].endswith("--workers must be at least 1, not 0")
     nothing = chain.invoke("smoke", "affected", "--base", "HEAD", "--dry-run")
     assert nothing.returncode == 0, nothing.stderr
     assert nothing.stdout == "smoke: no image affected since HEAD: nothing to test\n"

@@ -121,8 +121,11 @@ def test_ci_run_and_test_sh_time_every_phase() -> None:
     assert "phases_trap on_exit" in ci
     test = (PROJECT / "scripts" / "test.sh").read_text(encoding="utf-8")
     began = [line.split(maxsplit=1)[1] for line in test.splitlines() if "phases_begin" in line]
-    assert began == ["lint", '"unit tests"', "integration", '"smoke $platform"']
+    assert began == ["lint", '"unit tests"', "integration", '"disk $platform"', '"smoke $platform"']
     assert '-s smoke "$@" -- affected --platform "$platform"' in test
+    # free-disk between two platforms' smoke phases, when .ci/run asks for it
+    assert 'if [ "${KFIMAGES_FREE_DISK:-}" = 1 ] && [ -z "$first" ]; then' in test
+    assert "export KFIMAGES_FREE_DISK=1" in ci
 
 
 def test_a_stopped_run_records_the_signal_after_the_phases_of_the_script_it_ran(

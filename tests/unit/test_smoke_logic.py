@@ -180,7 +180,8 @@ def test_smoke_runs_pytest_for_the_testable_images(
     assert tested == ["base", "empty", "jupyter", "rstudio", "tidy"], "parents first"
     assert commands[0] == [
         sys.executable, "-m", "pytest", "tests/images", "--image", "base", "-q",
-        "--junitxml=artifacts/smoke/base.xml", "-o", "junit_family=xunit1", "-x",
+        "--junitxml=artifacts/smoke/base.xml", "-o", "junit_family=xunit1",
+        "-n", "2", "--dist", "worksteal", "-x",
     ]  # fmt: skip
     got = {o.name: (o.verdict, o.detail) for o in outcomes}
     assert [o.name for o in outcomes] == [i.name for i in family.build_order(wanted)]
