@@ -24,6 +24,10 @@ log() { printf 'free-disk: %s\n' "$*" >&2; }
 keep_cache="${KFIMAGES_CI_BUILD_CACHE:-15GB}"
 min_free="${KFIMAGES_CI_MIN_FREE:-30GB}"
 keep_cache_low="${KFIMAGES_CI_BUILD_CACHE_LOW:-0}"
+if ! min_bytes="$(numfmt --from=iec "${min_free%B}" 2>/dev/null)"; then
+  log "KFIMAGES_CI_MIN_FREE=${min_free} is not a size; give one such as 30GB"
+  exit 2
+fi
 repos="${KFIMAGES_CI_REPOS:-^kfnb}"
 refs="$(docker images --format '{{.Repository}}:{{.Tag}} {{.ID}}' | awk -v re="${repos}" '$1 ~ re')"
 kept="$(awk '{ split($1, p, ":"); if (p[2] ~ /^(latest|previous)(-|$)/) print $2 }' <<<"${refs}" | sort -u)"
@@ -39,7 +43,6 @@ fi
 docker image prune -f >/dev/null
 log "BuildKit cache trimmed to ${keep_cache}: $(docker builder prune -f --keep-storage "${keep_cache}" | tail -n 1)"
 free_bytes() { df --block-size=1 --output=avail "$(docker info --format '{{.DockerRootDir}}')" | tail -n 1 | tr -d ' '; }
-min_bytes="$(numfmt --from=iec "${min_free%B}")"
 if [ "$(free_bytes)" -lt "${min_bytes}" ]; then
   log "less than ${min_free} free: BuildKit cache trimmed to ${keep_cache_low}: $(docker builder prune -a -f --keep-storage "${keep_cache_low}" | tail -n 1)"
 fi

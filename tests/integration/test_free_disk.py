@@ -68,3 +68,11 @@ def test_too_little_room_trims_the_cache_further(store: None) -> None:
     done = _free_disk(min_free="100TB")
     assert done.returncode == 0, done.stderr
     assert "less than 100TB free: BuildKit cache trimmed to 100TB" in done.stderr, done.stderr
+
+
+def test_a_malformed_room_is_named_in_one_line(store: None) -> None:
+    done = _free_disk(min_free="thirty")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        "free-disk: KFIMAGES_CI_MIN_FREE=thirty is not a size; give one such as 30GB"
+    )

@@ -29,6 +29,7 @@ import pytest
 
 from kfimages.author import lintfiles
 from kfimages.repo.graph import load_graph
+from kfimages.verify.suites import WORKERS, workers_args
 from tests.integration.conftest import REPO_ROOT, remove_images
 
 FOLDER = "demo-ide"
@@ -160,11 +161,12 @@ def test_new_image_lints_is_selected_alone_builds_and_passes_its_tests(
         registry,
         "--tag",
         TAG,
-        "-v",
+        "-rA",
         "-p",
         "no:cacheprovider",
+        *workers_args(WORKERS),  # as invoke smoke runs a suite
     )
     out = _ok(smoke)
-    assert f"{TEST_MODULE}::test_service_is_up_and_stays_up PASSED" in out
+    assert f"PASSED {TEST_MODULE}::test_service_is_up_and_stays_up" in out
     assert "tests/images/base/test_init.py::" in out, "base's contract tests did not run"
     assert " failed" not in out.splitlines()[-1]
