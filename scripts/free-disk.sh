@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# free-disk.sh: makes room in the Docker store before CI builds (called by .ci/run).
+# free-disk.sh [--between-legs]: makes room in the Docker store before CI builds (called by
+# .ci/run before the tests, and by scripts/test.sh between two platforms' smoke phases).
 #
 # CI runs on a long-lived machine whose image store and BuildKit cache carry over from run to
 # run (that is what makes a run incremental). Two things grow without bound there:
@@ -7,27 +8,51 @@
 #     used records go first, so the cache mounts and layers of the last run stay);
 #   - old images of the project's repositories (`kfnb*`; $KFIMAGES_CI_REPOS, a regex): a
 #     content tag such as the date (`2026-12-03`) or a `sha-...` tag keeps a replaced image
-#     alive, 6.7 GB for each PyTorch image. Kept: every image a `latest*` or `previous*` tag names (what the next build reuses
-#     and what the upgrade tests start from); every other tag of those repositories is removed.
+#     alive, 6.7 GB for each PyTorch image. Kept: every image a `latest*` or `previous*` tag
+#     names (what the next build reuses and what the upgrade tests start from); every other tag
+#     of those repositories is removed.
 # Then, if less than $KFIMAGES_CI_MIN_FREE (default 30GB: an arm64 PyTorch build with its
-# wheels) is free in /var/lib/docker, the cache is trimmed further, to
+# wheels) is free in Docker's data root, the cache is trimmed further, to
 # $KFIMAGES_CI_BUILD_CACHE_LOW (default 0: all of it; the next builds download again, which
 # costs minutes, where a full disk costs the run and can stop dockerd).
+# --between-legs (scripts/test.sh, when .ci/run sets KFIMAGES_FREE_DISK=1): the replaced images
+# of the first platform go and the low-room trim applies, but not the routine trim to
+# $KFIMAGES_CI_BUILD_CACHE: mid-run, its least recently used records are what the next
+# platform's builds are about to reuse.
 # The store filled the disk here twice: a PyTorch build of each platform (dockerd stopped), and
-# a run that rebuilt every image on top of an earlier run's cache (arm64 builds failed with "no
-# space left on device"). So .ci/run also runs this between the platforms' smoke phases
-# (scripts/test.sh, KFIMAGES_FREE_DISK=1): the replaced images of the first platform go then.
+# a run that rebuilt every image on top of an earlier run's cache (the arm64 builds failed with
+# "no space left on device" after the amd64 ones).
+# Sizes: 30GB, 30GiB, 30g, 512M, 0 (binary units, as Docker's: 1GB = 1024^3 bytes).
 set -euo pipefail
 
 log() { printf 'free-disk: %s\n' "$*" >&2; }
 
+between_legs=""
+case "${1:-}" in
+  "") ;;
+  --between-legs) between_legs=1 ;;
+  *)
+    log "unknown argument ${1}; usage: free-disk.sh [--between-legs]"
+    exit 2
+    ;;
+esac
+
+# bytes NAME VALUE: VALUE in bytes, or one line naming the setting and exit 2.
+bytes() {
+  local value="${2^^}"
+  value="${value%B}"
+  if ! numfmt --from=iec "${value%I}" 2>/dev/null; then
+    log "${1}=${2} is not a size; give one such as 30GB"
+    exit 2
+  fi
+}
 keep_cache="${KFIMAGES_CI_BUILD_CACHE:-15GB}"
 min_free="${KFIMAGES_CI_MIN_FREE:-30GB}"
 keep_cache_low="${KFIMAGES_CI_BUILD_CACHE_LOW:-0}"
-if ! min_bytes="$(numfmt --from=iec "${min_free%B}" 2>/dev/null)"; then
-  log "KFIMAGES_CI_MIN_FREE=${min_free} is not a size; give one such as 30GB"
-  exit 2
-fi
+bytes KFIMAGES_CI_BUILD_CACHE "${keep_cache}" >/dev/null
+bytes KFIMAGES_CI_BUILD_CACHE_LOW "${keep_cache_low}" >/dev/null
+min_bytes="$(bytes KFIMAGES_CI_MIN_FREE "${min_free}")"
+
 repos="${KFIMAGES_CI_REPOS:-^kfnb}"
 refs="$(docker images --format '{{.Repository}}:{{.Tag}} {{.ID}}' | awk -v re="${repos}" '$1 ~ re')"
 kept="$(awk '{ split($1, p, ":"); if (p[2] ~ /^(latest|previous)(-|$)/) print $2 }' <<<"${refs}" | sort -u)"
@@ -41,9 +66,28 @@ if [ "${#stale[@]}" -gt 0 ]; then
   docker rmi "${stale[@]}" >/dev/null || log "some old tags are in use; kept"
 fi
 docker image prune -f >/dev/null
-log "BuildKit cache trimmed to ${keep_cache}: $(docker builder prune -f --keep-storage "${keep_cache}" | tail -n 1)"
-free_bytes() { df --block-size=1 --output=avail "$(docker info --format '{{.DockerRootDir}}')" | tail -n 1 | tr -d ' '; }
-if [ "$(free_bytes)" -lt "${min_bytes}" ]; then
-  log "less than ${min_free} free: BuildKit cache trimmed to ${keep_cache_low}: $(docker builder prune -a -f --keep-storage "${keep_cache_low}" | tail -n 1)"
+
+# trim LIMIT [-a]: prune the BuildKit cache down to LIMIT; a failing prune fails the script.
+trim() {
+  local out
+  out="$(docker builder prune -f "${@:2}" --keep-storage "${1}")"
+  log "BuildKit cache trimmed to ${1}: $(tail -n 1 <<<"${out}")"
+}
+free_bytes() {
+  local root free
+  root="$(docker info --format '{{.DockerRootDir}}')"
+  free="$(df --block-size=1 --output=avail "${root}" | tail -n 1 | tr -d ' ')"
+  if ! [[ "${free}" =~ ^[0-9]+$ ]]; then
+    log "cannot read the free space of ${root} (df gave: ${free})"
+    exit 1
+  fi
+  printf '%s\n' "${free}"
+}
+[ -n "${between_legs}" ] || trim "${keep_cache}"
+free="$(free_bytes)"
+if [ "${free}" -lt "${min_bytes}" ]; then
+  log "less than ${min_free} free ($(numfmt --to=iec "${free}")B)"
+  trim "${keep_cache_low}" -a
+  free="$(free_bytes)"
 fi
-log "$(numfmt --to=iec "$(free_bytes)")B free in the Docker store (wanted: ${min_free})"
+log "$(numfmt --to=iec "${free}")B free in the Docker store (wanted: ${min_free})"

@@ -45,7 +45,7 @@ first=1
 for platform in $platforms; do
   if [ "${KFIMAGES_FREE_DISK:-}" = 1 ] && [ -z "$first" ]; then
     phases_begin "disk $platform"
-    bash scripts/free-disk.sh
+    bash scripts/free-disk.sh --between-legs
   fi
   phases_begin "smoke $platform"
   first=""

@@ -28,11 +28,11 @@ for another platform: every test's duration, the suite's, and what tests record 
 
 WORKERS = 2
 """Default of `invoke smoke --workers`: pytest-xdist processes per suite. A suite's tests mostly
-wait (a server starting in its container, a browser, a kernel): on the 2-core machines, one
-suite alone took 390 s with one process, 217 s with 4, 182 s with 3, and two suites at once
-(`--jobs 2`) 351 s with 2 each against 470 s with one each; 8 processes on one suite gave no
-gain and a kernel that timed out starting. `--dist worksteal`: an idle process takes tests
-from a busy one's queue (the suites' test durations range from 0.1 s to 75 s)."""
+wait (a server starting in its container, a browser, a kernel): on the 2-core machines,
+jupyter's suite alone took 390 s with one process, 217 s with 4, 182 s with 3; codeserver's
+and jupyter's at once (`--jobs 2`) 351 s with 2 each against 470 s with one each. 8 processes
+on one suite gave no gain and a kernel that timed out starting. `--dist worksteal`: an idle
+process takes tests from a busy one's queue (a suite's tests take from 0.1 s to 75 s)."""
 
 
 def workers_args(workers: int) -> list[str]:
@@ -70,14 +70,16 @@ def suite_name(name: str, platform: str) -> str:
 def pytest_command(
     name: str, *, extra: Sequence[str], platform: str = "", workers: int = WORKERS
 ) -> list[str]:
-    """pytest of the image's smoke tests over `workers` processes, its junit XML (xunit1: it
-    keeps the properties the tests record) in REPORTS_DIR."""
+    """pytest of the image's smoke tests over `workers` processes (one for another platform's
+    emulated tests), its junit XML (xunit1: it keeps the properties the tests record) in
+    REPORTS_DIR."""
     foreign = ["--platform", platform] if platform and platforms.is_foreign(platform) else []
+    # Under QEMU the tests do not wait, they compute (a server answers ~50x later): one process.
+    spread = workers_args(workers) if not foreign else []
     junit = REPORTS_DIR / f"{suite_name(name, platform)}.xml"
     return [
         sys.executable, "-m", "pytest", TESTS_DIR, "--image", name, "-q",
-        f"--junitxml={junit}", "-o", "junit_family=xunit1", *workers_args(workers), *foreign,
-        *extra,
+        f"--junitxml={junit}", "-o", "junit_family=xunit1", *spread, *foreign, *extra,
     ]  # fmt: skip
 
 

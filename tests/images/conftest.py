@@ -168,16 +168,50 @@ def image_under_test(pytestconfig: pytest.Config) -> ImageUnderTest:
     return target
 
 
-@pytest.fixture(scope="session")
-def docker_client() -> Iterator[Any]:
-    """The one docker SDK client of the tests: every test, fixture and helper that needs the
-    SDK takes this fixture (or is handed it); nothing else calls `docker.from_env()`
-    (tests/unit/test_dependencies.py checks it)."""
+def _client() -> Any:
+    """A docker SDK client that answered a ping; a daemon that does not answer ends the run
+    with exit code 2 and one line."""
     try:
         client = docker.from_env()
         client.ping()
     except docker.errors.DockerException as exc:
         pytest.exit(f"Docker daemon not reachable ({exc}); run: bash scripts/install-docker.sh", 2)
+    return client
+
+
+def _gpu_host(client: Any) -> GpuHost:
+    """The host's GPUs as the engine gives them; a bad KFIMAGES_TEST_GPU ends the run (exit 2)."""
+    try:
+        return detect(
+            devices=device_nodes(),
+            smi_output=run_nvidia_smi(),
+            runtimes=engine_runtimes(client.info()),
+            override=os.environ.get(ENV_VAR),
+        )
+    except ValueError as exc:
+        pytest.exit(str(exc), 2)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The run's one-line errors (daemon not reachable, a bad KFIMAGES_TEST_GPU) once, before
+    any test and in the main process: under pytest-xdist (`invoke smoke --workers`) a worker
+    that exits 2 is taken for an interrupted one and its line is lost."""
+    if hasattr(session.config, "workerinput") or _target(session.config) is None:
+        return
+    client = _client()
+    try:
+        if os.environ.get(ENV_VAR):
+            _gpu_host(client)
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[Any]:
+    """The one docker SDK client of the tests: every test, fixture and helper that needs the
+    SDK takes this fixture (or is handed it); nothing else calls `docker.from_env()`
+    (tests/unit/test_dependencies.py checks it)."""
+    client = _client()
     yield client
     client.close()
 
@@ -245,15 +279,7 @@ def requests_gpus(target: ImageUnderTest, config: pytest.Config) -> bool:
 def gpu_host(docker_client: Any) -> GpuHost:
     """The host's NVIDIA GPUs as the engine can give them (tests.harness.gpu); a bad
     KFIMAGES_TEST_GPU ends the run with exit code 2."""
-    try:
-        host = detect(
-            devices=device_nodes(),
-            smi_output=run_nvidia_smi(),
-            runtimes=engine_runtimes(docker_client.info()),
-            override=os.environ.get(ENV_VAR),
-        )
-    except ValueError as exc:
-        pytest.exit(str(exc), 2)
+    host = _gpu_host(docker_client)
     log.info("%s", host.describe())
     return host
 

@@ -20,12 +20,12 @@ PROJECT = Path(__file__).resolve().parents[2]
 REPO = "kfnbfd-test/img"
 
 
-def _free_disk(*, min_free: str) -> subprocess.CompletedProcess[str]:
+def _free_disk(*args: str, min_free: str, low: str = "100TB") -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ, "KFIMAGES_CI_REPOS": "^kfnbfd-test/", "KFIMAGES_CI_BUILD_CACHE": "100TB",
-        "KFIMAGES_CI_MIN_FREE": min_free, "KFIMAGES_CI_BUILD_CACHE_LOW": "100TB",
+        "KFIMAGES_CI_MIN_FREE": min_free, "KFIMAGES_CI_BUILD_CACHE_LOW": low,
     }  # fmt: skip
-    return subprocess.run(["bash", "scripts/free-disk.sh"], cwd=PROJECT, env=env,
+    return subprocess.run(["bash", "scripts/free-disk.sh", *args], cwd=PROJECT, env=env,
                           capture_output=True, text=True, check=False)  # fmt: skip
 
 
@@ -59,20 +59,55 @@ def test_old_tags_go_latest_and_previous_stay(store: None, tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     assert "removing 2 old tags" in done.stderr, done.stderr
     assert "less than" not in done.stderr, done.stderr
+    assert "BuildKit cache trimmed to 100TB: " in done.stderr, done.stderr
     assert "B free in the Docker store (wanted: 1K)" in done.stderr, done.stderr
     left = sorted(r.split(":", 1)[1] for r in engine.local_refs(f"reference={REPO}"))
     assert left == ["2026-12-04", "latest", "latest-arm64", "previous"]
 
 
 def test_too_little_room_trims_the_cache_further(store: None) -> None:
-    done = _free_disk(min_free="100TB")
+    done = _free_disk(min_free="100TiB")
     assert done.returncode == 0, done.stderr
-    assert "less than 100TB free: BuildKit cache trimmed to 100TB" in done.stderr, done.stderr
+    lines = done.stderr.splitlines()
+    low = next(i for i, line in enumerate(lines) if line.startswith("free-disk: less than 100TiB"))
+    assert lines[low + 1].startswith("free-disk: BuildKit cache trimmed to 100TB: "), lines
 
 
-def test_a_malformed_room_is_named_in_one_line(store: None) -> None:
-    done = _free_disk(min_free="thirty")
+def test_between_legs_only_the_low_room_trim_applies(store: None, tmp_path: Path) -> None:
+    """Mid-run, the routine trim would evict what the next platform's builds reuse."""
+    _image(f"{REPO}:2026-12-03", "older", tmp_path)
+    roomy = _free_disk("--between-legs", min_free="1K")
+    assert roomy.returncode == 0, roomy.stderr
+    assert "removing 1 old tags" in roomy.stderr, roomy.stderr
+    assert "BuildKit cache trimmed" not in roomy.stderr, roomy.stderr
+    tight = _free_disk("--between-legs", min_free="100TB")
+    assert tight.returncode == 0, tight.stderr
+    assert tight.stderr.count("BuildKit cache trimmed to 100TB: ") == 1, tight.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("KFIMAGES_CI_MIN_FREE", "thirty"), ("KFIMAGES_CI_BUILD_CACHE_LOW", "all")],
+)
+def test_a_malformed_size_is_named_in_one_line_before_anything_goes(
+    store: None, tmp_path: Path, setting: str, value: str
+) -> None:
+    _image(f"{REPO}:2026-12-03", "older", tmp_path)
+    sizes = {"min_free": "30GB", "low": "0", **{_ARG[setting]: value}}
+    done = _free_disk(**sizes)
     assert done.returncode == 2, done.stderr
-    assert done.stderr.splitlines()[-1] == (
-        "free-disk: KFIMAGES_CI_MIN_FREE=thirty is not a size; give one such as 30GB"
-    )
+    assert done.stderr.splitlines() == [
+        f"free-disk: {setting}={value} is not a size; give one such as 30GB"
+    ]
+    assert engine.local_refs(f"reference={REPO}") == [f"{REPO}:2026-12-03"]
+
+
+_ARG = {"KFIMAGES_CI_MIN_FREE": "min_free", "KFIMAGES_CI_BUILD_CACHE_LOW": "low"}
+
+
+def test_an_unknown_argument_is_named(store: None) -> None:
+    done = _free_disk("--all", min_free="1K")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        "free-disk: unknown argument --all; usage: free-disk.sh [--between-legs]"
+    ]

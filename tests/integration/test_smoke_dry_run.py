@@ -59,7 +59,7 @@ def test_smoke_all_prints_each_platform_s_plan_and_pytest_lines(chain: Repo) -> 
         _pytest("a", "-x"), _pytest("b", "-x"), _pytest("c", "-x"),
     ]  # fmt: skip
     assert _pytest_lines(other) == [
-        _pytest("a", "--platform", OTHER, "-x", suite=f"a@{platforms.arch(OTHER)}")
+        _pytest("a", "--platform", OTHER, "-x", suite=f"a@{platforms.arch(OTHER)}", workers=1)
     ]
     # The plan of each leg is `invoke build --dry-run`'s for its images, tag latest.
     build = chain.invoke("build", "all", "--dry-run", "--tag", "latest")
