@@ -45,7 +45,9 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Unit tests of the build system (throwaway git repos, no Docker), fast."""
     session.install("-r", REQUIREMENTS)
-    session.run("pytest", "tests/unit", "-q", *session.posargs)
+    # Two pytest-xdist processes (as `invoke smoke` spreads a suite): 941 tests in 29 s on the
+    # 2-core machines instead of 57-72 s; `nox -s tests -- -n 0` runs them in one.
+    session.run("pytest", "tests/unit", "-q", "-n", "2", *session.posargs)
 
 
 @nox.session(python=False, default=False)
