@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from kfimages.errors import UserError
-from kfimages.verify.suites import WORKERS, workers_args
+from kfimages.verify.suites import pytest_command as smoke_pytest_command
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +27,6 @@ SMOKE_REPORTS = Path("artifacts") / "smoke"
 """Under the repository: invoke smoke's junit XML of each suite."""
 BENCH_REPORTS = Path("artifacts") / "bench" / "suites"
 """Under the repository: the junit XML of the suites the bench ran itself."""
-TESTS_DIR = "tests/images"
 
 
 @dataclass(frozen=True)
@@ -93,11 +91,8 @@ def recorded(root: Path, names: Sequence[str]) -> dict[str, SuiteRun]:
 
 def pytest_command(name: str, *, registry: str, tag: str, junit: Path) -> list[str]:
     """The suite as `invoke smoke` runs it (its default pytest processes), against the ref."""
-    return [
-        sys.executable, "-m", "pytest", TESTS_DIR, "--image", name, "--registry", registry,
-        "--tag", tag, "-q", "-p", "no:cacheprovider", f"--junitxml={junit}",
-        "-o", "junit_family=xunit1", *workers_args(WORKERS),
-    ]  # fmt: skip
+    extra = ["--registry", registry, "--tag", tag, "-p", "no:cacheprovider"]
+    return smoke_pytest_command(name, extra=extra, junit=junit)
 
 
 def measure(root: Path, name: str, *, registry: str, tag: str, log_file: TextIO) -> SuiteRun:

@@ -68,15 +68,20 @@ def suite_name(name: str, platform: str) -> str:
 
 
 def pytest_command(
-    name: str, *, extra: Sequence[str], platform: str = "", workers: int = WORKERS
+    name: str,
+    *,
+    extra: Sequence[str],
+    platform: str = "",
+    workers: int = WORKERS,
+    junit: Path | None = None,
 ) -> list[str]:
     """pytest of the image's smoke tests over `workers` processes (one for another platform's
-    emulated tests), its junit XML (xunit1: it keeps the properties the tests record) in
-    REPORTS_DIR."""
+    emulated tests), its junit XML (xunit1: it keeps the properties the tests record) at
+    `junit`, by default in REPORTS_DIR."""
     foreign = ["--platform", platform] if platform and platforms.is_foreign(platform) else []
     # Under QEMU the tests do not wait, they compute (a server answers ~50x later): one process.
     spread = workers_args(workers) if not foreign else []
-    junit = REPORTS_DIR / f"{suite_name(name, platform)}.xml"
+    junit = junit or REPORTS_DIR / f"{suite_name(name, platform)}.xml"
     return [
         sys.executable, "-m", "pytest", TESTS_DIR, "--image", name, "-q",
         f"--junitxml={junit}", "-o", "junit_family=xunit1", *spread, *foreign, *extra,
