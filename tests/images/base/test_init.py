@@ -85,6 +85,25 @@ def test_a_cont_init_script_sees_what_an_earlier_one_added_through_with_contenv(
     assert c.read_file(f"{SMOKE_DIR}/added-seen-by-52") == "unset\n"
 
 
+@pytest.mark.parametrize(
+    ("environment", "seen"),
+    [
+        ({"SMOKE_CHANGED": "from docker run"}, "changed by 50 unset"),
+        ({"SMOKE_EMPTY": ""}, "unset unset"),
+    ],
+    ids=["a-value-an-earlier-one-changed", "an-empty-value-is-unset"],
+)
+def test_a_with_contenv_cont_init_script_gets_the_environment_as_s6_envdir_gives_it(
+    containers: TrackedContainers, smoke_image: str, environment: dict[str, str], seen: str
+) -> None:
+    """51 (`#!/command/with-contenv bash`) sees a value 50 changed in the container
+    environment, and not a variable whose value is empty (s6-envdir unsets those): the init
+    starts such a script without s6-envdir only while s6-envdir would change nothing."""
+    c = containers.run(image=smoke_image, environment=environment)
+    _wait_service_up(c)
+    assert c.read_file(f"{SMOKE_DIR}/env-seen-by-51") == f"{seen}\n"
+
+
 SMOKE_VALUE = "line one\nline two with  spaces "
 
 
@@ -519,6 +538,14 @@ def test_environment_dump_is_writable_by_its_owner_alone(
         "find /run/service -maxdepth 2 ! -type l -perm /022"
     ).stdout
     assert writable == "", f"writable by group or others:\n{writable}"
+    # Already so when the service started (00-user-name wrote LD_PRELOAD under umask 0002).
+    c.wait_until(
+        lambda: c.exec(["test", "-s", f"{SMOKE_DIR}/starts"], check=False).code == 0 or None,
+        timeout=30,
+        message="the service's run script past its look at the environment",
+    )
+    at_start = c.read_file(f"{SMOKE_DIR}/env-writable-seen-by-service")
+    assert at_start == "", f"writable by group or others as the service started:\n{at_start}"
     env_dir = "/run/s6/container_environment"
     planted = c.exec(f"printf /tmp/evil.so >{env_dir}/LD_PRELOAD", user=OTHER_USER, check=False)
     assert planted.code != 0, "another uid of group 0 changed the container environment"

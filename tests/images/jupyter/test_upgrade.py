@@ -46,6 +46,7 @@ from tests.images.jupyter.test_persistence import (
 
 HOME = "/home/jovyan"
 CHECK = "55-jupyter-home-check: "
+HOME_CHECK = "/usr/local/libexec/jupyter/home-check"
 THEMES = "@jupyterlab/apputils-extension:themes"
 NEW_THEME = "JupyterLab Dark"
 WORKSPACE = "kfnb-upgrade"
@@ -97,8 +98,17 @@ def _workspaces(container: TrackedContainer) -> list[str]:
     return list(_get_json(container, "/lab/api/workspaces")["workspaces"]["ids"])
 
 
+def _check_done(container: TrackedContainer) -> bool | None:
+    """True once no home check runs in the container. The pattern is anchored: the exec's own
+    `timeout ... pgrep` command line holds the path too."""
+    running = container.exec(["pgrep", "-f", f"^\\S*python3 -I {HOME_CHECK}"], check=False)
+    return running.code == 1 or None
+
+
 def _check_lines(container: TrackedContainer) -> list[str]:
-    """The lines of the image's home check in the container log."""
+    """The lines of the image's home check in the container log, once it is done (it runs in
+    the background of the start-up: Lab may answer before it ends)."""
+    container.wait_until(lambda: _check_done(container), timeout=30, message="the home check")
     return [line for line in container.logs().splitlines() if line.startswith(CHECK)]
 
 
@@ -211,4 +221,4 @@ def test_from_a_conda_image_home(
     assert OLD_ENV_KERNEL not in _get_json(c, "/api/kernelspecs")["kernelspecs"]
     left = c.exec(f"ls -A {HOME}/.local/bin {HOME}/.local/lib {KERNELS}").stdout.split()
     assert left == [f"{HOME}/.local/bin:", f"{HOME}/.local/lib:", f"{KERNELS}:"], left
-    assert c.exec("/usr/local/libexec/jupyter/home-check").output == ""
+    assert c.exec(HOME_CHECK).output == ""
