@@ -254,12 +254,13 @@ def run_in_image(ref: str, script: str, *, timeout: float = 600) -> tuple[int, s
     return done.returncode, done.stdout + done.stderr
 
 
-def exec_in(container: str, script: str, *, timeout: float) -> int:
-    """`docker exec CONTAINER sh -c SCRIPT`: its exit code (124 without an answer)."""
+def exec_in(container: str, script: str, *, timeout: float) -> tuple[int, str]:
+    """`docker exec CONTAINER sh -c SCRIPT`: its exit code (124 without an answer) and stdout."""
     try:
-        return _run(["exec", container, "sh", "-c", script], timeout=timeout).returncode
+        done = _run(["exec", container, "sh", "-c", script], timeout=timeout)
     except subprocess.TimeoutExpired:
-        return 124
+        return 124, ""
+    return done.returncode, done.stdout
 
 
 def container_state(container: str) -> str:

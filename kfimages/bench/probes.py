@@ -95,12 +95,24 @@ def container_args(*, ref: str, name: str, probe: Probe, bare: bool) -> list[str
 
 
 def probe_script(*, url: str, follow_redirects: bool, burst_s: float = BURST_S) -> str:
-    """A shell loop run by one `docker exec`: exit 0 at the first 200, 1 after about `burst_s`
-    (rounds of curl and a pause of INTERVAL_S, counted: no clock read in the loop)."""
+    """A shell loop run by one `docker exec`: at the first 200, print the container's clock
+    (`date +%s.%N`, the host's clock: one kernel) and exit 0; exit 1 after about `burst_s`
+    (rounds of curl and a pause of INTERVAL_S, counted: no clock read in the loop). The time
+    printed is when the 200 came, not when `docker exec` returned to the host, some tens of ms
+    later and by a varying amount."""
     follow = "-L " if follow_redirects else ""
     curl = f"curl -s -o /dev/null -w '%{{http_code}}' --max-time 2 {follow}'{url}'"
     rounds = max(1, round(burst_s / INTERVAL_S))
     return (
         f"i=0; while [ $i -lt {rounds} ]; do "
-        f'[ "$({curl})" = 200 ] && exit 0; i=$((i + 1)); sleep {INTERVAL_S}; done; exit 1'
+        f'[ "$({curl})" = 200 ] && date +%s.%N && exit 0; i=$((i + 1)); sleep {INTERVAL_S}; '
+        "done; exit 1"
     )
+
+
+def answered_at(stdout: str) -> float | None:
+    """The clock time a probe printed at its first 200, None when it printed none."""
+    try:
+        return float(stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return None

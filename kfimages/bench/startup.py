@@ -14,6 +14,7 @@ from kfimages.bench.probes import (
     BURST_S,
     PREFIX,
     Probe,
+    answered_at,
     chain_folders,
     container_args,
     no_probe_reason,
@@ -37,29 +38,32 @@ def _stopped(name: str, *, what: str) -> None:
         raise UserError(f"{what}: container {state or 'gone'}; last log lines: {tail}")
 
 
-def _answers(name: str, probe: Probe) -> bool:
+def _answered_at(name: str, probe: Probe) -> float | None:
+    """The clock time of the first 200 of one probe burst in the container, None without."""
     script = probe_script(url=probe.url(prefix=PREFIX), follow_redirects=probe.follow_redirects)
-    return engine.exec_in(name, script, timeout=BURST_S + 30) == 0
+    code, stdout = engine.exec_in(name, script, timeout=BURST_S + 30)
+    return answered_at(stdout) if code == 0 else None
 
 
 def start_once(
     *, ref: str, probe: Probe, bare: bool, timeout: float, idle_seconds: float | None
 ) -> tuple[float, int | None]:
-    """Seconds from `docker run` to the first 200, and (with `idle_seconds`) the memory in
-    use that long after it. The container is removed in any case."""
+    """Seconds from `docker run` to the first 200 (the clock read in the container when it
+    came: the same clock as the host's), and (with `idle_seconds`) the memory in use that
+    long after it. The container is removed in any case."""
     name = f"kfnb-bench-{uuid.uuid4().hex[:10]}"
     what = f"{ref} ({'bare server' if bare else '/init'}) on {probe.path}"
-    started = time.monotonic()
+    started = time.time()  # wall clock: compared with the container's `date`
     engine.run(*container_args(ref=ref, name=name, probe=probe, bare=bare))
     try:
-        poll_until(
-            lambda: _answers(name, probe),
+        answered = poll_until(
+            lambda: _answered_at(name, probe),
             timeout=timeout,
             what=what,
             interval=0.1,
             check=lambda: _stopped(name, what=what),
         )
-        seconds = time.monotonic() - started
+        seconds = answered - started
         memory = None
         if idle_seconds is not None:
             time.sleep(idle_seconds)  # on purpose: the memory of a server left idle

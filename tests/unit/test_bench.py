@@ -11,6 +11,7 @@ import http.server
 import re
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -139,7 +140,7 @@ def test_probe_script_follows_redirects_only_when_asked() -> None:
     follow = probes.probe_script(url="http://127.0.0.1:8888/", follow_redirects=True)
     assert "-L " not in plain
     assert "-L 'http://127.0.0.1:8888/'" in follow
-    assert "= 200 ] && exit 0" in plain
+    assert "= 200 ] && date +%s.%N && exit 0" in plain
 
 
 def test_probe_script_exits_0_at_the_first_200_and_1_when_nothing_answers(tmp_path: Path) -> None:
@@ -150,13 +151,28 @@ def test_probe_script_exits_0_at_the_first_200_and_1_when_nothing_answers(tmp_pa
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/"
         script = probes.probe_script(url=url, follow_redirects=False, burst_s=2)
-        assert subprocess.run(["sh", "-c", script], cwd=tmp_path, check=False).returncode == 0
+        before = time.time()
+        done = subprocess.run(
+            ["sh", "-c", script], cwd=tmp_path, check=False, capture_output=True, text=True
+        )
+        assert done.returncode == 0
+        at = probes.answered_at(done.stdout)  # the clock when the 200 came
+        assert at is not None, done.stdout
+        assert before <= at <= time.time()
     finally:
         server.shutdown()
         server.server_close()
     # Nothing listens there now: refused every round, then exit 1 after the burst.
     script = probes.probe_script(url=url, follow_redirects=False, burst_s=0.2)
     assert subprocess.run(["sh", "-c", script], check=False).returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("stdout", "at"),
+    [("1796400000.123456789\n", 1796400000.123456789), ("", None), ("curl: (7) refused\n", None)],
+)
+def test_answered_at_reads_the_clock_the_probe_printed(stdout: str, at: float | None) -> None:
+    assert probes.answered_at(stdout) == at
 
 
 # --- arithmetic ---------------------------------------------------------------------------
