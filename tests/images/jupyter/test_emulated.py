@@ -30,7 +30,7 @@ def test_serves_under_the_prefix_and_runs_a_kernel(
     assert config["baseUrl"] == f"{PREFIX}/", config["baseUrl"]
     kernel_id = start_kernel(c, timeout=600)
     source = "import platform; print(platform.machine())"
-    out = run_in_kernel(c, kernel_id, source, timeout=600, heartbeat=False)
+    out = run_in_kernel(c, kernel_id, source, timeout=600)
     assert out.split()[-2:] == [MACHINES[platform_under_test(pytestconfig)], "ok"], out
     # install-python.sh byte-compiled with the build platform's python3.13 through a diversion
     # of /usr/bin/python3.13: none is left, and the interpreter is the package's own.
