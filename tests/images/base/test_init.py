@@ -50,17 +50,25 @@ def _wait_service_up(container: TrackedContainer, *, timeout: float = 120) -> in
     return container.wait_services_up([SERVICE], timeout=timeout)[SERVICE].pid
 
 
+def _wait_service_records(container: TrackedContainer) -> None:
+    """Until the smoke service's run script has written what it saw at its start (its copy of
+    the order, the environment's write bits): s6's "up" means spawned, and the script writes
+    `starts` after those."""
+    container.wait_until(
+        lambda: (
+            container.exec(["test", "-s", f"{SMOKE_DIR}/starts"], check=False).code == 0 or None
+        ),
+        timeout=30,
+        message="the service's run script past its records of the start",
+    )
+
+
 def test_cont_init_in_order_before_services_with_container_env(
     containers: TrackedContainers, smoke_image: str
 ) -> None:
     c = containers.run(image=smoke_image, environment={"SMOKE_VAR": "from-docker-run"})
     _wait_service_up(c)
-    # s6's "up" means spawned: the run script writes `starts` after its copy of `order`.
-    c.wait_until(
-        lambda: c.exec(["test", "-s", f"{SMOKE_DIR}/starts"], check=False).code == 0,
-        timeout=30,
-        message="the service's run script past its copy of the order",
-    )
+    _wait_service_records(c)
     order = c.read_file(f"{SMOKE_DIR}/order")
     assert order.split("\n")[:3] == [
         "50 from-docker-run",
@@ -539,11 +547,7 @@ def test_environment_dump_is_writable_by_its_owner_alone(
     ).stdout
     assert writable == "", f"writable by group or others:\n{writable}"
     # Already so when the service started (00-user-name wrote LD_PRELOAD under umask 0002).
-    c.wait_until(
-        lambda: c.exec(["test", "-s", f"{SMOKE_DIR}/starts"], check=False).code == 0 or None,
-        timeout=30,
-        message="the service's run script past its look at the environment",
-    )
+    _wait_service_records(c)
     at_start = c.read_file(f"{SMOKE_DIR}/env-writable-seen-by-service")
     assert at_start == "", f"writable by group or others as the service started:\n{at_start}"
     env_dir = "/run/s6/container_environment"
