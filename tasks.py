@@ -403,11 +403,17 @@ def smoke(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         "only the tests the changes since it can affect; none: every test",
         "all": "every test, whatever changed",
         "pytest_arg": "extra argument for pytest (repeatable), e.g. --pytest-arg=-x",
+        "workers": f"pytest processes (pytest-xdist; default {integration_tests.WORKERS}; "
+        "1: one process, e.g. for --pdb)",
     },
 )
 @_user_errors
 def integration(
-    c: Context, base: str = "", all: bool = False, pytest_arg: list[str] | None = None
+    c: Context,
+    base: str = "",
+    all: bool = False,
+    pytest_arg: list[str] | None = None,
+    workers: int = integration_tests.WORKERS,
 ) -> None:
     """Run the build system's integration tests (tests/integration, real engine) that the
     changes since --base can affect; one line says what runs and why, or why none does.
@@ -415,9 +421,10 @@ def integration(
     Every test when the build system changed (kfimages/, tasks.py, the test harness, the
     tools' pins), else those that use an affected image of the repository, else none.
     """
+    workers = parse_jobs(workers, source="--workers")
     ref = "" if all else base or _settings().base_ref
     selection = integration_tests.select(_graph(), base_ref=ref)
-    if code := integration_tests.run(selection, root=ROOT, extra=pytest_arg or ()):
+    if code := integration_tests.run(selection, root=ROOT, extra=pytest_arg or (), workers=workers):
         raise Exit(code=code)
 
 

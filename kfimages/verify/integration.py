@@ -26,6 +26,7 @@ from pathlib import Path
 from kfimages.globs import path_matches
 from kfimages.repo.changes import explain
 from kfimages.repo.graph import Graph
+from kfimages.verify.suites import workers_args
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,11 @@ that use one of these images (comma-separated)."""
 MAX_SHOWN = 3
 NO_TESTS_COLLECTED = 5
 """pytest's exit code when every test was deselected."""
+WORKERS = 2
+"""Default of `invoke integration --workers`: pytest-xdist processes. The tests mostly wait
+(the engine's builds and pushes, a registry's retries): on the 2-core machines the 54 tests
+took 642 s in one process and 365 s in two. Each test has its own throwaway repository,
+registry prefix and ports, so they need no order."""
 
 
 class Scope(enum.StrEnum):
@@ -118,17 +124,25 @@ def select(graph: Graph, *, base_ref: str) -> Selection:
     return decide(base_ref=base_ref, paths=changes.paths, affected=changes.names)
 
 
-def pytest_command(selection: Selection, *, extra: Sequence[str] = ()) -> list[str]:
-    return [sys.executable, "-m", "pytest", TESTS_DIR, "-q", *selection.pytest_args(), *extra]
+def pytest_command(
+    selection: Selection, *, extra: Sequence[str] = (), workers: int = 1
+) -> list[str]:
+    """The pytest command line of the selection over `workers` processes (1: no xdist)."""
+    return [
+        sys.executable, "-m", "pytest", TESTS_DIR, "-q", *selection.pytest_args(),
+        *workers_args(workers), *extra,
+    ]  # fmt: skip
 
 
-def run(selection: Selection, *, root: Path, extra: Sequence[str] = ()) -> int:
-    """Print the selection's line, then run pytest for it (nothing when it skips); the exit
-    code."""
+def run(
+    selection: Selection, *, root: Path, extra: Sequence[str] = (), workers: int = WORKERS
+) -> int:
+    """Print the selection's line, then run pytest for it over `workers` processes (nothing
+    when it skips); the exit code."""
     print(selection.line, flush=True)
     if selection.scope == Scope.NONE:
         return 0
-    command = pytest_command(selection, extra=extra)
+    command = pytest_command(selection, extra=extra, workers=workers)
     log.info("%s", " ".join(command))
     code = subprocess.run(command, cwd=root, check=False).returncode
     if code == NO_TESTS_COLLECTED and selection.scope == Scope.IMAGES:

@@ -161,3 +161,24 @@ def test_invoke_integration_prints_the_line_and_runs_nothing_when_skipped(chain:
         "requirements.txt, .hadolint.yaml, scripts/free-disk.sh, tests/__init__.py, "
         "tests/harness/, tests/integration/ changed since main, and no image is affected"
     ]
+
+
+def test_the_tests_run_over_the_workers_given() -> None:
+    """`--workers N` spreads the tests over N pytest-xdist processes; 1 runs them in one (the
+    way to use --pdb); the selection's arguments stay before the extra ones."""
+    chosen = decide(base_ref="main", paths=["codeserver/run"], affected=["codeserver"])
+    spread = pytest_command(chosen, extra=["-x"], workers=3)
+    assert spread[4:] == ["-q", REPO_IMAGES_OPTION, "codeserver", "-n", "3", "--dist",
+                          "worksteal", "-x"]  # fmt: skip
+    single = pytest_command(chosen, extra=["-x"], workers=1)
+    assert single[4:] == ["-q", REPO_IMAGES_OPTION, "codeserver", "-x"]
+
+
+def test_invoke_integration_refuses_a_bad_number_of_workers_in_one_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "invoke", "integration", "--workers", "0"],
+        cwd=PROJECT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.strip().splitlines() == ["error: --workers must be at least 1, not 0"]
+    assert done.stdout == ""
