@@ -95,7 +95,7 @@ def start_kernel(container: TrackedContainer, *, timeout: int = 60) -> str:
     return str(json.loads(body)["id"])
 
 
-HB_OFF = False
+WATCH_HEARTBEAT = False
 """`start_channels(hb=...)` of the tests' kernel clients: a client watching the heartbeat
 declares a kernel dead when one beat misses its 1 s deadline, which a running kernel misses
 under emulation and on a loaded machine (CI runs two suites at once on 2 cores: "Kernel died
@@ -112,14 +112,14 @@ def run_in_kernel(
     """Run `code` in a kernel the server started (a client on its connection file); the
     output printed by the code, then the reply's status. `timeout`: for the kernel to be
     ready and again for the code to run. The client does not watch the kernel's heartbeat
-    (HB_OFF): the reply shows that the kernel runs."""
+    (WATCH_HEARTBEAT): the reply shows that the kernel runs."""
     # Kernel connection files are runtime state: under /tmp, not on the home PVC.
     connection = f"/tmp/jupyter-runtime/kernel-{kernel_id}.json"
     client = (
         "import jupyter_client\n"
         f"kc = jupyter_client.BlockingKernelClient(connection_file={connection!r})\n"
         "kc.load_connection_file()\n"
-        f"kc.start_channels(hb={HB_OFF})\n"
+        f"kc.start_channels(hb={WATCH_HEARTBEAT})\n"
         f"kc.wait_for_ready(timeout={timeout})\n"
         f"reply = kc.execute_interactive({code!r}, timeout={timeout})\n"
         "print(reply['content']['status'])\n"

@@ -23,7 +23,7 @@ from tests.harness.browser import ChromiumPage
 from tests.harness.containers import TrackedContainer, TrackedContainers
 from tests.harness.http import http_get, wait_for_http
 from tests.harness.proxy import GatewayProxy, notebooks_v1
-from tests.images.jupyter.lab import HB_OFF, PORT, PREFIX, RANDOM_USER, start_lab
+from tests.images.jupyter.lab import PORT, PREFIX, RANDOM_USER, WATCH_HEARTBEAT, start_lab
 from tests.images.jupyter.lab_browser import (
     NOTEBOOK,
     LabPage,
@@ -70,7 +70,7 @@ kernel = json.load(opener.open(request))
 kc = jupyter_client.BlockingKernelClient(
     connection_file="/tmp/jupyter-runtime/kernel-" + kernel["id"] + ".json")
 kc.load_connection_file()
-kc.start_channels(hb={HB_OFF})
+kc.start_channels(hb={WATCH_HEARTBEAT})
 kc.wait_for_ready(timeout=60)
 reply = kc.execute_interactive({code!r}, timeout=60)
 print(reply["content"]["status"])
