@@ -31,6 +31,7 @@ from kfimages.repo.locks import (
     FIX,
     IN_GLOB,
     LOCK_SUFFIX,
+    OVERRIDES,
     PYTHON_PLATFORMS,
     WHEEL_MARK,
     Pin,
@@ -70,9 +71,13 @@ class LockSpec:
     """Locks of the ancestor folders, passed to the resolver as -c."""
     inputs: tuple[str, ...]
     """Every file whose sha256 the header records: the `.in`, its -r/-c files (a lock: the
-    same platform's), constraints, and for another platform the linux/amd64 lock of the `.in`."""
+    same platform's), constraints, for another platform the linux/amd64 lock of the `.in`, and
+    the overrides."""
     platform: str = DEFAULT_PLATFORM
     """`os/arch` of the lock (kfimages.repo.locks.PYTHON_PLATFORMS)."""
+    overrides: tuple[str, ...] = ()
+    """The OVERRIDES files of the folder and of its ancestor folders, passed to the resolver as
+    --override."""
 
     @property
     def python_platform(self) -> str:
@@ -157,6 +162,13 @@ def _folders(graph: Graph) -> dict[str, set[str]]:
     return out
 
 
+def overrides_of(folder: str, ancestors: set[str], root: Path) -> tuple[str, ...]:
+    """The OVERRIDES files that apply to a folder's locks: its ancestors' and its own."""
+    return tuple(
+        f"{f}/{OVERRIDES}" for f in sorted({folder, *ancestors}) if (root / f / OVERRIDES).is_file()
+    )
+
+
 def discover(root: Path, graph: Graph | None = None) -> list[LockSpec]:
     """Every lock of the repository, in an order where each lock's inputs come first."""
     graph = graph or load_graph(root)
@@ -171,6 +183,7 @@ def discover(root: Path, graph: Graph | None = None) -> list[LockSpec]:
             parents = sorted(
                 lock_path(s, platform) for a in folders[folder] for s in sources.get(a, [])
             )
+            overrides = overrides_of(folder, folders[folder], root)
             for source in ins:
                 refs = [
                     _for_platform(r, platform) for r in _references(root / source, root, {source})
@@ -182,8 +195,9 @@ def discover(root: Path, graph: Graph | None = None) -> list[LockSpec]:
                     lock=lock_path(source, platform),
                     index_url=index_of(root / source),
                     constraints=tuple(parents),
-                    inputs=tuple(inputs),
+                    inputs=(*inputs, *overrides),
                     platform=platform,
+                    overrides=overrides,
                 )
                 specs[spec.lock] = spec
     return _ordered(specs)

@@ -67,6 +67,11 @@ def _platform_in(spec: LockSpec, root: Path, tmp: Path) -> Path:
     return copy
 
 
+def override_args(spec: LockSpec, root: Path) -> list[str]:
+    """uv's `--override FILE` for each OVERRIDES file that applies to the lock."""
+    return [arg for path in spec.overrides for arg in ("--override", str(root / path))]
+
+
 def _compile(spec: LockSpec, root: Path, *, uv: list[str], args: list[str]) -> None:
     command = [
         *uv, "pip", "compile", *args, "--no-header", "--quiet", "--no-config",
@@ -122,9 +127,10 @@ def write_lock(spec: LockSpec, root: Path, *, uv: list[str], upgrade: bool = Fal
         parents = tmp / "parents.txt"
         parents.write_text(parent_constraints(spec, root), encoding="utf-8")
         source = _platform_in(spec, root, tmp)
+        overrides = override_args(spec, root)
         _compile(spec, root, uv=uv, args=[
             str(source), "--output-file", str(out), "--generate-hashes",
-            "--constraint", str(parents), *(["--upgrade"] if upgrade else []),
+            "--constraint", str(parents), *overrides, *(["--upgrade"] if upgrade else []),
         ])  # fmt: skip
         # `# via` comments name the constraints by a stable name: a relock changes what changed
         body = (
@@ -138,7 +144,7 @@ def write_lock(spec: LockSpec, root: Path, *, uv: list[str], upgrade: bool = Fal
         pylock = tmp / "pylock.toml"
         _compile(spec, root, uv=uv, args=[
             str(source), "--format", "pylock.toml", "--output-file", str(pylock),
-            "--constraint", str(parents), "--constraint", str(exact),
+            "--constraint", str(parents), "--constraint", str(exact), *overrides,
         ])  # fmt: skip
         allowed = sdist_allowed((root / spec.source).read_text(encoding="utf-8"))
         wheels = wheel_lines(pylock.read_text(encoding="utf-8"), pins, spec=spec, sdists=allowed)

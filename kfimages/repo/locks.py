@@ -32,6 +32,11 @@ SDIST_DIRECTIVE = "# kfimages: sdist "
 """A `.in` line naming packages (comma-separated) that may come from an sdist, each a reviewed
 pure-Python package that has no wheel on the index (built into a py3-none-any wheel on the
 build platform); any other pin without a wheel of the platform stops the build plan."""
+OVERRIDES = "python-overrides.txt"
+"""An image folder's uv overrides (requirements format), applied to its locks and to the locks of
+every folder whose images are built FROM its images: how a folder leaves out a dependency that
+a package declares but the images do not need (`NAME ; sys_platform == "never"`: a marker that
+is never true removes the requirement wherever it appears). Each line says why in a comment."""
 FIX = "run: invoke lock"
 
 _PIN_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==([^\s;]+)")

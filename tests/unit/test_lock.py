@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kfimages.author import lock
+from kfimages.author import lock, lockwrite
 from kfimages.errors import UserError
 from kfimages.repo import locks
 from tests.unit.conftest import Repo
@@ -216,6 +216,36 @@ def test_parent_constraints_leave_out_what_the_in_names(repo: Repo) -> None:
     assert lock.parent_constraints(full, repo.root) == "jupyterlab==4.6.6\n"
     torch = _spec(specs, "pytorch/requirements-torch.lock.txt")
     assert lock.parent_constraints(torch, repo.root) == ("jupyterlab==4.6.6\nrequests==2.34.2\n")
+
+
+OVERRIDE = 'rfc3987-syntax ; sys_platform == "never"  # not needed\n'
+
+
+def test_overrides_apply_to_the_folder_and_the_folders_built_from_it(repo: Repo) -> None:
+    repo.write("jupyter/python-overrides.txt", OVERRIDE)
+    repo.write("pytorch/python-overrides.txt", 'nvidia-nccl ; sys_platform == "never"\n')
+    specs = lock.discover(repo.root)
+    jupyter, full = (_spec(specs, p) for p in ("jupyter/requirements.lock.txt", FULL_ARM))
+    assert jupyter.overrides == ("jupyter/python-overrides.txt",)
+    assert jupyter.inputs == ("jupyter/requirements.in", "jupyter/python-overrides.txt")
+    both = ("jupyter/python-overrides.txt", "pytorch/python-overrides.txt")
+    assert full.overrides == both  # a parent's and its own, on every platform
+    assert full.inputs[-2:] == both
+    assert lockwrite.override_args(full, repo.root) == [
+        "--override", str(repo.root / both[0]), "--override", str(repo.root / both[1]),
+    ]  # fmt: skip
+    torch = _spec(specs, "pytorch/requirements-torch.lock.txt")
+    assert lockwrite.override_args(torch, repo.root)[1::2] == [str(repo.root / p) for p in both]
+
+
+def test_a_changed_override_makes_the_folders_locks_and_its_childrens_stale(repo: Repo) -> None:
+    repo.write("jupyter/python-overrides.txt", OVERRIDE)
+    _lock_all(repo.root)
+    assert lock.check_locks(repo.root) == []
+    repo.append("jupyter/python-overrides.txt", 'lark ; sys_platform == "never"\n')
+    problems = lock.check_locks(repo.root)
+    assert len(problems) == 6, problems  # every lock of jupyter and pytorch, both platforms
+    assert all("jupyter/python-overrides.txt changed since" in p for p in problems), problems
 
 
 def test_reference_outside_the_repository_or_missing_is_an_error(repo: Repo) -> None:
