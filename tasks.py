@@ -56,6 +56,7 @@ from kfimages.ship import sbom as image_sbom
 from kfimages.ship import security as image_security
 from kfimages.ship import workflow as ci_workflow
 from kfimages.verify import integration as integration_tests
+from kfimages.verify import legbuild
 from kfimages.verify import smoke as smoke_tests
 from kfimages.verify import suites as smoke_suites
 
@@ -338,6 +339,8 @@ def build(  # noqa: PLR0917 (invoke passes CLI options as parameters)
         "1: one process)",
         "dry_run": "print per platform the build plan (as build --dry-run) and the pytest "
         "command lines; build and run nothing",
+        "build_only": "build (and write the reports of) each platform's images, run no test; "
+        "a later smoke run of built images goes straight to the tests, taking no build lock",
     },
 )
 @_user_errors
@@ -357,6 +360,7 @@ def smoke(  # noqa: PLR0917 (invoke passes CLI options as parameters)
     no_wait: bool = False,
     reports: str = "",
     no_reports: bool = False,
+    build_only: bool = False,
 ) -> None:
     """Build images (tag latest) and run their smoke tests (pytest tests/images --image NAME).
 
@@ -387,6 +391,14 @@ def smoke(  # noqa: PLR0917 (invoke passes CLI options as parameters)
                             stream=sys.stdout)  # fmt: skip
         return
     reporter = _reporter(reports=reports, no_reports=no_reports, dry_run=dry_run)
+    if build_only:
+        notes = image_release.rebuilt_lines
+        code = legbuild.build_legs(
+            graph, legs, settings=settings, request=request, reporter=reporter, notes=notes
+        )
+        if code:
+            raise Exit(code=code)
+        return
     outcomes = smoke_tests.run_legs(
         graph, legs, settings=settings, request=request, pytest_args=pytest_args,
         workers=workers, reporter=reporter, notes=image_release.rebuilt_lines,

@@ -6,6 +6,7 @@
 #   phases_note KEY VALUE            add a `# KEY<TAB>VALUE` line (e.g. the base ref, once known)
 #   phases_begin NAME                end the open phase (exit 0) and start NAME
 #   phases_end                       end the open phase (exit 0)
+#   phases_background NAME START EXIT  record work that ran beside the phases (not in the total)
 #   phases_exit [CODE]               for the EXIT trap: end the open phase with the script's exit
 #                                    code (or CODE, from a trap function that ran commands
 #                                    first); if this script owns the file, add `# exit` and print
@@ -18,7 +19,8 @@
 #
 # The file ($KFIMAGES_PHASES, exported: a script run from here appends its own phases to it) is
 # tab-separated: `# KEY<TAB>VALUE` lines, then `PHASE<TAB>SECONDS<TAB>EXIT` lines in the order
-# the phases ran. `invoke bench` reads the files .ci/run writes (kfimages/bench/ci.py). Phases
+# the phases ended; a `background: ` phase ran beside the others (phases_background) and is not
+# part of the total. `invoke bench` reads the files .ci/run writes (kfimages/bench/ci.py). Phases
 # are begun and ended around plain commands, so `set -e` keeps its meaning inside them: a
 # failing command exits the script, and the EXIT trap records the open phase as failed.
 
@@ -57,11 +59,19 @@ phases_begin() {
 
 phases_end() { _phases_record 0; }
 
+# phases_background NAME START_US EXIT: a row for work that ran beside the phases (a background
+# job started at START_US, from _phases_now_us): named `background: NAME`, left out of the total.
+phases_background() {
+  local us=$(($(_phases_now_us) - $2))
+  printf 'background: %s\t%d.%01d\t%s\n' "$1" $((us / 1000000)) $((us % 1000000 / 100000)) "$3" \
+    >>"$KFIMAGES_PHASES"
+}
+
 # phases_table FILE: the phases, their seconds and exit codes, and the total, aligned.
 phases_table() {
   awk -F '\t' '
     /^#/ { next }
-    { n++; name[n] = $1; secs[n] = $2; code[n] = $3; total += $2
+    { n++; name[n] = $1; secs[n] = $2; code[n] = $3; if ($1 !~ /^background: /) total += $2
       if (length($1) > width) width = length($1) }
     END {
       if (width < 5) width = 5

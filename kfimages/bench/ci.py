@@ -17,6 +17,9 @@ log = logging.getLogger(__name__)
 
 PHASES_ENV = "KFIMAGES_CI_PHASES"
 DEFAULT_DIR = Path("/var/lib/kfimages-ci/phases")
+BACKGROUND = "background: "
+"""The name's start of a phase that ran beside the others (scripts/phases.sh phases_background:
+CI's image builds during the integration tests): shown, not added to the total."""
 EVERY_IMAGE = "root"
 """base_kind of a run that tested every image (its base ref was the root commit)."""
 
@@ -39,7 +42,8 @@ class CiRun:
 
     @property
     def total(self) -> float:
-        return sum(p.seconds for p in self.phases)
+        """The run's wall time: its phases, without what ran beside them (BACKGROUND)."""
+        return sum(p.seconds for p in self.phases if not p.name.startswith(BACKGROUND))
 
     @property
     def exit_code(self) -> int | None:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from kfimages import engine, platforms
+from kfimages.build import enginelock
 from kfimages.errors import UserError
 from kfimages.repo.graph import Graph
 from kfimages.settings import (
@@ -248,7 +249,24 @@ def ensure_os_image(
 ) -> OsImage:
     """Use `ref` if it is local (unless `refresh`), else pull it (host platform only), else
     bootstrap it; log which and why. `refresh` re-creates it whether or not it is local: a
-    root image built FROM it then gets a new parent digest and is rebuilt."""
+    root image built FROM it then gets a new parent digest and is rebuilt. Holds the OS
+    image's lock (kfimages.build.enginelock): one build finds, pulls or creates it at a time."""
+    with enginelock.os_image_lock(ref):
+        return _ensure(
+            ref, refresh=refresh, suite=suite, allow_bootstrap=allow_bootstrap, mirror=mirror,
+            platform=platform,
+        )  # fmt: skip
+
+
+def _ensure(
+    ref: str,
+    *,
+    refresh: bool,
+    suite: str | None,
+    allow_bootstrap: bool,
+    mirror: str | None,
+    platform: str,
+) -> OsImage:
     old = engine.inspect_image(ref)
     if old is not None and not refresh:
         log.info("OS image %s: local (%s)", ref, str(old["Id"])[:19])

@@ -1,10 +1,15 @@
-"""One build at a time per engine: a lock file held for the whole of `invoke build`.
+"""One build at a time per engine and registry namespace: a lock file held for the whole of
+`invoke build`; and one creation of an OS image at a time per engine.
 
 Two builds on one engine share its tags: one could build a child FROM a parent ref that the
-other just moved. So a build (not a `--dry-run`) holds an `fcntl.flock` on a file keyed by
-the engine (`$DOCKER_HOST`, else the default socket) in `/run/lock` (else the temporary
-folder); a second build waits for it, saying whose it is, or with `--no-wait` fails at once.
-The kernel releases the lock when its holder ends, however it ends.
+other just moved. Tags are `<registry>/<name>:<tag>`, so builds under different `--registry`
+prefixes share none (CI's image builds and the integration tests' throwaway `kfit-<hex>`
+prefixes; two teams' namespaces on one engine) and run side by side; what they do share, the
+OS image a root image is built FROM, is created under its own lock (`os_image_lock`). A build
+(not a `--dry-run`) holds an `fcntl.flock` on a file keyed by the engine (`$DOCKER_HOST`, else
+the default socket) and the registry prefix in `/run/lock` (else the temporary folder); a
+second build of the same prefix waits for it, saying whose it is, or with `--no-wait` fails at
+once. The kernel releases the lock when its holder ends, however it ends.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,6 +36,16 @@ LOCK_DIRS = (Path("/run/lock"),)
 def engine_key(environ: Mapping[str, str]) -> str:
     """The engine the docker CLI talks to: `$DOCKER_HOST`, else the default socket."""
     return environ.get("DOCKER_HOST") or DEFAULT_ENGINE
+
+
+def build_key(engine: str, registry: str) -> str:
+    """What a build's lock is keyed by: the engine and the registry prefix of its refs."""
+    return f"{engine} {registry}"
+
+
+def os_image_key(engine: str, ref: str) -> str:
+    """What the lock of an OS image's creation is keyed by: the engine and the image's ref."""
+    return f"{engine} os-image {ref}"
 
 
 def lock_path(key: str, *, directory: Path | None = None) -> Path:
@@ -58,14 +73,49 @@ def holder(path: Path) -> str:
 def exclusive(
     names: Sequence[str],
     *,
+    registry: str,
     wait: bool = True,
     environ: Mapping[str, str] | None = None,
     directory: Path | None = None,
 ) -> Iterator[Path]:
-    """Hold the engine's build lock while inside; a held one is waited for (logged, naming
-    its holder) or, without `wait`, a UserError at once."""
-    key = engine_key(os.environ if environ is None else environ)
-    path = lock_path(key, directory=directory)
+    """Hold the build lock of the engine and `registry` (the refs' prefix) while inside; a held
+    one is waited for (logged, naming its holder) or, without `wait`, a UserError at once."""
+    engine = engine_key(os.environ if environ is None else environ)
+    path = lock_path(build_key(engine, registry), directory=directory)
+
+    def busy(other: str) -> None:
+        if not wait:
+            raise UserError(
+                f"another build runs on the engine {engine} under {registry}: {other}; wait for "
+                f"it, or drop --no-wait to wait (lock {path})"
+            )
+        log.warning("waiting for the build of %s to finish; --no-wait fails at once", other)
+
+    with _held(path, names, on_busy=busy):
+        yield path
+
+
+@contextmanager
+def os_image_lock(
+    ref: str, *, environ: Mapping[str, str] | None = None, directory: Path | None = None
+) -> Iterator[Path]:
+    """Hold the lock of OS image `ref` on the engine while inside (finding, pulling or
+    creating it): builds under different registry prefixes share their OS image."""
+    engine = engine_key(os.environ if environ is None else environ)
+    path = lock_path(os_image_key(engine, ref), directory=directory)
+
+    def busy(other: str) -> None:
+        log.info("waiting for %s to finish with OS image %s", other, ref)
+
+    with _held(path, [ref], on_busy=busy):
+        yield path
+
+
+@contextmanager
+def _held(path: Path, names: Sequence[str], *, on_busy: Callable[[str], None]) -> Iterator[None]:
+    """Hold the lock file at `path` while inside, recording this process and `names` in it.
+    When another process holds it: `on_busy(its holder)` first (it logs, or raises to give
+    up), then wait for it."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     try:
         if os.fstat(fd).st_uid == os.getuid():
@@ -73,17 +123,11 @@ def exclusive(
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            other = holder(path)
-            if not wait:
-                raise UserError(
-                    f"another build runs on the engine {key}: {other}; wait for it, or drop "
-                    f"--no-wait to wait (lock {path})"
-                ) from None
-            log.warning("waiting for the build of %s to finish; --no-wait fails at once", other)
+            on_busy(holder(path))
             fcntl.flock(fd, fcntl.LOCK_EX)
         os.ftruncate(fd, 0)
         record = {"pid": os.getpid(), "started": time.time(), "names": list(names)}
         os.pwrite(fd, json.dumps(record).encode(), 0)
-        yield path
+        yield
     finally:
         os.close(fd)  # releases the lock

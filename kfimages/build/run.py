@@ -93,7 +93,8 @@ def parent_problem(step: Step) -> str | None:
     return None
 
 
-def _blocked_reason(step: Step) -> str | None:
+def blocked_reason(step: Step) -> str | None:
+    """Why a step cannot be built: an artifact of it that cannot be fetched (None: none)."""
     for artifact in step.inputs.artifacts:
         problem = artifacts.check_url(artifact.url)
         if problem is not None:
@@ -114,7 +115,7 @@ def run_step(step: Step, rt: Runtime) -> Result:
             result.reason = f"same inputs as {source}" if source != step.ref else ""
             log.info("%s: reused %s", step.name, source)
             return _tag_content(step, rt, result)
-        blocked = _blocked_reason(step)
+        blocked = blocked_reason(step)
         if blocked is not None:
             result.status, result.reason, result.blocked_by = Status.BLOCKED, blocked, step.name
             log.warning("%s: blocked, %s", step.name, blocked)
@@ -250,7 +251,7 @@ def build_images(
     With `request.push`, `publish` (kfimages.ship.push.publish) pushes the finished plan once
     every image of it was built or reused; then `reporter` (kfimages.ship.reports) writes
     each image's SBOM and manifest, naming them above the summary. A build holds the engine's
-    build lock (kfimages.build.enginelock) and stops on SIGINT or SIGTERM
+    build lock of its registry prefix (kfimages.build.enginelock) and stops on SIGINT or SIGTERM
     (kfimages.build.stop)."""
     out = stream if stream is not None else sys.stdout
     check_request(request)  # bad input fails at once, not after waiting for the engine's lock
@@ -261,7 +262,10 @@ def build_images(
         out.write(text + "\n" if steps else "nothing to build\n")
         out.flush()
         return BuildReport(results=[])
-    with enginelock.exclusive(names, wait=request.wait), on_signals() as stop:
+    with (
+        enginelock.exclusive(names, registry=request.registry, wait=request.wait),
+        on_signals() as stop,
+    ):
         steps, report = _build(graph, names, request, settings=settings, out=out)
         report.signal = stop.signum
         if request.push and publish is None:

@@ -39,7 +39,7 @@ import logging
 import shlex
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -47,16 +47,22 @@ from typing import TextIO
 from kfimages import engine, platforms
 from kfimages.build.ca import collect_ca_files
 from kfimages.build.plan import BuildRequest, expand_names
-from kfimages.build.report import Result, Status
+from kfimages.build.report import Result
 from kfimages.build.run import Reporter, build_images, prepare
 from kfimages.build.stop import STOP
-from kfimages.errors import UserError
 from kfimages.names import SETS, Names
 from kfimages.repo.graph import Graph
 from kfimages.repo.inputs import INPUTS_LABEL
 from kfimages.settings import Settings
 from kfimages.tables import text_table
 from kfimages.verify import suites
+from kfimages.verify.legbuild import (
+    Leg,
+    Notes,
+    build_leg,
+    check_emulators,
+    testable,
+)
 from kfimages.verify.suites import (
     PytestRunner,
     Suite,
@@ -70,10 +76,6 @@ log = logging.getLogger(__name__)
 
 SMOKE_TAG = "latest"
 NO_TESTS_COLLECTED = 5
-
-Notes = Callable[[Sequence[Result]], Iterable[str]]
-"""Lines printed after the build, e.g. each rebuilt image's diff against the image it
-replaced (kfimages.ship.release.rebuilt_lines)."""
 
 
 class Verdict(enum.StrEnum):
@@ -91,14 +93,6 @@ class Outcome:
     detail: str = ""
     seconds: float | None = None
     """How long its pytest suite ran (None: not run)."""
-
-
-@dataclass(frozen=True)
-class Leg:
-    """The images smoke-tested on one platform."""
-
-    platform: str
-    names: tuple[str, ...]
 
 
 def smoke_platform(value: str) -> str:
@@ -159,13 +153,6 @@ def _verdict(result: Result, pytest_code: int | None) -> Outcome:
     return Outcome(result.name, Verdict.PARTLY, f"{result.status}: {result.reason}")
 
 
-def testable(result: Result) -> bool:
-    """Whether pytest runs for an image: built, reused, or only blocked by an artifact."""
-    if result.status.ok or result.status == Status.BLOCKED:
-        return True
-    return result.status == Status.SKIPPED and bool(result.blocked_by)
-
-
 def smoke(
     graph: Graph,
     names: Sequence[str],
@@ -179,15 +166,14 @@ def smoke(
     notes: Notes | None = None,
     stream: TextIO | None = None,
 ) -> list[Outcome]:
-    """Build `names` (tag latest) on the request's platform, writing each image's reports
-    (`reporter`) and printing `notes` of the build, then run their smoke tests, up to
-    `request.jobs` suites at once (`run_suites`), each over `workers` pytest processes; an
-    outcome per image (one leg), parents first."""
+    """Build `names` (tag latest) on the request's platform (`build_leg`), then run their
+    smoke tests, up to `request.jobs` suites at once (`run_suites`), each over `workers`
+    pytest processes; an outcome per image (one leg), parents first."""
     runner = run_pytest or run_pytest_in(graph.root)
-    report = build_images(graph, names, request, settings=settings, reporter=reporter)
+    report = build_leg(
+        graph, names, settings=settings, request=request, reporter=reporter, notes=notes
+    )
     STOP.check("no smoke test run")  # a signal during the build ends the smoke run
-    for line in notes(report.results) if notes is not None else ():
-        print(line, flush=True)
     results = report.by_name()
     platform = request.platforms[0] if request.platforms else platforms.host_platform()
     order = graph.build_order(names)
@@ -231,11 +217,7 @@ def run_legs(
 ) -> list[Outcome]:
     """Each leg in turn (`smoke` on its platform); a leg with a failure ends the run. Every
     platform's emulator is checked first, before anything is built."""
-    try:
-        platforms.check_runnable([leg.platform for leg in plan])
-    except UserError as exc:
-        host = platforms.host_platform()
-        raise UserError(f"{exc}; or test on this host's platform only: --platform {host}") from None
+    check_emulators(plan)
     outcomes: list[Outcome] = []
     for index, leg in enumerate(plan):
         leg_request = dataclasses.replace(request, platforms=(leg.platform,))

@@ -9,6 +9,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from kfimages.bench import ci
+
 PROJECT = Path(__file__).resolve().parents[2]
 
 
@@ -121,11 +123,43 @@ def test_ci_run_and_test_sh_time_every_phase() -> None:
     assert "phases_trap on_exit" in ci
     test = (PROJECT / "scripts" / "test.sh").read_text(encoding="utf-8")
     began = [line.split(maxsplit=1)[1] for line in test.splitlines() if "phases_begin" in line]
-    assert began == ["lint", '"unit tests"', "integration", '"disk $platform"', '"smoke $platform"']
+    assert began == ["lint", '"unit tests"', "integration", '"smoke $platform"']
     assert '-s smoke "$@" -- affected --platform "$platform"' in test
-    # free-disk between two platforms' smoke phases, when .ci/run asks for it
-    assert 'if [ "${KFIMAGES_FREE_DISK:-}" = 1 ] && [ -z "$first" ]; then' in test
+    # every platform's images are built in the background during the integration tests; each
+    # smoke phase waits for its platform's builds
+    assert test.index("setsid bash scripts/smoke-builds.sh") < test.index("-s integration")
+    assert 'wait_for_builds "$platform"' in test
+    builds = (PROJECT / "scripts" / "smoke-builds.sh").read_text(encoding="utf-8")
+    assert '--platform "$platform" --build-only' in builds
+    assert 'phases_background "builds $platform"' in builds
+    # free-disk between two platforms' builds, when .ci/run asks for it
+    assert 'if [ "${KFIMAGES_FREE_DISK:-}" = 1 ] && [ -z "$first" ]; then' in builds
     assert "export KFIMAGES_FREE_DISK=1" in ci
+
+
+def test_work_beside_the_phases_is_shown_and_left_out_of_the_total(tmp_path: Path) -> None:
+    record = tmp_path / "run.tsv"
+    done = _run(
+        f"""
+        phases_open {record}
+        phases_trap
+        start=$(_phases_now_us)
+        phases_begin integration
+        sleep 0.3
+        phases_background "builds linux/arm64" "$start" 4
+        phases_end
+        """,
+        tmp_path=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = _rows(record)
+    assert [(r[0], r[2]) for r in rows[:2]] == [("background: builds linux/arm64", "4"),
+                                                ("integration", "0")]  # fmt: skip
+    assert float(rows[0][1]) >= 0.3
+    table = {line.split()[0]: line.split() for line in done.stderr.splitlines()[1:]}
+    assert table["total"][1] == table["integration"][1], "the background row is not added"
+    run = ci.parse_run("run.tsv", record.read_text(encoding="utf-8"))
+    assert run.total == float(rows[1][1])
 
 
 def test_a_stopped_run_records_the_signal_after_the_phases_of_the_script_it_ran(

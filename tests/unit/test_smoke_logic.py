@@ -21,7 +21,7 @@ from kfimages.names import parse
 from kfimages.repo.graph import Graph
 from kfimages.repo.inputs import INPUTS_LABEL
 from kfimages.settings import Settings
-from kfimages.verify import smoke
+from kfimages.verify import legbuild, smoke
 from kfimages.verify.smoke import Outcome, Verdict, exit_code, verdict
 from tests.unit.conftest import Repo
 
@@ -58,21 +58,21 @@ def test_verdict() -> None:
 
 
 def test_testable() -> None:
-    assert smoke.testable(result("a", Status.BUILT))
-    assert smoke.testable(result("a", Status.REUSED))
-    assert smoke.testable(result("r", Status.BLOCKED, BLOCKED, "r")), (
+    assert legbuild.testable(result("a", Status.BUILT))
+    assert legbuild.testable(result("a", Status.REUSED))
+    assert legbuild.testable(result("r", Status.BLOCKED, BLOCKED, "r")), (
         "its unblocked parts are tested"
     )
-    assert smoke.testable(result("t", Status.SKIPPED, f"parent r blocked: {BLOCKED}", "r"))
-    assert not smoke.testable(result("f", Status.FAILED, "RUN x failed"))
-    assert not smoke.testable(result("c", Status.SKIPPED, "parent f failed"))
+    assert legbuild.testable(result("t", Status.SKIPPED, f"parent r blocked: {BLOCKED}", "r"))
+    assert not legbuild.testable(result("f", Status.FAILED, "RUN x failed"))
+    assert not legbuild.testable(result("c", Status.SKIPPED, "parent f failed"))
 
 
 def test_skipped_below_a_failed_parent_is_not_tested_whatever_its_name() -> None:
     # Image names may contain "blocked" (e.g. an image `unblocked`): a child of a FAILED
     # image must not be handed to pytest because its parent's name says "blocked".
-    assert not smoke.testable(result("c", Status.SKIPPED, "parent unblocked failed"))
-    assert not smoke.testable(result("c", Status.SKIPPED, "parent blocked-fonts failed"))
+    assert not legbuild.testable(result("c", Status.SKIPPED, "parent unblocked failed"))
+    assert not legbuild.testable(result("c", Status.SKIPPED, "parent blocked-fonts failed"))
 
 
 def test_exit_code() -> None:
@@ -98,7 +98,7 @@ def test_summary() -> None:
 # ---------------------------------------------------------------------- selection
 
 
-def legs(graph: Graph, value: str, *, base: str = "", platform: str = "") -> list[smoke.Leg]:
+def legs(graph: Graph, value: str, *, base: str = "", platform: str = "") -> list[legbuild.Leg]:
     return smoke.legs(graph, parse(value, known=graph.images, base=base), platform=platform)
 
 
@@ -108,15 +108,15 @@ def test_legs_of_names_and_sets(chain: Repo) -> None:
     graph = chain.graph()
     host = platforms.host_platform()
     assert legs(graph, "jupyter,base,codeserver") == [
-        smoke.Leg(host, ("jupyter", "base", "codeserver"))
+        legbuild.Leg(host, ("jupyter", "base", "codeserver"))
     ]
-    assert legs(graph, "all") == [smoke.Leg(host, tuple(sorted(graph.images)))]
+    assert legs(graph, "all") == [legbuild.Leg(host, tuple(sorted(graph.images)))]
     assert legs(graph, "affected", base="main") == []
     chain.append("jupyter/Dockerfile")
     assert legs(graph, "affected", base="main") == [
-        smoke.Leg(host, ("jupyter", "pytorch.cpu", "pytorch.cuda"))
+        legbuild.Leg(host, ("jupyter", "pytorch.cpu", "pytorch.cuda"))
     ]
-    assert legs(graph, "jupyter", platform=host) == [smoke.Leg(host, ("jupyter",))]
+    assert legs(graph, "jupyter", platform=host) == [legbuild.Leg(host, ("jupyter",))]
 
 
 def test_nothing_to_test_says_since_when(chain: Repo) -> None:
@@ -125,6 +125,13 @@ def test_nothing_to_test_says_since_when(chain: Repo) -> None:
 
 
 # ------------------------------------------------------------ smoke() end to end
+
+
+@pytest.fixture(autouse=True)
+def nothing_built_yet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The throwaway repositories' images are not in the engine: every leg builds (the
+    shortcut of a leg built already is tested below and in tests/integration)."""
+    monkeypatch.setattr("kfimages.verify.legbuild.already_built", lambda *a, **kw: None)
 
 
 @pytest.fixture
@@ -167,7 +174,7 @@ def test_smoke_runs_pytest_for_the_testable_images(
         image = command[command.index("--image") + 1]
         return {"empty": 5, "jupyter": 1}.get(image, 0)
 
-    monkeypatch.setattr("kfimages.verify.smoke.build_images", fake_build)
+    monkeypatch.setattr("kfimages.verify.legbuild.build_images", fake_build)
     settings = Settings(jobs=2)
     request = BuildRequest(tags=(smoke.SMOKE_TAG,))
     wanted = ["tidy", "badchild", "jupyter", "base", "empty", "bad", "rstudio"]
@@ -200,7 +207,7 @@ def test_smoke_runs_pytest_for_the_testable_images(
 def test_smoke_of_a_blocked_image_alone_passes_partly(
     family: Graph, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("kfimages.verify.smoke.build_images", lambda *a, **kw: REPORT)
+    monkeypatch.setattr("kfimages.verify.legbuild.build_images", lambda *a, **kw: REPORT)
     outcomes = smoke.smoke(
         family, ["rstudio", "tidy"], settings=Settings(), request=BuildRequest(),
         run_pytest=lambda command, output: 0,
@@ -225,8 +232,8 @@ def test_the_legs_run_in_turn_and_a_failed_one_ends_the_run(
             [result(step_name("base", request.platforms[0], host=host), Status.BUILT)]
         )
 
-    monkeypatch.setattr("kfimages.verify.smoke.build_images", fake_build)
-    plan = [smoke.Leg(host, ("base",)), smoke.Leg(other, ("base",))]
+    monkeypatch.setattr("kfimages.verify.legbuild.build_images", fake_build)
+    plan = [legbuild.Leg(host, ("base",)), legbuild.Leg(other, ("base",))]
     passing = smoke.run_legs(family, plan, settings=Settings(), request=BuildRequest(),
                              run_pytest=lambda command, output: 0)  # fmt: skip
     assert events == [[host, other], (host,), (other,)]
@@ -263,7 +270,7 @@ def test_suites_run_at_once_up_to_jobs_each_printed_whole(
         return 1 if image == "jupyter" else 0
 
     report = BuildReport([result(n, Status.BUILT) for n in ("base", "jupyter", "empty")])
-    monkeypatch.setattr("kfimages.verify.smoke.build_images", lambda *a, **kw: report)
+    monkeypatch.setattr("kfimages.verify.legbuild.build_images", lambda *a, **kw: report)
     monkeypatch.setattr("kfimages.verify.suites.REPORTS_DIR", tmp_path / "smoke")
     out = io.StringIO()
     outcomes = smoke.smoke(
@@ -322,3 +329,59 @@ def _planned_digest(graph: Graph) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         steps = prepare(graph, ["jupyter"], request, settings=Settings(), work=Path(tmp))
     return steps[-1].inputs.digest
+
+
+# ------------------------------------------------------------ legs built already
+
+
+def test_a_leg_built_already_is_tested_without_a_build(
+    family: Graph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every image built from its current inputs (or blocked): no build (no build lock), the
+    reports of those images written, the tests run."""
+    tidy = result("tidy", Status.SKIPPED, f"parent rstudio blocked: {BLOCKED}", "rstudio")
+    built = [result("rstudio", Status.BLOCKED, BLOCKED, "rstudio"), tidy]
+    steps: list[Any] = ["step of rstudio", "step of tidy"]
+    monkeypatch.setattr("kfimages.verify.legbuild.already_built", lambda *a, **kw: (steps, built))
+
+    def no_build(*args: Any, **kwargs: Any) -> BuildReport:
+        raise AssertionError("a leg built already was built again")
+
+    monkeypatch.setattr("kfimages.verify.legbuild.build_images", no_build)
+    reported: list[Any] = []
+    tested: list[str] = []
+
+    def fake_pytest(command: Sequence[str], output: Path | None) -> int:
+        tested.append(command[command.index("--image") + 1])
+        return 0
+
+    outcomes = smoke.smoke(
+        family, ["rstudio", "tidy"], settings=Settings(), request=BuildRequest(),
+        run_pytest=fake_pytest, reporter=lambda s, r: reported.append((s, r.results)),
+    )  # fmt: skip
+    assert reported == [(steps, built)]
+    assert tested == ["rstudio", "tidy"]
+    assert [o.verdict for o in outcomes] == [Verdict.PARTLY, Verdict.PARTLY]
+
+
+def test_build_only_builds_every_leg_and_fails_on_a_failed_image(
+    family: Graph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host = platforms.host_platform()
+    other = next(p for p in platforms.SUPPORTED if p != host)
+    monkeypatch.setattr("kfimages.verify.legbuild.platforms.check_runnable", lambda p: None)
+    builds: list[tuple[str, ...]] = []
+
+    def fake_build(graph: Graph, names: Sequence[str], request: BuildRequest, **kw: Any):  # type: ignore[no-untyped-def]
+        builds.append(request.platforms)
+        return (
+            REPORT if request.platforms == (other,) else BuildReport([result("base", Status.BUILT)])
+        )
+
+    monkeypatch.setattr("kfimages.verify.legbuild.build_images", fake_build)
+    plan = [legbuild.Leg(host, ("base",)), legbuild.Leg(other, ("base", "bad"))]
+    assert legbuild.build_legs(family, plan, settings=Settings(), request=BuildRequest()) == 1
+    assert builds == [(host,), (other,)], "every leg is built, in turn, after a failure too"
+    blocked_only = BuildReport([r for r in REPORT.results if r.name in ("rstudio", "tidy")])
+    monkeypatch.setattr("kfimages.verify.legbuild.build_images", lambda *a, **kw: blocked_only)
+    assert legbuild.build_legs(family, plan, settings=Settings(), request=BuildRequest()) == 0

@@ -3,6 +3,7 @@ with real process groups, real lock files and the real scheduler (a stub runner 
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -80,31 +81,76 @@ def test_the_scheduler_starts_no_step_after_a_stop() -> None:
 
 def test_a_second_build_fails_at_once_with_no_wait_naming_the_first(tmp_path: Path) -> None:
     env = {"DOCKER_HOST": "unix:///tmp/some.sock"}
-    engine_ = r"another build runs on the engine unix:///tmp/some\.sock"
-    with enginelock.exclusive(["a", "b"], environ=env, directory=tmp_path) as path:
+    engine_ = r"another build runs on the engine unix:///tmp/some\.sock under kfnb"
+    kfnb = functools.partial(enginelock.exclusive, registry="kfnb", environ=env, directory=tmp_path)
+    with kfnb(["a", "b"]) as path:
         assert path.parent == tmp_path
         with (
             pytest.raises(
                 UserError,
                 match=rf"{engine_}: pid {os.getpid()} \(started \d\d:\d\d:\d\d, a, b\); ",
             ),
-            enginelock.exclusive(["c"], wait=False, environ=env, directory=tmp_path),
+            kfnb(["c"], wait=False),
         ):
             pass
         other = {"DOCKER_HOST": "tcp://127.0.0.1:2375"}
-        with enginelock.exclusive(["c"], wait=False, environ=other, directory=tmp_path):
+        with enginelock.exclusive(["c"], wait=False, registry="kfnb", environ=other,
+                                  directory=tmp_path):  # fmt: skip
             pass  # another engine: another lock
-    with enginelock.exclusive(["c"], wait=False, environ=env, directory=tmp_path):
+        with enginelock.exclusive(["c"], wait=False, registry="kfit-1234", environ=env,
+                                  directory=tmp_path):  # fmt: skip
+            pass  # another registry prefix: no tag in common, another lock
+    with kfnb(["c"], wait=False):
         pass  # released
+
+
+def test_builds_of_two_prefixes_wait_for_each_other_only_on_their_os_image(
+    tmp_path: Path,
+) -> None:
+    env = {"DOCKER_HOST": "unix:///tmp/os.sock"}
+    path = enginelock.lock_path(
+        enginelock.os_image_key(enginelock.engine_key(env), "debian:trixie-slim"),
+        directory=tmp_path,
+    )
+    code = (
+        "import sys; from pathlib import Path; from kfimages.build import enginelock\n"
+        f"with enginelock.os_image_lock('debian:trixie-slim', environ={env!r}, "
+        f"directory=Path({str(tmp_path)!r})):\n"
+        "    print('held', flush=True); sys.stdin.read()\n"
+    )
+    holder = subprocess.Popen(
+        ["python3", "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )  # fmt: skip
+    assert holder.stdout is not None
+    assert holder.stdin is not None
+    assert holder.stdout.readline() == "held\n"
+    assert enginelock.holder(path).startswith(f"pid {holder.pid} (started ")
+    with enginelock.os_image_lock("debian:trixie-slim-arm64", environ=env, directory=tmp_path):
+        pass  # another OS image: not held
+    got = threading.Event()
+
+    def take() -> None:
+        with enginelock.os_image_lock("debian:trixie-slim", environ=env, directory=tmp_path):
+            got.set()
+
+    taker = threading.Thread(target=take)
+    taker.start()
+    assert not got.wait(timeout=1), "the OS image's lock was taken while another process held it"
+    holder.stdin.close()  # the holder leaves its block and ends
+    taker.join(timeout=60)
+    assert got.is_set()
+    assert holder.wait(timeout=60) == 0
 
 
 def test_a_waiting_build_goes_on_when_the_holder_ends(tmp_path: Path) -> None:
     env = {"DOCKER_HOST": "unix:///tmp/x.sock"}
-    path = enginelock.lock_path(enginelock.engine_key(env), directory=tmp_path)
+    key = enginelock.build_key(enginelock.engine_key(env), "kfnb")
+    path = enginelock.lock_path(key, directory=tmp_path)
     code = (
         "import sys; from pathlib import Path; from kfimages.build import enginelock\n"
-        f"with enginelock.exclusive(['held'], environ={env!r}, directory=Path({str(tmp_path)!r}))"
-        ":\n"
+        f"with enginelock.exclusive(['held'], registry='kfnb', environ={env!r}, "
+        f"directory=Path({str(tmp_path)!r})):\n"
         "    print('held', flush=True); sys.stdin.read()\n"
     )
     holder = subprocess.Popen(
@@ -116,5 +162,5 @@ def test_a_waiting_build_goes_on_when_the_holder_ends(tmp_path: Path) -> None:
     assert holder.stdout.readline() == "held\n"
     assert enginelock.holder(path).startswith(f"pid {holder.pid} (started ")
     holder.stdin.close()  # the holder leaves its block and ends
-    with enginelock.exclusive(["next"], environ=env, directory=tmp_path):
+    with enginelock.exclusive(["next"], registry="kfnb", environ=env, directory=tmp_path):
         assert holder.wait(timeout=60) == 0  # hang guard

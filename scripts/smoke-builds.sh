@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# smoke-builds.sh DIR PLATFORM...: builds the images the smoke phases will test, one platform
+# after the other (`nox -s smoke -- affected --platform P --build-only`: the images affected
+# since $KFIMAGES_BASE_REF, their SBOMs and manifests), for scripts/test.sh, which runs it in the
+# background while the integration tests run: those mostly wait on the engine and on
+# registries, builds compute (under QEMU for another platform). Builds under the `kfnb` prefix
+# and the integration tests' `kfit-<hex>` ones take different build locks
+# (kfimages/build/enginelock.py).
+#
+# For each platform P (arch A): DIR/A.log (the build's output), then DIR/A.exit (its exit
+# code), written when that platform's builds end, and a `background: builds P` phase
+# (scripts/phases.sh). The smoke phase of P waits for DIR/A.exit, then tests: its smoke run
+# builds nothing when every image is built (and builds again, reporting it, what failed here).
+# KFIMAGES_FREE_DISK=1: scripts/free-disk.sh --between-legs before each platform but the first.
+set -uo pipefail # no -e: every platform is built and gets its exit file, whatever happened
+cd "$(dirname "$0")/.." || exit 2
+# shellcheck source=scripts/phases.sh
+source scripts/phases.sh
+dir=$1
+shift
+first=1
+for platform in "$@"; do
+  arch=${platform#*/}
+  start=$(_phases_now_us)
+  if [ "${KFIMAGES_FREE_DISK:-}" = 1 ] && [ -z "$first" ]; then
+    bash scripts/free-disk.sh --between-legs >"$dir/$arch.log" 2>&1
+  fi
+  first=""
+  .venv/bin/nox -s smoke -- affected --platform "$platform" --build-only >>"$dir/$arch.log" 2>&1
+  code=$?
+  phases_background "builds $platform" "$start" "$code"
+  echo "$code" >"$dir/$arch.exit"
+done
