@@ -70,10 +70,9 @@ def already_built(
     for step in steps:
         above = [results[p] for p in (step.parent, step.build_parent) if p in results]
         failed = next((r for r in above if not r.status.ok), None)
-        labels = engine.image_labels(step.ref)
         if failed is not None:
             results[step.name] = skipped_below(failed, name=step.name, ref=step.ref)
-        elif labels is not None and labels.get(INPUTS_LABEL) == step.inputs.digest:
+        elif (engine.image_labels(step.ref) or {}).get(INPUTS_LABEL) == step.inputs.digest:
             results[step.name] = Result(step.name, step.ref, Status.REUSED, reason="built before")
         elif (blocked := blocked_reason(step)) is not None:
             results[step.name] = Result(

@@ -156,6 +156,33 @@ class Repo:
         )
 
 
+def artifact_image(repo: Repo, folder: str, parent: str, *, url: str) -> None:
+    """An image FROM `parent` whose image.yaml declares an artifact `tool` at `url` (build arg
+    TOOL_URL), copied from its `artifact-tool` context into /opt/artifact/; it writes the URL
+    it got into /opt/url. With a closed loopback port as `url`, its build is blocked (as
+    rstudio's is on a machine that cannot reach Posit)."""
+    repo.write(
+        f"{folder}/Dockerfile",
+        f"""
+        ARG BASE_IMG={parent}
+        FROM scratch AS artifact-tool
+        FROM $BASE_IMG
+        ARG TOOL_URL=unset
+        COPY --from=artifact-tool . /opt/artifact/
+        RUN echo "$TOOL_URL" > /opt/url
+        """,
+    )
+    repo.write(
+        f"{folder}/image.yaml",
+        f"""
+        artifacts:
+          - name: tool
+            url: {url}
+            build_arg: TOOL_URL
+        """,
+    )
+
+
 def remove_images(reference: str) -> None:
     """Remove every local image matching a reference filter (e.g. `kfit-1234/*`)."""
     listed = docker("image", "ls", "--filter", f"reference={reference}", "--format",

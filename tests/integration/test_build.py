@@ -41,6 +41,7 @@ from tests.harness.http import free_port
 from tests.harness.registry import Registry, RegistryProcess
 from tests.integration.conftest import (
     Repo,
+    artifact_image,
     docker,
     git,
     remove_images,
@@ -160,26 +161,7 @@ def test_blocked_artifact_blocks_descendants_and_a_mirror_unblocks(
 ) -> None:
     closed = free_port()
     repo.image("a", os_image, "RUN echo a > /a.txt")
-    repo.write(
-        "tool/Dockerfile",
-        """
-        ARG BASE_IMG=a
-        FROM scratch AS artifact-tool
-        FROM $BASE_IMG
-        ARG TOOL_URL=unset
-        COPY --from=artifact-tool . /opt/artifact/
-        RUN echo "$TOOL_URL" > /opt/url
-        """,
-    )
-    repo.write(
-        "tool/image.yaml",
-        f"""
-        artifacts:
-          - name: tool
-            url: http://127.0.0.1:{closed}/tool.tar.gz
-            build_arg: TOOL_URL
-        """,
-    )
+    artifact_image(repo, "tool", "a", url=f"http://127.0.0.1:{closed}/tool.tar.gz")
     repo.image("toolchild", "tool", "RUN echo child")
     repo.image("other", "a", "RUN echo other")
     repo.commit()

@@ -14,7 +14,7 @@ from kfimages.repo.graph import load_graph
 from kfimages.settings import Settings
 from kfimages.verify import legbuild
 from tests.harness.http import free_port
-from tests.integration.conftest import Repo
+from tests.integration.conftest import Repo, artifact_image
 
 NAMES = ["a", "toolchild"]
 
@@ -24,16 +24,7 @@ def _blocked_chain(repo: Repo, os_image: str) -> int:
     FROM tool. The closed port."""
     closed = free_port()
     repo.image("a", os_image, "RUN echo a > /a.txt")
-    repo.image("tool", "a", 'ARG TOOL_URL=unset\nRUN echo "$TOOL_URL" > /opt-url')
-    repo.write(
-        "tool/image.yaml",
-        f"""
-        artifacts:
-          - name: tool
-            url: http://127.0.0.1:{closed}/tool.tar.gz
-            build_arg: TOOL_URL
-        """,
-    )
+    artifact_image(repo, "tool", "a", url=f"http://127.0.0.1:{closed}/tool.tar.gz")
     repo.image("toolchild", "tool", "RUN echo child")
     repo.commit()
     return closed

@@ -104,18 +104,12 @@ def test_a_second_build_fails_at_once_with_no_wait_naming_the_first(tmp_path: Pa
         pass  # released
 
 
-def test_builds_of_two_prefixes_wait_for_each_other_only_on_their_os_image(
-    tmp_path: Path,
-) -> None:
-    env = {"DOCKER_HOST": "unix:///tmp/os.sock"}
-    path = enginelock.lock_path(
-        enginelock.os_image_key(enginelock.engine_key(env), "debian:trixie-slim"),
-        directory=tmp_path,
-    )
+def _holder(lock: str, *, path: Path) -> subprocess.Popen[str]:
+    """Another process inside `with <lock>:` (Python, kfimages.build.enginelock imported, Path
+    too) until its stdin closes; once it says so, the lock file at `path` names it."""
     code = (
         "import sys; from pathlib import Path; from kfimages.build import enginelock\n"
-        f"with enginelock.os_image_lock('debian:trixie-slim', environ={env!r}, "
-        f"directory=Path({str(tmp_path)!r})):\n"
+        f"with {lock}:\n"
         "    print('held', flush=True); sys.stdin.read()\n"
     )
     holder = subprocess.Popen(
@@ -123,9 +117,21 @@ def test_builds_of_two_prefixes_wait_for_each_other_only_on_their_os_image(
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
     )  # fmt: skip
     assert holder.stdout is not None
-    assert holder.stdin is not None
     assert holder.stdout.readline() == "held\n"
     assert enginelock.holder(path).startswith(f"pid {holder.pid} (started ")
+    return holder
+
+
+def test_builds_of_two_prefixes_wait_for_each_other_only_on_their_os_image(
+    tmp_path: Path,
+) -> None:
+    env = {"DOCKER_HOST": "unix:///tmp/os.sock"}
+    key = enginelock.os_image_key(enginelock.engine_key(env), "debian:trixie-slim")
+    holder = _holder(
+        f"enginelock.os_image_lock('debian:trixie-slim', environ={env!r}, "
+        f"directory=Path({str(tmp_path)!r}))",
+        path=enginelock.lock_path(key, directory=tmp_path),
+    )
     with enginelock.os_image_lock("debian:trixie-slim-arm64", environ=env, directory=tmp_path):
         pass  # another OS image: not held
     got = threading.Event()
@@ -137,6 +143,7 @@ def test_builds_of_two_prefixes_wait_for_each_other_only_on_their_os_image(
     taker = threading.Thread(target=take)
     taker.start()
     assert not got.wait(timeout=1), "the OS image's lock was taken while another process held it"
+    assert holder.stdin is not None
     holder.stdin.close()  # the holder leaves its block and ends
     taker.join(timeout=60)
     assert got.is_set()
@@ -146,21 +153,12 @@ def test_builds_of_two_prefixes_wait_for_each_other_only_on_their_os_image(
 def test_a_waiting_build_goes_on_when_the_holder_ends(tmp_path: Path) -> None:
     env = {"DOCKER_HOST": "unix:///tmp/x.sock"}
     key = enginelock.build_key(enginelock.engine_key(env), "kfnb")
-    path = enginelock.lock_path(key, directory=tmp_path)
-    code = (
-        "import sys; from pathlib import Path; from kfimages.build import enginelock\n"
-        f"with enginelock.exclusive(['held'], registry='kfnb', environ={env!r}, "
-        f"directory=Path({str(tmp_path)!r})):\n"
-        "    print('held', flush=True); sys.stdin.read()\n"
+    holder = _holder(
+        f"enginelock.exclusive(['held'], registry='kfnb', environ={env!r}, "
+        f"directory=Path({str(tmp_path)!r}))",
+        path=enginelock.lock_path(key, directory=tmp_path),
     )
-    holder = subprocess.Popen(
-        ["python3", "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
-    )  # fmt: skip
-    assert holder.stdout is not None
     assert holder.stdin is not None
-    assert holder.stdout.readline() == "held\n"
-    assert enginelock.holder(path).startswith(f"pid {holder.pid} (started ")
     holder.stdin.close()  # the holder leaves its block and ends
     with enginelock.exclusive(["next"], registry="kfnb", environ=env, directory=tmp_path):
         assert holder.wait(timeout=60) == 0  # hang guard
