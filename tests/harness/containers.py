@@ -379,9 +379,13 @@ class TrackedContainer:
     # --- s6 services ----------------------------------------------------------------------
 
     def services(self) -> list[ServiceState]:
-        """The state of every service the init supervises (those of /etc/services.d)."""
-        out = self.exec(["sh", "-c", _SERVICES_SCRIPT], timeout=30, check=False).stdout
-        return [s for s in map(ServiceState.parse, out.splitlines()) if s is not None]
+        """The state of every service the init supervises (those of /etc/services.d); a
+        container that stopped meanwhile is ContainerDied (the runtime's `cannot exec in a
+        stopped state` is no service's line)."""
+        done = self.exec(["sh", "-c", _SERVICES_SCRIPT], timeout=30, check=False)
+        if done.code != 0 and not self.is_running():
+            raise self.died("while its services were read")
+        return [s for s in map(ServiceState.parse, done.stdout.splitlines()) if s is not None]
 
     def service(self, name: str) -> ServiceState | None:
         return next((s for s in self.services() if s.name == name), None)
