@@ -9,15 +9,13 @@ one (KFIMAGES_BUILD_ARG_RSTUDIO_URL), so the test means the same everywhere.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
 import uuid
 from typing import Any
 
-import docker.errors
-
+from kfimages import engine
 from kfimages.build.report import EXIT_BLOCKED
 from kfimages.repo import artifacts
 from kfimages.repo.graph import load_graph
@@ -45,24 +43,28 @@ def _summary(output: str) -> dict[str, str]:
 
 
 def test_invoke_build_reports_rstudio_blocked_and_tidyverse_skipped(docker_client: Any) -> None:
+    """Under a registry prefix of its own (base is rebuilt there from BuildKit's cache): its
+    build never waits for another build of `kfnb` (CI builds the next platform's images while
+    this suite runs, kfimages/build/enginelock.py) and moves no `kfnb` ref."""
     artifact, url = rstudio_artifact(load_graph(REPO_ROOT).get("rstudio"))
     env = dict(os.environ)
     if artifacts.check_url(url) is None:  # Posit reachable: make the artifact unreachable
         url = UNREACHABLE
         env[f"{BUILD_ARG_ENV_PREFIX}{artifact.build_arg}"] = url
-    tag = f"blocked-test-{uuid.uuid4().hex[:8]}"
+    prefix = f"kfnb-blocked-{uuid.uuid4().hex[:8]}"
     client = docker_client
     before = {repo: _refs(client, f"kfnb/{repo}") for repo in ("rstudio", "rstudio-tidyverse")}
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "invoke", "build", "rstudio-tidyverse", "--tag", tag],
+            [sys.executable, "-m", "invoke", "build", "rstudio-tidyverse", "--registry", prefix,
+             "--tag", "blocked-test", "--no-wait"],
             cwd=REPO_ROOT,
             env=env,
             capture_output=True,
             text=True,
             check=False,
             timeout=1800,
-        )
+        )  # fmt: skip
         output = done.stdout + done.stderr
         summary = _summary(done.stdout)
         print(f"\n{chr(10).join(summary.values())}\nexit code {done.returncode}")
@@ -76,9 +78,7 @@ def test_invoke_build_reports_rstudio_blocked_and_tidyverse_skipped(docker_clien
         assert "parent rstudio blocked" in tidyverse, tidyverse
         # Nothing half-built: no rstudio image of this run, and no new rstudio image at all.
         for repo in ("rstudio", "rstudio-tidyverse"):
-            assert f"kfnb/{repo}:{tag}" not in _refs(client, f"kfnb/{repo}")
+            assert _refs(client, f"{prefix}/{repo}") == set()
             assert _refs(client, f"kfnb/{repo}") == before[repo], f"kfnb/{repo} changed"
     finally:
-        # Only the tag this run gave base (the image keeps its other tags).
-        with contextlib.suppress(docker.errors.ImageNotFound):
-            client.images.remove(f"kfnb/base:{tag}", noprune=True)
+        engine.remove_images_under(prefix)
