@@ -11,7 +11,8 @@
 # code), written when that platform's builds end, and a `background: builds P` phase
 # (scripts/phases.sh). The smoke phase of P waits for DIR/A.exit, then tests: its smoke run
 # builds nothing when every image is built (and builds again, reporting it, what failed here).
-# KFIMAGES_FREE_DISK=1: scripts/free-disk.sh --between-legs before each platform but the first.
+# KFIMAGES_FREE_DISK=1: scripts/free-disk.sh --between-legs before each platform but the first
+# (old tags of kfnb/... only).
 set -uo pipefail # no -e: every platform is built and gets its exit file, whatever happened
 cd "$(dirname "$0")/.." || exit 2
 # shellcheck source=scripts/phases.sh
@@ -23,7 +24,9 @@ for platform in "$@"; do
   arch=${platform#*/}
   start=$(_phases_now_us)
   if [ "${KFIMAGES_FREE_DISK:-}" = 1 ] && [ -z "$first" ]; then
-    bash scripts/free-disk.sh --between-legs >"$dir/$arch.log" 2>&1
+    # Only the project's own repositories (kfnb/...): the integration tests running meanwhile
+    # build throwaway images under other kfnb* prefixes (kfnb-scaffold-<hex>, kfnbfd-test).
+    KFIMAGES_CI_REPOS='^kfnb/' bash scripts/free-disk.sh --between-legs >"$dir/$arch.log" 2>&1
   fi
   first=""
   .venv/bin/nox -s smoke -- affected --platform "$platform" --build-only >>"$dir/$arch.log" 2>&1

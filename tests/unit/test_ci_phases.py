@@ -134,6 +134,8 @@ def test_ci_run_and_test_sh_time_every_phase() -> None:
     assert 'phases_background "builds $platform"' in builds
     # free-disk between two platforms' builds, when .ci/run asks for it
     assert 'if [ "${KFIMAGES_FREE_DISK:-}" = 1 ] && [ -z "$first" ]; then' in builds
+    # ... of the project's repositories only: the integration tests' images are other kfnb*
+    assert "KFIMAGES_CI_REPOS='^kfnb/' bash scripts/free-disk.sh --between-legs" in builds
     assert "export KFIMAGES_FREE_DISK=1" in ci
 
 
