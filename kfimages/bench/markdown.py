@@ -292,7 +292,9 @@ def _ci_section(results: Results) -> list[str]:
         "`.ci/run` as it recorded itself on this host (scripts/phases.sh, one file per run in "
         f"`{results.ci_dir}`): the latest run that tested every image and the latest that "
         "tested what changed since the last green commit (or a given ref). Read, not measured "
-        "by this bench: the machine and its load were those of the CI run.",
+        "by this bench: the machine and its load were those of the CI run. A `background:` "
+        "row ran beside the phases (the image builds during the integration tests and the "
+        "suites) and is not part of the total.",
     ]
     for run in results.ci_runs:
         code = "killed" if run.exit_code is None else f"exit {run.exit_code}"
