@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# smoke-builds.sh DIR PLATFORM...: builds the images the smoke phases will test, one platform
+# smoke-builds.sh DIR PLATFORM... [-- NOX_OPTION...]: builds the images the smoke phases will test, one platform
 # after the other (`nox -s smoke -- affected --platform P --build-only`: the images affected
 # since $KFIMAGES_BASE_REF, their SBOMs and manifests), for scripts/test.sh, which runs it in the
 # background while the integration tests run: those mostly wait on the engine and on
@@ -19,18 +19,30 @@ cd "$(dirname "$0")/.." || exit 2
 source scripts/phases.sh
 dir=$1
 shift
+platforms=()
+while [ $# -gt 0 ] && [ "$1" != -- ]; do
+  platforms+=("$1")
+  shift
+done
+[ $# -eq 0 ] || shift # what follows `--`: nox options, as test.sh got them
 first=1
-for platform in "$@"; do
+for platform in "${platforms[@]}"; do
   arch=${platform#*/}
   start=$(_phases_now_us)
+  : >"$dir/$arch.log"
+  code=0
   if [ "${KFIMAGES_FREE_DISK:-}" = 1 ] && [ -z "$first" ]; then
     # Only the project's own repositories (kfnb/...): the integration tests running meanwhile
     # build throwaway images under other kfnb* prefixes (kfnb-scaffold-<hex>, kfnbfd-test).
-    KFIMAGES_CI_REPOS='^kfnb/' bash scripts/free-disk.sh --between-legs >"$dir/$arch.log" 2>&1
+    KFIMAGES_CI_REPOS='^kfnb/' bash scripts/free-disk.sh --between-legs >>"$dir/$arch.log" 2>&1 ||
+      code=$?
   fi
   first=""
-  .venv/bin/nox -s smoke -- affected --platform "$platform" --build-only >>"$dir/$arch.log" 2>&1
-  code=$?
+  if [ "$code" = 0 ]; then # no build on a disk free-disk.sh could not make room on
+    .venv/bin/nox -s smoke "$@" -- affected --platform "$platform" --build-only \
+      >>"$dir/$arch.log" 2>&1
+    code=$?
+  fi
   phases_background "builds $platform" "$start" "$code"
-  echo "$code" >"$dir/$arch.exit"
+  echo "$code" >"$dir/$arch.exit.tmp" && mv "$dir/$arch.exit.tmp" "$dir/$arch.exit" # whole
 done

@@ -37,14 +37,18 @@ builds_pid="" builds_dir=artifacts/smoke/builds
 on_exit() {
   local code=$?
   if [ -n "$builds_pid" ] && kill -0 "$builds_pid" 2>/dev/null; then
-    kill -TERM -- "-$builds_pid" 2>/dev/null # its session: nox, invoke, buildx
-    wait "$builds_pid" 2>/dev/null
+    # its session: nox, invoke, buildx. `|| true`: set -e holds in a trap, and the killed
+    # job's status (143) would end the trap before the phase and the exit code are recorded.
+    kill -TERM -- "-$builds_pid" 2>/dev/null || true
+    wait "$builds_pid" 2>/dev/null || true
   fi
   phases_exit "$code"
 }
 phases_trap on_exit
 
-# The builds of platform $1 (started by smoke-builds.sh) have ended: print their output.
+# Wait until the builds of platform $1 (started by smoke-builds.sh) have ended, print their
+# output, and set builds_code to their exit code.
+builds_code=""
 wait_for_builds() {
   local arch=${1#*/}
   while [ ! -e "$builds_dir/$arch.exit" ]; do
@@ -54,7 +58,8 @@ wait_for_builds() {
     fi
     sleep 2
   done
-  echo "===== background builds of $1 ($builds_dir/$arch.log), exit $(cat "$builds_dir/$arch.exit")"
+  builds_code="$(cat "$builds_dir/$arch.exit")"
+  echo "===== background builds of $1 ($builds_dir/$arch.log), exit $builds_code"
   cat "$builds_dir/$arch.log"
   echo "===== end of the background builds of $1"
 }
@@ -68,7 +73,7 @@ platforms="$(.venv/bin/python -m kfimages.platforms)" # the host's first
 if [ -n "${KFIMAGES_BASE_REF:-}" ]; then
   rm -rf "$builds_dir" && mkdir -p "$builds_dir"
   # shellcheck disable=SC2086 # one argument per platform
-  setsid bash scripts/smoke-builds.sh "$builds_dir" $platforms </dev/null &
+  setsid bash scripts/smoke-builds.sh "$builds_dir" $platforms -- "$@" </dev/null &
   builds_pid=$!
 fi
 phases_begin integration
@@ -82,5 +87,11 @@ for platform in $platforms; do
   phases_begin "smoke $platform"
   wait_for_builds "$platform"
   .venv/bin/nox -s smoke "$@" -- affected --platform "$platform" # since $KFIMAGES_BASE_REF
+  # The tests ran on what was built; a build that failed after moving its ref (a content
+  # tag, `previous`) still fails the phase.
+  if [ "$builds_code" != 0 ]; then
+    echo "test.sh: the builds of $platform failed (exit $builds_code; their output is above)" >&2
+    exit 1
+  fi
 done
 phases_end

@@ -39,8 +39,13 @@ def engine_key(environ: Mapping[str, str]) -> str:
 
 
 def build_key(engine: str, registry: str) -> str:
-    """What a build's lock is keyed by: the engine and the registry prefix of its refs."""
-    return f"{engine} {registry}"
+    """What a build's lock is keyed by: the engine and the registry prefix of its refs, as the
+    refs spell it (`kfnb/` is `kfnb`; Docker Hub's `docker.io/` and `docker.io/library/` are
+    implied)."""
+    prefix = registry.strip("/")
+    for implied in ("docker.io/library/", "docker.io/"):
+        prefix = prefix.removeprefix(implied)
+    return f"{engine} {prefix}"
 
 
 def os_image_key(engine: str, ref: str) -> str:

@@ -78,9 +78,21 @@ def fill_artifact_contexts(step: Step) -> None:
 
 def parent_problem(step: Step) -> str | None:
     """Why the parent ref of an in-plan parent does not name the image this plan made of it
-    (its inputs label differs: another build retagged it meanwhile), else None. The child is
-    built FROM that ref, so building on would label another parent's content as this one."""
-    checks = [(step.delivery.parent_ref, step.inputs.parent)] if step.parent else []
+    (its inputs label differs: another build retagged it meanwhile), or a root's OS image ref
+    no longer names the image the plan found (a build of another registry prefix refreshed
+    it, or `invoke bootstrap --force`), else None. The child is built FROM that ref, so
+    building on would label another parent's content as this one."""
+    if step.parent is None:
+        data = engine.inspect_image(step.delivery.parent_ref)
+        found = str(data["Id"]) if data else "(none)"
+        if found == step.inputs.parent:
+            return None
+        return (
+            f"OS image {step.delivery.parent_ref} is another image now ({found[:19]}, this "
+            f"plan's {step.inputs.parent[:19]}): something replaced it during the build; build "
+            "again"
+        )
+    checks = [(step.delivery.parent_ref, step.inputs.parent)]
     if step.build_parent:
         checks.append((step.delivery.build_parent_ref, step.inputs.build_parent))
     for ref, digest in checks:

@@ -130,7 +130,7 @@ def test_ci_run_and_test_sh_time_every_phase() -> None:
     assert test.index("setsid bash scripts/smoke-builds.sh") < test.index("-s integration")
     assert 'wait_for_builds "$platform"' in test
     builds = (PROJECT / "scripts" / "smoke-builds.sh").read_text(encoding="utf-8")
-    assert '--platform "$platform" --build-only' in builds
+    assert '-s smoke "$@" -- affected --platform "$platform" --build-only' in builds
     assert 'phases_background "builds $platform"' in builds
     # free-disk between two platforms' builds, when .ci/run asks for it
     assert 'if [ "${KFIMAGES_FREE_DISK:-}" = 1 ] && [ -z "$first" ]; then' in builds

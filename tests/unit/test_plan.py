@@ -414,7 +414,15 @@ def test_a_retagged_parent_ref_stops_the_child(
     jupyter, base = planned["jupyter"], planned["base"]
     labels: dict[str, dict[str, str]] = {}
     monkeypatch.setattr(engine, "image_labels", labels.get)
-    assert build.parent_problem(base) is None, "a root builds FROM the OS image"
+    images: dict[str, dict[str, str]] = {base.delivery.parent_ref: {"Id": OS_ID}}
+    monkeypatch.setattr(engine, "inspect_image", images.get)
+    assert build.parent_problem(base) is None, "a root builds FROM the OS image the plan found"
+    images[base.delivery.parent_ref] = {"Id": "sha256:" + "e" * 64}  # refreshed meanwhile
+    assert str(build.parent_problem(base)).startswith(
+        f"OS image {base.delivery.parent_ref} is another image now (sha256:eeeeeeeeeeee, "
+    )
+    del images[base.delivery.parent_ref]
+    assert "is another image now ((none)" in str(build.parent_problem(base))
     labels[jupyter.delivery.parent_ref] = {INPUTS_LABEL: base.inputs.digest}
     assert build.parent_problem(jupyter) is None
     labels[jupyter.delivery.parent_ref] = {INPUTS_LABEL: "0" * 64}

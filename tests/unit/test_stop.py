@@ -104,6 +104,14 @@ def test_a_second_build_fails_at_once_with_no_wait_naming_the_first(tmp_path: Pa
         pass  # released
 
 
+def test_the_build_lock_is_keyed_by_the_prefix_as_refs_spell_it() -> None:
+    key = enginelock.build_key
+    assert key("unix:///s", "kfnb") == key("unix:///s", "kfnb/") == "unix:///s kfnb"
+    assert key("unix:///s", "docker.io/kfnb") == key("unix:///s", "kfnb")
+    assert key("unix:///s", "localhost:5000/team") != key("unix:///s", "team")
+    assert key("unix:///s", "kfnb") != key("tcp://h:2375", "kfnb")
+
+
 def _holder(lock: str, *, path: Path) -> subprocess.Popen[str]:
     """Another process inside `with <lock>:` (Python, kfimages.build.enginelock imported, Path
     too) until its stdin closes; once it says so, the lock file at `path` names it."""

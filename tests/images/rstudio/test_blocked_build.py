@@ -79,6 +79,7 @@ def test_invoke_build_reports_rstudio_blocked_and_tidyverse_skipped(docker_clien
         # Nothing half-built: no rstudio image of this run, and no new rstudio image at all.
         for repo in ("rstudio", "rstudio-tidyverse"):
             assert _refs(client, f"{prefix}/{repo}") == set()
-            assert _refs(client, f"kfnb/{repo}") == before[repo], f"kfnb/{repo} changed"
+            # none added (CI may remove old tags of kfnb/... meanwhile: scripts/smoke-builds.sh)
+            assert _refs(client, f"kfnb/{repo}") <= before[repo], f"kfnb/{repo} got a new ref"
     finally:
         engine.remove_images_under(prefix)
