@@ -8,7 +8,9 @@ tests (`pytest tests/images --image NAME`), and summarise; `--dry-run` prints th
   lists it in `emulated_smoke` (their `emulated` subset under QEMU; what CI's `nox -s smoke`
   runs). A leg with a failure ends the run: the next platforms are not tested.
 - The build goes through `kfimages.build.run` with the same settings as `invoke build`, so a
-  tested image always carries the current input digest: a stale one is rebuilt first.
+  tested image always carries the current input digest: a stale one is rebuilt first. When
+  every image of a leg already carries it (or is blocked), nothing is built and no build
+  lock is taken; `--build-only` builds without testing (both in kfimages.verify.legbuild).
 - An image that is blocked by an unreachable artifact, or skipped because an ancestor is,
   is still handed to pytest: its tests that need the final image skip with the URL, and
   the tests of what can be built (e.g. rstudio's R stage) run. An image whose build
