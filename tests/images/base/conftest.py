@@ -15,6 +15,7 @@ SMOKE_FILES = HERE / "derived"
 CRASHING_FILES = HERE / "crashing"
 STUBBORN_FILES = HERE / "stubborn"
 LATE_FILES = HERE / "late"
+REMOVED_FILES = HERE / "removed"
 SMOKE_DIR = "/tmp/kfnb-smoke"
 SERVICE = "kfnb-smoke"
 CRASHING_SERVICE = "kfnb-crashing"
@@ -45,3 +46,9 @@ def stubborn_image(derived_image: DerivedImages, image_ref_under_test: str) -> s
 def late_service_image(derived_image: DerivedImages, smoke_image: str) -> str:
     """Ref of the smoke image plus a cont-init script that adds a service folder at start-up."""
     return derived_image(smoke_image, files_of(LATE_FILES))
+
+
+@pytest.fixture(scope="session")
+def removed_service_image(derived_image: DerivedImages, smoke_image: str) -> str:
+    """Ref of the smoke image plus a cont-init script that removes its service folder."""
+    return derived_image(smoke_image, files_of(REMOVED_FILES))

@@ -210,6 +210,55 @@ def test_a_service_a_cont_init_script_adds_is_supervised_too(
     c.wait_until(lambda: "kfnb-late: up" in c.logs(), timeout=30, message="kfnb-late's line")
 
 
+def test_a_service_a_cont_init_script_removes_is_not_supervised(
+    containers: TrackedContainers, removed_service_image: str
+) -> None:
+    """The init links the image's services while the cont-init scripts run (held down until
+    they are done); a folder one of them removed is dropped from the scan directory again, and
+    the start goes on with the services left (the image's own; the command runs once they are
+    up)."""
+    result = containers.run_to_exit(["ls", "/run/service"], image=removed_service_image)
+    assert SERVICE not in result.stdout.split(), result.stdout + result.stderr
+
+
+def test_a_held_service_is_normally_up_once_started(with_smoke_var: TrackedContainer) -> None:
+    """The init's `down` file, which held the service while the cont-init scripts ran, is gone
+    once it started: s6 reports it up and wanted up, not "normally down" (which a restarted
+    supervisor would obey)."""
+    c = with_smoke_var
+    c.wait_until(
+        lambda: c.exec(["test", "-e", f"{SERVICE_DIR}/down"], check=False).code != 0 or None,
+        timeout=30,
+        message="the init's down file removed",
+    )
+    status = c.exec(["s6-svstat", SERVICE_DIR]).stdout
+    assert status.startswith("up "), status
+    assert "normally down" not in status, status
+
+
+def test_a_with_contenv_bash_script_is_sourced_and_sees_what_bash_would(
+    with_smoke_var: TrackedContainer,
+) -> None:
+    """49 (`#!/command/with-contenv bash`, run while the environment is as the init dumped it)
+    runs in a subshell of the init, no new bash (base/README.md, "The init", step 3): its $$ is
+    the init's, PID 1, its $BASHPID another. Everything else of its shell is what `bash` running
+    the same file sees: $0 and no arguments, the flags and `set -o`/`shopt` options, the umask,
+    no function, and the same unexported variables (none of the init's own)."""
+    c = with_smoke_var
+    c.exec(
+        "umask 0002 && KFNB_VIEW=/tmp/kfnb-smoke/view-bash exec bash "
+        "/etc/cont-init.d/49-kfnb-smoke-view"
+    )
+    sourced = c.read_file(f"{SMOKE_DIR}/view-init").split("\n")
+    by_bash = c.read_file(f"{SMOKE_DIR}/view-bash").split("\n")
+    _, pid, bashpid = sourced[0].split()
+    assert pid == "1", sourced[0]
+    assert bashpid != "1", sourced[0]
+    _, pid, bashpid = by_bash[0].split()
+    assert pid == bashpid, by_bash[0]
+    assert sourced[1:] == by_bash[1:]
+
+
 def test_finish_script_can_halt_container_with_exit_code(
     containers: TrackedContainers, smoke_image: str
 ) -> None:
