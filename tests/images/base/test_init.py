@@ -259,6 +259,24 @@ def test_a_with_contenv_bash_script_is_sourced_and_sees_what_bash_would(
     assert sourced[1:] == by_bash[1:]
 
 
+def test_container_variables_named_like_the_init_s_own_keep_their_values(
+    containers: TrackedContainers, smoke_image: str
+) -> None:
+    """`state`, `cmd` and `held` are also variables of the init: the container's values still
+    reach the dump, the start-up scripts (none sourced then: 49 ran as its own bash) and the
+    command."""
+    script = 'echo "$state $cmd $held"; cat /run/s6/container_environment/state; echo'
+    result = containers.run_to_exit(
+        ["sh", "-c", f"{script}; head -n1 {SMOKE_DIR}/view-init"],
+        image=smoke_image,
+        environment={"state": "s-value", "cmd": "c-value", "held": "h-value"},
+    )
+    lines = result.stdout.splitlines()
+    assert lines[:2] == ["s-value c-value h-value", "s-value"], result.stdout + result.stderr
+    _, pid, bashpid = lines[2].split()
+    assert pid == bashpid, lines[2]
+
+
 def test_finish_script_can_halt_container_with_exit_code(
     containers: TrackedContainers, smoke_image: str
 ) -> None:
