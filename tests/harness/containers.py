@@ -392,12 +392,17 @@ class TrackedContainer:
 
     def service_failure(self, state: ServiceState) -> ServiceFailed:
         """ServiceFailed for `state`, with the service's lines of the container log (those
-        naming it or its run/finish script; else the log's end)."""
+        naming it or its run/finish script, and the line after the latter: a shell writes its
+        error in pieces, and another service's line, started at the same moment, can land
+        between them; else the log's end)."""
         lines = self.logs().splitlines()
+        scripts = ("./run:", "./finish:", "run:", "finish:")
         own = [
             line
-            for line in lines
-            if state.name in line or line.startswith(("./run:", "./finish:", "run:", "finish:"))
+            for index, line in enumerate(lines)
+            if state.name in line
+            or line.startswith(scripts)
+            or (index > 0 and lines[index - 1].startswith(scripts))
         ]
         shown = "\n".join((own or lines)[-20:])
         return ServiceFailed(
