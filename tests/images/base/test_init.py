@@ -365,7 +365,8 @@ def test_command_runs_after_services_are_up(
 
 SUPERVISOR_WITHOUT_STATUS = r"""
 set -u
-eval "$(sed -n -e '/^log() /p' -e '/^now_ms() /p' -e '/^wait_for_services() {/,/^}/p' /init)"
+eval "$(sed -n -e '/^log() /p' -e '/^now_ms() /p' -e '/^listening() {/,/^}/p' \
+  -e '/^held_by_image() {/,/^}/p' -e '/^wait_for_services() {/,/^}/p' /init)"
 SCAN_DIR=/tmp/kfnb-scan WAIT_MS=60000 waiter=""
 mkdir -p "$SCAN_DIR/x/supervise"
 printf '#!/bin/sh
