@@ -19,6 +19,15 @@
 # of the first platform go and the low-room trim applies, but not the routine trim to
 # $KFIMAGES_CI_BUILD_CACHE: mid-run, its least recently used records are what the next
 # platform's builds are about to reuse.
+# Last, at the start of a run only: if even an empty cache leaves less than $KFIMAGES_CI_MIN_FREE,
+# the store holds layers Docker no longer lists (parallel builds and a daemon killed mid-build
+# leak them: moby/moby#46136, #45939; seen here: 22.5 GB of layers held by 345 mounts of no
+# container, with `docker system df` counting 32.5 GB of images in a 54 GB overlay2). No prune
+# reaches those, so the store is reset: dockerd stops, its data root is emptied, dockerd starts
+# again (scripts/install-docker.sh) and this run builds every image it needs from scratch (a
+# cold run). $KFIMAGES_CI_RESET_STORE=0 turns the reset off (the run then goes on with
+# what room there is). Not between two platforms: the second one's builds copy from the
+# first one's images.
 # The store filled the disk here twice: a PyTorch build of each platform (dockerd stopped), and
 # a run that rebuilt every image on top of an earlier run's cache (the arm64 builds failed with
 # "no space left on device" after the amd64 ones).
@@ -88,6 +97,43 @@ free="$(free_bytes)"
 if [ "${free}" -lt "${min_bytes}" ]; then
   log "less than ${min_free} free ($(numfmt --to=iec "${free}")B)"
   trim "${keep_cache_low}" -a
+  free="$(free_bytes)"
+fi
+
+# reset_store: stops dockerd, empties its data root (Docker's own state only: its images,
+# containers, volumes and build cache) and starts it again. One line and exit 1 when dockerd is
+# not a process of this machine that can be stopped (e.g. a remote DOCKER_HOST).
+reset_store() {
+  local root pid i
+  root="$(docker info --format '{{.DockerRootDir}}')"
+  if ! [[ "${root}" =~ ^/.+/docker$ ]] || ! [ -d "${root}/image" ]; then
+    log "will not reset ${root}: not a Docker data root; free room by hand, then run again"
+    exit 1
+  fi
+  pid="$(pidof dockerd || true)"
+  if ! [[ "${pid}" =~ ^[0-9]+$ ]]; then
+    log "cannot reset the store: no single dockerd process here (found: '${pid}'); set KFIMAGES_CI_RESET_STORE=0 or free room by hand"
+    exit 1
+  fi
+  log "resetting the Docker store ${root}: Docker keeps layers it no longer lists there (every image of this run is built from scratch)"
+  kill "${pid}"
+  for i in $(seq 1 60); do
+    kill -0 "${pid}" 2>/dev/null || break
+    [ "${i}" -lt 60 ] || { log "dockerd (pid ${pid}) did not stop within 60s"; exit 1; }
+    sleep 1
+  done
+  # A daemon that was killed leaves its containers' overlay mounts behind: unmount them first
+  # so that removing the data root cannot reach through a mount.
+  findmnt -rn -o TARGET | awk -v root="${root}/" 'index($0, root) == 1' | sort -r \
+    | xargs -r -n 1 umount -l
+  find "${root}" -mindepth 1 -maxdepth 1 -exec rm -rf --one-file-system {} +
+  bash "$(dirname "${BASH_SOURCE[0]}")/install-docker.sh"
+}
+
+if [ -z "${between_legs}" ] && [ "${free}" -lt "${min_bytes}" ] \
+  && [ "${KFIMAGES_CI_RESET_STORE:-1}" != 0 ]; then
+  log "still less than ${min_free} free with no build cache ($(numfmt --to=iec "${free}")B)"
+  reset_store
   free="$(free_bytes)"
 fi
 log "$(numfmt --to=iec "${free}")B free in the Docker store (wanted: ${min_free})"
