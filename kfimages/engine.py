@@ -255,9 +255,9 @@ def run_in_image(ref: str, script: str, *, timeout: float = 600) -> tuple[int, s
 
 
 def exec_in(container: str, script: str, *, timeout: float) -> tuple[int, str]:
-    """`docker exec CONTAINER sh -c SCRIPT`: its exit code (124 without an answer) and stdout."""
+    """`docker exec CONTAINER bash -c SCRIPT`: its exit code (124 without an answer) and stdout."""
     try:
-        done = _run(["exec", container, "sh", "-c", script], timeout=timeout)
+        done = _run(["exec", container, "bash", "-c", script], timeout=timeout)
     except subprocess.TimeoutExpired:
         return 124, ""
     return done.returncode, done.stdout

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import http.server
 import re
+import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -135,36 +137,77 @@ def test_container_args_init_and_bare() -> None:
     assert bare[bare.index("--entrypoint") + 1] == "/etc/services.d/codeserver/run"
 
 
-def test_probe_script_follows_redirects_only_when_asked() -> None:
-    plain = probes.probe_script(url="http://127.0.0.1:8888/healthz", follow_redirects=False)
-    follow = probes.probe_script(url="http://127.0.0.1:8888/", follow_redirects=True)
-    assert "-L " not in plain
-    assert "-L 'http://127.0.0.1:8888/'" in follow
-    assert "= 200 ] && date +%s.%N && exit 0" in plain
+class _Server(http.server.BaseHTTPRequestHandler):
+    """/ok: 200; /moved: 302 to /ok (absolute URL, as Tornado and RStudio send it); else 404."""
+
+    def do_GET(self) -> None:
+        if self.path == "/moved":
+            self.send_response(302)
+            self.send_header("Location", f"http://{self.headers['Host']}/ok")
+        else:
+            self.send_response(200 if self.path == "/ok" else 404)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
 
 
-def test_probe_script_exits_0_at_the_first_200_and_1_when_nothing_answers(tmp_path: Path) -> None:
-    """The loop as `docker exec` runs it (sh, curl), against a real server on 127.0.0.1."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+@pytest.fixture
+def server_url() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Server)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/"
-        script = probes.probe_script(url=url, follow_redirects=False, burst_s=2)
-        before = time.time()
-        done = subprocess.run(
-            ["sh", "-c", script], cwd=tmp_path, check=False, capture_output=True, text=True
-        )
-        assert done.returncode == 0
-        at = probes.answered_at(done.stdout)  # the clock when the 200 came
-        assert at is not None, done.stdout
-        assert before <= at <= time.time()
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
-    # Nothing listens there now: refused every round, then exit 1 after the burst.
-    script = probes.probe_script(url=url, follow_redirects=False, burst_s=0.2)
-    assert subprocess.run(["sh", "-c", script], check=False).returncode == 1
+
+
+def run_probe(script: str) -> subprocess.CompletedProcess[str]:
+    """The loop as `docker exec` runs it (bash -c), with no PATH: a probe that started any
+    program (curl, sleep, date) would fail here, and it must not take the CPU it measures."""
+    return subprocess.run(
+        ["/bin/bash", "-c", script], env={}, check=False, capture_output=True, text=True
+    )
+
+
+def test_probe_exits_0_at_the_first_200_with_the_clock_and_runs_no_program(
+    server_url: str,
+) -> None:
+    before = time.time()
+    done = run_probe(probes.probe_script(url=f"{server_url}/ok", follow_redirects=False))
+    assert done.returncode == 0, done
+    at = probes.answered_at(done.stdout)  # the clock when the 200 came
+    assert at is not None, done.stdout
+    assert before <= at <= time.time()
+
+
+def test_probe_follows_a_redirect_only_when_asked(server_url: str) -> None:
+    url = f"{server_url}/moved"
+    assert run_probe(probes.probe_script(url=url, follow_redirects=True)).returncode == 0
+    # Not followed: the 302 is not a 200, and the loop gives up after its burst.
+    plain = probes.probe_script(url=url, follow_redirects=False, burst_s=0.2)
+    assert run_probe(plain).returncode == 1
+
+
+def test_probe_gives_up_after_its_burst_on_a_wrong_status_or_no_server(server_url: str) -> None:
+    missing = probes.probe_script(url=f"{server_url}/missing", follow_redirects=False, burst_s=0.2)
+    assert run_probe(missing).returncode == 1
+    with socket.socket() as unused:  # a port nothing listens on: refused every round
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    closed = probes.probe_script(
+        url=f"http://127.0.0.1:{port}/", follow_redirects=False, burst_s=0.2
+    )
+    started = time.monotonic()
+    assert run_probe(closed).returncode == 1
+    assert time.monotonic() - started >= 0.2  # it paused between rounds (no busy loop)
+
+
+def test_probe_refuses_what_it_cannot_speak() -> None:
+    with pytest.raises(ValueError, match="plain HTTP"):
+        probes.probe_script(url="https://127.0.0.1:8888/", follow_redirects=False)
 
 
 @pytest.mark.parametrize(
