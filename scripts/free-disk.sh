@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# free-disk.sh [--between-legs]: makes room in the Docker store before CI builds (called by
-# .ci/run before the tests, and by scripts/test.sh between two platforms' smoke phases).
+# free-disk.sh [--between-legs | --reset-when-low]: makes room in the Docker store before CI
+# builds (called by .ci/run before the tests, and by scripts/test.sh between two platforms'
+# smoke phases).
 #
 # CI runs on a long-lived machine whose image store and BuildKit cache carry over from run to
 # run (that is what makes a run incremental). Two things grow without bound there:
@@ -19,15 +20,15 @@
 # of the first platform go and the low-room trim applies, but not the routine trim to
 # $KFIMAGES_CI_BUILD_CACHE: mid-run, its least recently used records are what the next
 # platform's builds are about to reuse.
-# Last, at the start of a run only: if even an empty cache leaves less than $KFIMAGES_CI_MIN_FREE,
+# --reset-when-low (.ci/run, at the start of a run only): if even an empty cache leaves less
+# than $KFIMAGES_CI_MIN_FREE,
 # the store holds layers Docker no longer lists (parallel builds and a daemon killed mid-build
 # leak them: moby/moby#46136, #45939; seen here: 22.5 GB of layers held by 345 mounts of no
 # container, with `docker system df` counting 32.5 GB of images in a 54 GB overlay2). No prune
 # reaches those, so the store is reset: dockerd stops, its data root is emptied, dockerd starts
 # again (scripts/install-docker.sh) and this run builds every image it needs from scratch (a
-# cold run). $KFIMAGES_CI_RESET_STORE=0 turns the reset off (the run then goes on with
-# what room there is). Not between two platforms: the second one's builds copy from the
-# first one's images.
+# cold run). Never without the option (the tests run this script with limits no disk meets),
+# and not between two platforms: the second one's builds copy from the first one's images.
 # The store filled the disk here twice: a PyTorch build of each platform (dockerd stopped), and
 # a run that rebuilt every image on top of an earlier run's cache (the arm64 builds failed with
 # "no space left on device" after the amd64 ones).
@@ -37,11 +38,13 @@ set -euo pipefail
 log() { printf 'free-disk: %s\n' "$*" >&2; }
 
 between_legs=""
+reset_when_low=""
 case "${1:-}" in
   "") ;;
   --between-legs) between_legs=1 ;;
+  --reset-when-low) reset_when_low=1 ;;
   *)
-    log "unknown argument ${1}; usage: free-disk.sh [--between-legs]"
+    log "unknown argument ${1}; usage: free-disk.sh [--between-legs | --reset-when-low]"
     exit 2
     ;;
 esac
@@ -112,7 +115,7 @@ reset_store() {
   fi
   pid="$(pidof dockerd || true)"
   if ! [[ "${pid}" =~ ^[0-9]+$ ]]; then
-    log "cannot reset the store: no single dockerd process here (found: '${pid}'); set KFIMAGES_CI_RESET_STORE=0 or free room by hand"
+    log "cannot reset the store: no single dockerd process here (found: '${pid}'); free room by hand"
     exit 1
   fi
   log "resetting the Docker store ${root}: Docker keeps layers it no longer lists there (every image of this run is built from scratch)"
@@ -130,8 +133,7 @@ reset_store() {
   bash "$(dirname "${BASH_SOURCE[0]}")/install-docker.sh"
 }
 
-if [ -z "${between_legs}" ] && [ "${free}" -lt "${min_bytes}" ] \
-  && [ "${KFIMAGES_CI_RESET_STORE:-1}" != 0 ]; then
+if [ -n "${reset_when_low}" ] && [ "${free}" -lt "${min_bytes}" ]; then
   log "still less than ${min_free} free with no build cache ($(numfmt --to=iec "${free}")B)"
   reset_store
   free="$(free_bytes)"

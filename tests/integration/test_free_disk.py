@@ -65,12 +65,18 @@ def test_old_tags_go_latest_and_previous_stay(store: None, tmp_path: Path) -> No
     assert left == ["2026-12-04", "latest", "latest-arm64", "previous"]
 
 
-def test_too_little_room_trims_the_cache_further(store: None) -> None:
+def test_too_little_room_trims_the_cache_further_and_never_resets_unasked(store: None) -> None:
+    """The reset of the store (.ci/run's --reset-when-low) would empty this engine: only the
+    option turns it on, whatever room is left."""
+    pid = subprocess.run(["pidof", "dockerd"], capture_output=True, text=True, check=False)
     done = _free_disk(min_free="100TiB")
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
     low = next(i for i, line in enumerate(lines) if line.startswith("free-disk: less than 100TiB"))
     assert lines[low + 1].startswith("free-disk: BuildKit cache trimmed to 100TB: "), lines
+    assert "resetting" not in done.stderr, done.stderr
+    after = subprocess.run(["pidof", "dockerd"], capture_output=True, text=True, check=False)
+    assert after.stdout == pid.stdout  # the same daemon (a reset restarts it)
 
 
 def test_between_legs_only_the_low_room_trim_applies(store: None, tmp_path: Path) -> None:
@@ -109,5 +115,5 @@ def test_an_unknown_argument_is_named(store: None) -> None:
     done = _free_disk("--all", min_free="1K")
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines() == [
-        "free-disk: unknown argument --all; usage: free-disk.sh [--between-legs]"
+        "free-disk: unknown argument --all; usage: free-disk.sh [--between-legs | --reset-when-low]"
     ]
