@@ -43,7 +43,9 @@ def chromium_binary() -> str:
 
 
 def browse(url: str, *, screenshot: Path, budget_ms: int = 15000) -> str:
-    """Open `url` (127.0.0.1) in headless Chromium; save a screenshot, return the rendered DOM."""
+    """Open `url` (127.0.0.1) in headless Chromium; save a screenshot, return the rendered DOM.
+    A Chromium that fails (no screenshot, or a non-zero exit) raises a RuntimeError with the
+    end of its stderr: a wait that retries the page names it as its last error."""
     binary = chromium_binary()
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     flags = [
@@ -51,13 +53,17 @@ def browse(url: str, *, screenshot: Path, budget_ms: int = 15000) -> str:
         "--window-size=1280,800",
         f"--virtual-time-budget={budget_ms}",
     ]
+    screenshot.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(
+        shot = subprocess.run(
             [binary, *flags, f"--user-data-dir={profile}/shot", f"--screenshot={screenshot}", url],
             check=False,
             capture_output=True,
             timeout=120,
+            text=True,
         )
+    if shot.returncode != 0 or not screenshot.exists():
+        raise RuntimeError(f"chromium --screenshot exited {shot.returncode}: {shot.stderr[-600:]}")
     with tempfile.TemporaryDirectory() as profile:
         dom = subprocess.run(
             [binary, *flags, f"--user-data-dir={profile}/dom", "--dump-dom", url],
@@ -66,6 +72,8 @@ def browse(url: str, *, screenshot: Path, budget_ms: int = 15000) -> str:
             timeout=120,
             text=True,
         )
+    if dom.returncode != 0:
+        raise RuntimeError(f"chromium --dump-dom exited {dom.returncode}: {dom.stderr[-600:]}")
     return dom.stdout
 
 

@@ -51,7 +51,11 @@ def test_workbench_connects_opens_a_file_and_a_terminal_behind_the_gateway(
     screenshot = artifacts_dir / f"gateway-{route.name}.png"
     with GatewayProxy(route, host_port, known_missing=KNOWN_MISSING) as proxy:
         code, body = proxy.get("healthz")
-        assert code == 200, f"GET {proxy.url('healthz')} -> {code}: {body[:300]}"
+        assert code == 200, (
+            f"GET {proxy.url('healthz')} -> {code}: {body[:300]}\n"
+            f"nginx's error log: {proxy.error_log()[-800:]}\n"
+            f"container log: {c.logs()[-800:]}"
+        )
         proxy.mark()
         with ChromiumPage() as page:
             page.goto(proxy.url(f"?folder={HOME}"))

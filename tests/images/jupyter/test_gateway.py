@@ -57,7 +57,11 @@ def _open_and_run(
     screenshot = artifacts_dir / f"{shot}.png"
     with GatewayProxy(route, host_port, pages=pages) as proxy:
         code, body = proxy.get("api/status")
-        assert code == 200, f"GET {proxy.url('api/status')} -> {code}: {body[:300]}"
+        assert code == 200, (
+            f"GET {proxy.url('api/status')} -> {code}: {body[:300]}\n"
+            f"nginx's error log: {proxy.error_log()[-800:]}\n"
+            f"container log: {c.logs()[-800:]}"
+        )
         proxy.mark()
         with ChromiumPage() as page:
             page.goto(proxy.page_url("dashboard.html") if in_iframe else proxy.url(path))
