@@ -254,13 +254,13 @@ def run_in_image(ref: str, script: str, *, timeout: float = 600) -> tuple[int, s
     return done.returncode, done.stdout + done.stderr
 
 
-def exec_in(container: str, script: str, *, timeout: float) -> tuple[int, str]:
-    """`docker exec CONTAINER bash -c SCRIPT`: its exit code (124 without an answer) and stdout."""
+def published_port(container: str, port: int) -> int:
+    """The host port Docker published for the container's tcp `port` (`docker port`)."""
+    out = run("port", container, f"{port}/tcp").splitlines()
     try:
-        done = _run(["exec", container, "bash", "-c", script], timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return 124, ""
-    return done.returncode, done.stdout
+        return int(out[0].rsplit(":", 1)[1])
+    except (IndexError, ValueError):
+        raise UserError(f"container {container} publishes no port for {port}/tcp") from None
 
 
 def container_state(container: str) -> str:

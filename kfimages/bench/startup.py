@@ -7,18 +7,19 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 
 from kfimages import engine
 from kfimages.bench.memory import container_memory
 from kfimages.bench.probes import (
-    BURST_S,
+    INTERVAL_S,
+    PORT,
     PREFIX,
     Probe,
-    answered_at,
+    answered_200_at,
     chain_folders,
     container_args,
     no_probe_reason,
-    probe_script,
     select_probe,
     services,
 )
@@ -38,30 +39,38 @@ def _stopped(name: str, *, what: str) -> None:
         raise UserError(f"{what}: container {state or 'gone'}; last log lines: {tail}")
 
 
-def _answered_at(name: str, probe: Probe) -> float | None:
-    """The clock time of the first 200 of one probe burst in the container, None without."""
-    script = probe_script(url=probe.url(prefix=PREFIX), follow_redirects=probe.follow_redirects)
-    code, stdout = engine.exec_in(name, script, timeout=BURST_S + 30)
-    return answered_at(stdout) if code == 0 else None
+def _every(seconds: float, check: Callable[[], None]) -> Callable[[], None]:
+    """`check`, run at most once in `seconds` (the probe polls every INTERVAL_S; `docker
+    inspect` that often would load the start it measures)."""
+    last = [time.monotonic()]
+
+    def throttled() -> None:
+        if time.monotonic() - last[0] >= seconds:
+            last[0] = time.monotonic()
+            check()
+
+    return throttled
 
 
 def start_once(
     *, ref: str, probe: Probe, bare: bool, timeout: float, idle_seconds: float | None
 ) -> tuple[float, int | None]:
-    """Seconds from `docker run` to the first 200 (the clock read in the container when it
-    came: the same clock as the host's), and (with `idle_seconds`) the memory in use that
-    long after it. The container is removed in any case."""
+    """Seconds from `docker run` to the first 200 (the host's clock when it came), and (with
+    `idle_seconds`) the memory in use that long after it. The container is removed in any
+    case."""
     name = f"kfnb-bench-{uuid.uuid4().hex[:10]}"
     what = f"{ref} ({'bare server' if bare else '/init'}) on {probe.path}"
-    started = time.time()  # wall clock: compared with the container's `date`
+    started = time.time()  # wall clock: compared with the time the 200 came
     engine.run(*container_args(ref=ref, name=name, probe=probe, bare=bare))
     try:
+        port = engine.published_port(name, PORT)
+        path = probe.resolved(prefix=PREFIX)
         answered = poll_until(
-            lambda: _answered_at(name, probe),
+            lambda: answered_200_at(port=port, path=path, follow_redirects=probe.follow_redirects),
             timeout=timeout,
             what=what,
-            interval=0.1,
-            check=lambda: _stopped(name, what=what),
+            interval=INTERVAL_S,
+            check=_every(1.0, lambda: _stopped(name, what=what)),
         )
         seconds = answered - started
         memory = None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.server
 import re
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -123,7 +122,6 @@ def test_every_probe_names_a_service_of_its_folder_and_every_service_has_a_probe
 
 def test_probe_url_and_run_script() -> None:
     probe = probes.PROBES["jupyter"]
-    assert probe.url(prefix="/notebook/ns/nb/") == "http://127.0.0.1:8888/notebook/ns/nb/api/status"
     assert probe.run_script == "/etc/services.d/jupyterlab/run"
 
 
@@ -135,6 +133,8 @@ def test_container_args_init_and_bare() -> None:
     assert f"NB_PREFIX={probes.PREFIX}" in init
     assert "--entrypoint" not in init
     assert bare[bare.index("--entrypoint") + 1] == "/etc/services.d/codeserver/run"
+    for args in (init, bare):  # on the host's loopback only, a port Docker picks
+        assert args[args.index("-p") + 1] == "127.0.0.1::8888"
 
 
 class _Server(http.server.BaseHTTPRequestHandler):
@@ -164,58 +164,46 @@ def server_url() -> Iterator[str]:
         server.server_close()
 
 
-def run_probe(script: str) -> subprocess.CompletedProcess[str]:
-    """The loop as `docker exec` runs it (bash -c), with no PATH: a probe that started any
-    program (curl, sleep, date) would fail here, and it must not take the CPU it measures."""
-    return subprocess.run(
-        ["/bin/bash", "-c", script], env={}, check=False, capture_output=True, text=True
-    )
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
 
 
-def test_probe_exits_0_at_the_first_200_with_the_clock_and_runs_no_program(
-    server_url: str,
-) -> None:
+def test_probe_gives_the_host_clock_of_a_200(server_url: str) -> None:
     before = time.time()
-    done = run_probe(probes.probe_script(url=f"{server_url}/ok", follow_redirects=False))
-    assert done.returncode == 0, done
-    at = probes.answered_at(done.stdout)  # the clock when the 200 came
-    assert at is not None, done.stdout
+    at = probes.answered_200_at(port=_port(server_url), path="/ok", follow_redirects=False)
+    assert at is not None
     assert before <= at <= time.time()
 
 
 def test_probe_follows_a_redirect_only_when_asked(server_url: str) -> None:
-    url = f"{server_url}/moved"
-    assert run_probe(probes.probe_script(url=url, follow_redirects=True)).returncode == 0
-    # Not followed: the 302 is not a 200, and the loop gives up after its burst.
-    plain = probes.probe_script(url=url, follow_redirects=False, burst_s=0.2)
-    assert run_probe(plain).returncode == 1
+    port = _port(server_url)
+    assert probes.answered_200_at(port=port, path="/moved", follow_redirects=True) is not None
+    assert probes.answered_200_at(port=port, path="/moved", follow_redirects=False) is None
 
 
-def test_probe_gives_up_after_its_burst_on_a_wrong_status_or_no_server(server_url: str) -> None:
-    missing = probes.probe_script(url=f"{server_url}/missing", follow_redirects=False, burst_s=0.2)
-    assert run_probe(missing).returncode == 1
-    with socket.socket() as unused:  # a port nothing listens on: refused every round
+def test_probe_says_none_for_another_status_or_no_server(server_url: str) -> None:
+    assert probes.answered_200_at(port=_port(server_url), path="/x", follow_redirects=True) is None
+    with socket.socket() as unused:  # a port nothing listens on: refused
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
-    closed = probes.probe_script(
-        url=f"http://127.0.0.1:{port}/", follow_redirects=False, burst_s=0.2
-    )
-    started = time.monotonic()
-    assert run_probe(closed).returncode == 1
-    assert time.monotonic() - started >= 0.2  # it paused between rounds (no busy loop)
+    assert probes.answered_200_at(port=port, path="/ok", follow_redirects=False) is None
 
 
-def test_probe_refuses_what_it_cannot_speak() -> None:
-    with pytest.raises(ValueError, match="plain HTTP"):
-        probes.probe_script(url="https://127.0.0.1:8888/", follow_redirects=False)
+def test_probe_says_none_when_the_connection_closes_unanswered() -> None:
+    """What docker-proxy does while the container's server is not listening yet."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
 
+        def close_one() -> None:
+            connection, _ = listener.accept()
+            connection.close()
 
-@pytest.mark.parametrize(
-    ("stdout", "at"),
-    [("1796400000.123456789\n", 1796400000.123456789), ("", None), ("curl: (7) refused\n", None)],
-)
-def test_answered_at_reads_the_clock_the_probe_printed(stdout: str, at: float | None) -> None:
-    assert probes.answered_at(stdout) == at
+        thread = threading.Thread(target=close_one, daemon=True)
+        thread.start()
+        port = listener.getsockname()[1]
+        assert probes.answered_200_at(port=port, path="/ok", follow_redirects=False) is None
+        thread.join(timeout=5)
 
 
 # --- arithmetic ---------------------------------------------------------------------------
