@@ -44,8 +44,9 @@ start_daemon() {
     return
   fi
   log "starting dockerd (log: /var/log/dockerd.log)"
-  # containerd comes as a dependency; dockerd starts its own when none runs.
-  nohup dockerd >/var/log/dockerd.log 2>&1 &
+  # containerd comes as a dependency; dockerd starts its own when none runs. From /: the daemon
+  # outlives the caller (a CI clone, a test's temporary folder), whose folder may be removed.
+  (cd / && exec nohup dockerd >/var/log/dockerd.log 2>&1) &
   local i
   for i in $(seq 1 60); do
     if docker info >/dev/null 2>&1; then
