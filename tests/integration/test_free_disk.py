@@ -9,6 +9,7 @@ import io
 import os
 import subprocess
 import tarfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,12 +18,13 @@ import pytest
 from kfimages import engine
 
 PROJECT = Path(__file__).resolve().parents[2]
-REPO = "kfnbfd-test/img"
 
 
-def _free_disk(*args: str, min_free: str, low: str = "100TB") -> subprocess.CompletedProcess[str]:
+def _free_disk(
+    store: str, *args: str, min_free: str, low: str = "100TB"
+) -> subprocess.CompletedProcess[str]:
     env = {
-        **os.environ, "KFIMAGES_CI_REPOS": "^kfnbfd-test/", "KFIMAGES_CI_BUILD_CACHE": "100TB",
+        **os.environ, "KFIMAGES_CI_REPOS": f"^{store}/", "KFIMAGES_CI_BUILD_CACHE": "100TB",
         "KFIMAGES_CI_MIN_FREE": min_free, "KFIMAGES_CI_BUILD_CACHE_LOW": low,
     }  # fmt: skip
     return subprocess.run(["bash", "scripts/free-disk.sh", *args], cwd=PROJECT, env=env,
@@ -42,34 +44,37 @@ def _image(ref: str, content: str, tmp: Path) -> None:
 
 
 @pytest.fixture
-def store() -> Iterator[None]:
-    engine.remove_images_under("kfnbfd-test")
-    yield
-    engine.remove_images_under("kfnbfd-test")
+def store() -> Iterator[str]:
+    """A repository namespace of this test's own: the tests run on two pytest processes, and
+    the script removes what its KFIMAGES_CI_REPOS matches."""
+    namespace = f"kfnbfd-{uuid.uuid4().hex[:10]}"
+    yield namespace
+    engine.remove_images_under(namespace)
 
 
-def test_old_tags_go_latest_and_previous_stay(store: None, tmp_path: Path) -> None:
+def test_old_tags_go_latest_and_previous_stay(store: str, tmp_path: Path) -> None:
+    repo = f"{store}/img"
     for tag, content in (
         ("latest", "new"), ("latest-arm64", "new arm64"), ("previous", "old"),
         ("2026-12-03", "older"), ("sha-0123456789ab", "older still"),
     ):  # fmt: skip
-        _image(f"{REPO}:{tag}", content, tmp_path)
-    engine.tag(f"{REPO}:latest", f"{REPO}:2026-12-04")  # a content tag of the kept image
-    done = _free_disk(min_free="1K")
+        _image(f"{repo}:{tag}", content, tmp_path)
+    engine.tag(f"{repo}:latest", f"{repo}:2026-12-04")  # a content tag of the kept image
+    done = _free_disk(store, min_free="1K")
     assert done.returncode == 0, done.stderr
     assert "removing 2 old tags" in done.stderr, done.stderr
     assert "less than" not in done.stderr, done.stderr
     assert "BuildKit cache trimmed to 100TB: " in done.stderr, done.stderr
     assert "B free in the Docker store (wanted: 1K)" in done.stderr, done.stderr
-    left = sorted(r.split(":", 1)[1] for r in engine.local_refs(f"reference={REPO}"))
+    left = sorted(r.split(":", 1)[1] for r in engine.local_refs(f"reference={repo}"))
     assert left == ["2026-12-04", "latest", "latest-arm64", "previous"]
 
 
-def test_too_little_room_trims_the_cache_further_and_never_resets_unasked(store: None) -> None:
+def test_too_little_room_trims_the_cache_further_and_never_resets_unasked(store: str) -> None:
     """The reset of the store (.ci/run's --reset-when-low) would empty this engine: only the
     option turns it on, whatever room is left."""
     pid = subprocess.run(["pidof", "dockerd"], capture_output=True, text=True, check=False)
-    done = _free_disk(min_free="100TiB")
+    done = _free_disk(store, min_free="100TiB")
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
     low = next(i for i, line in enumerate(lines) if line.startswith("free-disk: less than 100TiB"))
@@ -79,14 +84,15 @@ def test_too_little_room_trims_the_cache_further_and_never_resets_unasked(store:
     assert after.stdout == pid.stdout  # the same daemon (a reset restarts it)
 
 
-def test_between_legs_only_the_low_room_trim_applies(store: None, tmp_path: Path) -> None:
+def test_between_legs_only_the_low_room_trim_applies(store: str, tmp_path: Path) -> None:
     """Mid-run, the routine trim would evict what the next platform's builds reuse."""
-    _image(f"{REPO}:2026-12-03", "older", tmp_path)
-    roomy = _free_disk("--between-legs", min_free="1K")
+    repo = f"{store}/img"
+    _image(f"{repo}:2026-12-03", "older", tmp_path)
+    roomy = _free_disk(store, "--between-legs", min_free="1K")
     assert roomy.returncode == 0, roomy.stderr
     assert "removing 1 old tags" in roomy.stderr, roomy.stderr
     assert "BuildKit cache trimmed" not in roomy.stderr, roomy.stderr
-    tight = _free_disk("--between-legs", min_free="100TB")
+    tight = _free_disk(store, "--between-legs", min_free="100TB")
     assert tight.returncode == 0, tight.stderr
     assert tight.stderr.count("BuildKit cache trimmed to 100TB: ") == 1, tight.stderr
 
@@ -96,23 +102,24 @@ def test_between_legs_only_the_low_room_trim_applies(store: None, tmp_path: Path
     [("KFIMAGES_CI_MIN_FREE", "thirty"), ("KFIMAGES_CI_BUILD_CACHE_LOW", "all")],
 )
 def test_a_malformed_size_is_named_in_one_line_before_anything_goes(
-    store: None, tmp_path: Path, setting: str, value: str
+    store: str, tmp_path: Path, setting: str, value: str
 ) -> None:
-    _image(f"{REPO}:2026-12-03", "older", tmp_path)
+    repo = f"{store}/img"
+    _image(f"{repo}:2026-12-03", "older", tmp_path)
     sizes = {"min_free": "30GB", "low": "0", **{_ARG[setting]: value}}
-    done = _free_disk(**sizes)
+    done = _free_disk(store, **sizes)
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines() == [
         f"free-disk: {setting}={value} is not a size; give one such as 30GB"
     ]
-    assert engine.local_refs(f"reference={REPO}") == [f"{REPO}:2026-12-03"]
+    assert engine.local_refs(f"reference={repo}") == [f"{repo}:2026-12-03"]
 
 
 _ARG = {"KFIMAGES_CI_MIN_FREE": "min_free", "KFIMAGES_CI_BUILD_CACHE_LOW": "low"}
 
 
-def test_an_unknown_argument_is_named(store: None) -> None:
-    done = _free_disk("--all", min_free="1K")
+def test_an_unknown_argument_is_named(store: str) -> None:
+    done = _free_disk(store, "--all", min_free="1K")
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines() == [
         "free-disk: unknown argument --all; usage: free-disk.sh [--between-legs | --reset-when-low]"
