@@ -43,6 +43,13 @@ start_daemon() {
   if docker info >/dev/null 2>&1; then
     return
   fi
+  # A dockerd that was killed leaves its containers' network namespaces mounted in its exec
+  # root; each keeps a veth on docker0 with a container address, which the new daemon hands
+  # out again: the new container with that address is then unreachable through its published
+  # port (seen here: 502s through the tests' gateway). No daemon runs now, so every such
+  # mount is a leftover.
+  findmnt -rn -o TARGET | awk 'index($0, "/run/docker/netns/") == 1 || index($0, "/var/run/docker/netns/") == 1' \
+    | xargs -r -n 1 umount -l
   log "starting dockerd (log: /var/log/dockerd.log)"
   # containerd comes as a dependency; dockerd starts its own when none runs. From /: the daemon
   # outlives the caller (a CI clone, a test's temporary folder), whose folder may be removed.

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import shlex
 import socket
+import urllib.error
+import urllib.request
 
 from tests.harness.containers import TrackedContainer
 
@@ -45,6 +47,33 @@ def wait_for_http(
         return body or " " if code == status else None
 
     return container.wait_until(probe, timeout=timeout, message=f"{url} to answer {status}")
+
+
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+"""No HTTP(S)_PROXY of the environment for requests to 127.0.0.1."""
+
+
+def wait_for_published(
+    container: TrackedContainer, port: int, path: str, *, timeout: float = 60
+) -> int:
+    """Wait until `path` answers 200 from the host, on the 127.0.0.1 port Docker published for
+    the container's `port`; that host port. Ready as the platform sees it: Kubernetes routes
+    to a pod once its server answers from outside the container (a readiness probe through
+    the pod's network), not when it answers inside. The first request a test sends through
+    its gateway proxy got a 502 in CI (3 runs of 4 under two parallel suites) right after the
+    server answered inside the container."""
+    host_port = container.host_port(port)
+    url = f"http://127.0.0.1:{host_port}{path}"
+
+    def probe() -> bool:
+        try:
+            with DIRECT.open(url, timeout=5) as response:
+                return bool(response.status == 200)
+        except (OSError, urllib.error.URLError):
+            return False
+
+    container.wait_until(probe, timeout=timeout, message=f"{url} (published) to answer 200")
+    return host_port
 
 
 def assert_listens_on_all_interfaces(container: TrackedContainer, port: int) -> None:

@@ -33,14 +33,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.harness.http import free_port
+from tests.harness.http import DIRECT, free_port
 from tests.harness.waiting import GiveUp, wait_until
 
 HEALTH_PATH = "/_kfnb-proxy/healthz"
 PAGES_PATH = "/_kfnb-proxy/pages/"
 LOG_SEPARATOR = "\t"
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-"""No HTTP(S)_PROXY of the environment for requests to 127.0.0.1."""
 
 
 @dataclass(frozen=True)
@@ -265,7 +263,7 @@ http {{
     def _answers(self) -> bool:
         if self._process is not None and self._process.poll() is not None:
             raise GiveUp(f"nginx exited {self._process.returncode}: {self.error_log()[-2000:]}")
-        with _DIRECT.open(self.origin + HEALTH_PATH, timeout=2) as response:
+        with DIRECT.open(self.origin + HEALTH_PATH, timeout=2) as response:
             return bool(response.status == 200)
 
     def __exit__(self, *exc: object) -> None:
@@ -337,13 +335,17 @@ http {{
         shown = failed or self.requests()[-15:]
         title = "failed requests" if failed else "no failed request; the last ones"
         lines = "\n".join(f"  {r}" for r in shown[-30:])
-        return f"through {self.route.name} proxy {self.origin} ({title}):\n{lines}"
+        errors = "\n".join(
+            f"  {line}" for line in self.error_log().splitlines() if "[error]" in line
+        )
+        errors = f"\nnginx's errors:\n{errors[-1500:]}" if errors else ""
+        return f"through {self.route.name} proxy {self.origin} ({title}):\n{lines}{errors}"
 
     def get(self, path: str, *, timeout: float = 20) -> tuple[int, str]:
         """GET the public URL of `path` from the host; (status, body)."""
         url = self.url(path)
         try:
-            with _DIRECT.open(url, timeout=timeout) as response:
+            with DIRECT.open(url, timeout=timeout) as response:
                 return int(response.status), response.read().decode(errors="replace")
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read().decode(errors="replace")

@@ -11,7 +11,7 @@ from typing import Any
 
 from tests.harness.browser import ChromiumPage
 from tests.harness.containers import TrackedContainer, TrackedContainers, loopback
-from tests.harness.http import wait_for_http
+from tests.harness.http import wait_for_http, wait_for_published
 
 PORT = 8888
 HOME = "/home/jovyan"
@@ -25,7 +25,8 @@ def start_published(
     containers: TrackedContainers, volume: str, files: dict[str, str], **kwargs: Any
 ) -> tuple[TrackedContainer, int]:
     """code-server as a random uid on the (empty) home volume holding `files`, published on
-    127.0.0.1:<a port Docker picks> for the proxy; (container, host port) once /healthz answers."""
+    127.0.0.1:<a port Docker picks> for the proxy; (container, host port) once /healthz answers
+    inside and through that port."""
     script = "chown 1000:0 /mnt/home && chmod 2775 /mnt/home"
     for name, text in files.items():
         script += f" && printf %s {shlex.quote(text)} > /mnt/home/{name}"
@@ -43,7 +44,7 @@ def start_published(
         **kwargs,
     )
     wait_for_http(c, f"http://127.0.0.1:{PORT}/healthz", timeout=120)
-    return c, c.host_port(PORT)
+    return c, wait_for_published(c, PORT, "/healthz")
 
 
 def marker_name() -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 from tests.harness.browser import ChromiumPage
 from tests.harness.containers import TrackedContainer, TrackedContainers, loopback
-from tests.harness.http import wait_for_http
+from tests.harness.http import wait_for_http, wait_for_published
 from tests.harness.proxy import GatewayProxy
 from tests.harness.waiting import wait_until
 from tests.images.jupyter.lab import PORT, notebook
@@ -24,10 +24,12 @@ def start_lab_published(
     containers: TrackedContainers, nb_prefix: str, **kwargs: Any
 ) -> tuple[TrackedContainer, int]:
     """JupyterLab with NB_PREFIX=`nb_prefix`, published on 127.0.0.1 on a port Docker picks (for
-    the proxy); waits for <prefix>/api/status inside the container. (container, host port)"""
+    the proxy); waits for <prefix>/api/status inside the container and through that port.
+    (container, host port)"""
     c = containers.run(environment={"NB_PREFIX": nb_prefix}, ports=loopback(PORT), **kwargs)
-    wait_for_http(c, f"http://127.0.0.1:{PORT}{nb_prefix.rstrip('/')}/api/status", timeout=120)
-    return c, c.host_port(PORT)
+    status = f"{nb_prefix.rstrip('/')}/api/status"
+    wait_for_http(c, f"http://127.0.0.1:{PORT}{status}", timeout=120)
+    return c, wait_for_published(c, PORT, status)
 
 
 def write_notebook(c: TrackedContainer, cells: list[str], name: str = NOTEBOOK) -> None:
