@@ -227,7 +227,10 @@ def write_chain(repo: Repo, os_image: str, *, child_work: str = "true") -> Repo:
             RUN echo "$BASE_IMG" > /{child}.base && {child_work}
             """,
         )
-        repo.write(f"{child}/payload.txt", f"{child}\n")
+        # This test's own content: the tests run on two pytest processes, and a chain with
+        # the same inputs as another test's has that test's input digests (a dry run then
+        # finds "its" digest on an image the other test just built).
+        repo.write(f"{child}/payload.txt", f"{child} {repo.registry}\n")
     repo.commit("chain")
     return repo
 
