@@ -5,7 +5,11 @@ address where no daemon listens)."""
 from __future__ import annotations
 
 import ast
+import http.server
+import json
 import shutil
+import socketserver
+import threading
 from pathlib import Path
 
 import pytest
@@ -106,3 +110,76 @@ def test_parse_mem_usage(text: str, expected: int) -> None:
 def test_parse_mem_usage_refuses_other_text(text: str) -> None:
     with pytest.raises(ValueError, match="MemUsage"):
         parse_mem_usage(text)
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, engine.DEFAULT_SOCKET),
+        ({"DOCKER_HOST": "unix:///run/user/1000/docker.sock"}, "/run/user/1000/docker.sock"),
+        ({"DOCKER_HOST": "tcp://127.0.0.1:2375"}, None),
+        ({"DOCKER_HOST": "ssh://builder"}, None),
+        ({"DOCKER_CONTEXT": "remote"}, None),
+    ],
+)
+def test_the_api_socket_is_the_cli_s_only_where_that_is_plain(
+    environ: dict[str, str], expected: str | None
+) -> None:
+    assert engine.engine_socket(environ) == expected
+
+
+class _FakeEngine(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    """A real HTTP server on a unix socket that answers inspect as the engine does."""
+
+    daemon_threads = True
+
+
+def _serve_engine(path: Path, answers: dict[str, tuple[int, object]]) -> _FakeEngine:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status, body = answers.get(self.path, (404, {"message": "No such container"}))
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def address_string(self) -> str:  # a unix socket has no host
+            return "unix"
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = _FakeEngine(str(path), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_the_published_port_comes_from_one_api_request_without_a_program(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bench asks for the port while the start it measures runs: one request on the
+    engine's socket, no `docker` process (the CLI is made unusable here to show it)."""
+    sock = tmp_path / "engine.sock"
+    ports = {"8888/tcp": [{"HostIp": "127.0.0.1", "HostPort": "49321"}]}
+    server = _serve_engine(
+        sock, {"/containers/kfnb-bench-x/json": (200, {"NetworkSettings": {"Ports": ports}})}
+    )
+    try:
+        monkeypatch.setenv("DOCKER_HOST", f"unix://{sock}")
+        monkeypatch.setattr(engine, "DOCKER", str(tmp_path / "no-docker-cli"))
+        assert engine.published_port("kfnb-bench-x", 8888) == 49321
+        # Anything but a 200 with that port is not an answer: the CLI is asked (and is missing).
+        for name in ("kfnb-bench-gone", "kfnb-bench-x"):
+            port = 8888 if name.endswith("gone") else 9999
+            with pytest.raises(UserError, match="docker CLI is not installed"):
+                engine.published_port(name, port)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_no_engine_on_the_socket_means_no_answer(tmp_path: Path) -> None:
+    assert engine.api_get("/containers/x/json", sock=str(tmp_path / "none.sock")) is None
+    assert engine.api_get("/containers/x/json", sock=None) is None
