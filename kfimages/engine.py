@@ -1,9 +1,8 @@
 """The one gateway to the Docker CLI: every `docker ...` command line of the package is made
 here (`command`), run here, and its failures (no CLI, no daemon, no answer) become one-line
 UserErrors here. The package never imports the `docker` SDK (only tests use it). One query
-also goes to the engine's API on its unix socket, where the CLI would use that socket:
-`published_port`, which the bench asks while the start it measures runs (a `docker` process
-started then took 9 ms of a container's first 30 ms, measured).
+also goes to the engine's API on its unix socket (kfimages.engine_api), where the CLI would use
+that socket: `published_port`, which the bench asks while the start it measures runs.
 
 Image queries (inspect, labels, size, refs by label or prefix), image changes (tag, pull,
 push, import, manifest lists, removal), containers (run, exec, state, logs, memory, removal
@@ -13,25 +12,21 @@ output the caller reads as it comes (`docker buildx build`, kfimages.build.build
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
-import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import IO, Any
 
+from kfimages import engine_api
 from kfimages.errors import UserError
 
 log = logging.getLogger(__name__)
 
 DOCKER = "docker"
-DEFAULT_SOCKET = "/var/run/docker.sock"
-API_TIMEOUT_S = 5.0
 INSTALL_HINT = "run: bash scripts/install-docker.sh (installs the engine and starts dockerd)"
 _NO_DAEMON = ("Cannot connect to the Docker daemon", "Is the docker daemon running")
 
@@ -262,68 +257,11 @@ def run_in_image(ref: str, script: str, *, timeout: float = 600) -> tuple[int, s
     return done.returncode, done.stdout + done.stderr
 
 
-def engine_socket(environ: Mapping[str, str] = os.environ) -> str | None:
-    """The unix socket of the engine the CLI talks to, where that is plain: DOCKER_HOST
-    `unix://PATH`, or neither DOCKER_HOST nor DOCKER_CONTEXT set (the default socket). None
-    for a TCP or SSH host or a named context: only the CLI knows where those lead."""
-    host = environ.get("DOCKER_HOST", "")
-    if host.startswith("unix://"):
-        return host.removeprefix("unix://")
-    if host or environ.get("DOCKER_CONTEXT"):
-        return None
-    return DEFAULT_SOCKET
-
-
-class _UnixConnection(http.client.HTTPConnection):
-    """HTTP to the engine's API on a unix socket."""
-
-    def __init__(self, path: str, *, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self._path)
-        self.sock = sock
-
-
-def api_get(path: str, *, sock: str | None) -> Any:
-    """GET `path` of the engine's API on the unix socket `sock`, decoded; None when there is no
-    socket, no answer, or not a 200 (the caller then asks the CLI)."""
-    if sock is None:
-        return None
-    connection = _UnixConnection(sock, timeout=API_TIMEOUT_S)
-    try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        body = response.read()
-    except (OSError, http.client.HTTPException):
-        return None
-    finally:
-        connection.close()
-    if response.status != 200:
-        return None
-    try:
-        return json.loads(body)
-    except ValueError:
-        return None
-
-
-def _api_published_port(container: str, port: int, *, sock: str | None) -> int | None:
-    """The first host port of the container's tcp `port` in the engine's answer, if any."""
-    inspected = api_get(f"/containers/{container}/json", sock=sock)
-    try:
-        bindings = inspected["NetworkSettings"]["Ports"][f"{port}/tcp"] or []
-        return int(bindings[0]["HostPort"])
-    except (TypeError, KeyError, IndexError, ValueError):
-        return None
-
-
 def published_port(container: str, port: int) -> int:
     """The host port Docker published for the container's tcp `port`: one request to the
-    engine's API on its unix socket (`engine_socket`), no program started; else `docker port`."""
-    found = _api_published_port(container, port, sock=engine_socket())
+    engine's API on its unix socket (kfimages.engine_api), no program started; else
+    `docker port`."""
+    found = engine_api.published_port(container, port, sock=engine_api.engine_socket())
     if found is not None:
         return found
     out = run("port", container, f"{port}/tcp").splitlines()

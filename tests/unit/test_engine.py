@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from kfimages import engine
+from kfimages import engine, engine_api
 from kfimages.bench.memory import parse_mem_usage
 from kfimages.errors import UserError
 
@@ -115,7 +115,7 @@ def test_parse_mem_usage_refuses_other_text(text: str) -> None:
 @pytest.mark.parametrize(
     ("environ", "expected"),
     [
-        ({}, engine.DEFAULT_SOCKET),
+        ({}, engine_api.DEFAULT_SOCKET),
         ({"DOCKER_HOST": "unix:///run/user/1000/docker.sock"}, "/run/user/1000/docker.sock"),
         ({"DOCKER_HOST": "tcp://127.0.0.1:2375"}, None),
         ({"DOCKER_HOST": "ssh://builder"}, None),
@@ -125,7 +125,7 @@ def test_parse_mem_usage_refuses_other_text(text: str) -> None:
 def test_the_api_socket_is_the_cli_s_only_where_that_is_plain(
     environ: dict[str, str], expected: str | None
 ) -> None:
-    assert engine.engine_socket(environ) == expected
+    assert engine_api.engine_socket(environ) == expected
 
 
 class _FakeEngine(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
@@ -181,5 +181,5 @@ def test_the_published_port_comes_from_one_api_request_without_a_program(
 
 
 def test_no_engine_on_the_socket_means_no_answer(tmp_path: Path) -> None:
-    assert engine.api_get("/containers/x/json", sock=str(tmp_path / "none.sock")) is None
-    assert engine.api_get("/containers/x/json", sock=None) is None
+    assert engine_api.api_get("/containers/x/json", sock=str(tmp_path / "none.sock")) is None
+    assert engine_api.api_get("/containers/x/json", sock=None) is None
