@@ -12,7 +12,9 @@
 # (scripts/phases.sh). The smoke phase of P waits for DIR/A.exit, then tests: its smoke run
 # builds nothing when every image is built (and builds again, reporting it, what failed here).
 # KFIMAGES_FREE_DISK=1: scripts/free-disk.sh --between-legs before each platform but the first
-# (old tags of kfnb/... only).
+# (old tags of kfnb/... only). KFIMAGES_BACKGROUND_CGROUP (.ci/run: scripts/background-cgroup.sh):
+# each platform but the first (the host's; the others build under QEMU, beside the tests for
+# most of a run) builds with it as KFIMAGES_CGROUP_PARENT, at a low CPU weight.
 set -uo pipefail # no -e: every platform is built and gets its exit file, whatever happened
 cd "$(dirname "$0")/.." || exit 2
 # shellcheck source=scripts/phases.sh
@@ -37,12 +39,15 @@ for platform in "${platforms[@]}"; do
     KFIMAGES_CI_REPOS='^kfnb/' bash scripts/free-disk.sh --between-legs >>"$dir/$arch.log" 2>&1 ||
       code=$?
   fi
-  first=""
   if [ "$code" = 0 ]; then # no build on a disk free-disk.sh could not make room on
-    .venv/bin/nox -s smoke "$@" -- affected --platform "$platform" --build-only \
+    cgroup=${KFIMAGES_CGROUP_PARENT:-} # the host's platform: as the caller has it
+    [ -n "$first" ] || cgroup=${KFIMAGES_BACKGROUND_CGROUP:-$cgroup}
+    KFIMAGES_CGROUP_PARENT=$cgroup \
+      .venv/bin/nox -s smoke "$@" -- affected --platform "$platform" --build-only \
       >>"$dir/$arch.log" 2>&1
     code=$?
   fi
+  first=""
   phases_background "builds $platform" "$start" "$code"
   echo "$code" >"$dir/$arch.exit.tmp" && mv "$dir/$arch.exit.tmp" "$dir/$arch.exit" # whole
 done
