@@ -12,7 +12,6 @@ This is the only module of the package that reads the environment: `tasks.py` ca
 | `KFIMAGES_DEBIAN_MIRROR` | the Debian mirror of `invoke bootstrap` (and of a build's bootstrap) |
 | `KFIMAGES_BASE_REF` | the base ref of `invoke smoke` when neither names nor `--base` are given |
 | `KFIMAGES_JOBS` | default of `--jobs` (parallel builds) |
-| `KFIMAGES_CGROUP_PARENT` | the cgroup of the builds' RUN steps (`--cgroup-parent`) |
 | `KFIMAGES_LOG_LEVEL` | DEBUG, INFO (default), WARNING, ERROR |
 
 Values such as the Debian mirror or a build arg may carry credentials: a URL's user name or
@@ -44,9 +43,8 @@ BAKE_CA = f"{PREFIX}BAKE_CA"
 DEBIAN_MIRROR = f"{PREFIX}DEBIAN_MIRROR"
 BASE_REF = f"{PREFIX}BASE_REF"
 JOBS = f"{PREFIX}JOBS"
-CGROUP_PARENT = f"{PREFIX}CGROUP_PARENT"
 LOG_LEVEL = f"{PREFIX}LOG_LEVEL"
-KNOWN = (CA_CERT, BAKE_CA, DEBIAN_MIRROR, BASE_REF, JOBS, CGROUP_PARENT, LOG_LEVEL)
+KNOWN = (CA_CERT, BAKE_CA, DEBIAN_MIRROR, BASE_REF, JOBS, LOG_LEVEL)
 """The plain variables (besides the BUILD_ARG_ family)."""
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
@@ -66,9 +64,6 @@ class Settings:
     debian_mirror: str = DEFAULT_MIRROR
     base_ref: str = ""
     jobs: int = 1
-    cgroup_parent: str = ""
-    """The parent cgroup of every build's RUN steps (`buildx build --cgroup-parent`), e.g. one
-    with a low CPU weight for builds that run beside tests; '' for the engine's default."""
     log_level: str = "INFO"
 
     @classmethod
@@ -86,12 +81,6 @@ class Settings:
             if key.startswith(SECRET_PREFIX) and len(key) > len(SECRET_PREFIX)
         }
         level = env.get(LOG_LEVEL, "INFO").upper() or "INFO"
-        cgroup_parent = env.get(CGROUP_PARENT, "")
-        if any(c.isspace() for c in cgroup_parent):
-            raise UserError(
-                f"{CGROUP_PARENT}={cgroup_parent!r} holds white space; give a cgroup path such "
-                "as /kfimages-background (cgroupfs) or a slice such as kfimages.slice (systemd)"
-            )
         if level not in LOG_LEVELS:
             raise UserError(f"{LOG_LEVEL}={level} is not a log level; use one of {LOG_LEVELS}")
         return cls(
@@ -102,7 +91,6 @@ class Settings:
             debian_mirror=env.get(DEBIAN_MIRROR, "") or DEFAULT_MIRROR,
             base_ref=env.get(BASE_REF, ""),
             jobs=parse_jobs(env.get(JOBS, "") or "1", source=JOBS),
-            cgroup_parent=cgroup_parent,
             log_level=level,
         )
 

@@ -59,9 +59,6 @@ class Delivery:
     """BuildKit secrets (id -> file): mounted into the RUN steps that ask for them, never
     written into a layer, a label or the history; not part of the content."""
     no_cache: bool = False
-    cgroup_parent: str = ""
-    """The parent cgroup of the RUN steps (`--cgroup-parent`; Settings.cgroup_parent), '' for
-    the engine's default: where they run, not what they build."""
 
 
 class Output:
@@ -121,8 +118,6 @@ def command(inputs: BuildInputs, delivery: Delivery, *, root: Path) -> list[str]
         cmd += ["-t", ref]
     if delivery.no_cache:
         cmd.append("--no-cache")
-    if delivery.cgroup_parent:
-        cmd += ["--cgroup-parent", delivery.cgroup_parent]
     cmd.append(str(root / inputs.folder))
     return cmd
 

@@ -111,8 +111,6 @@ class Facts:
     work_dir: Path
     overrides: Mapping[str, str] = field(default_factory=dict)
     secrets: Mapping[str, Path] = field(default_factory=dict)
-    cgroup_parent: str = ""
-    """Settings.cgroup_parent: every build's Delivery.cgroup_parent."""
 
 
 def check_tags(tags: Sequence[str]) -> None:
@@ -304,7 +302,6 @@ def _platform_steps(
             context_dirs=contexts,
             secrets=facts.secrets,
             no_cache=request.no_cache,
-            cgroup_parent=facts.cgroup_parent,
         )
         steps[image.name] = Step(
             image=image,

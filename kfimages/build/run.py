@@ -245,7 +245,6 @@ def prepare(
         work_dir=work,
         overrides=settings.build_args,
         secrets=build_secrets(request, settings=settings, work=work),
-        cgroup_parent=settings.cgroup_parent,
     )
     return make_steps(graph, images, request=request, facts=facts, platforms=targets, host=host)
 

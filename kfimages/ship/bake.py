@@ -71,8 +71,7 @@ def target(
     """The bake target of one image (`targets`: image name -> target name of the file;
     `reused`: image name -> local ref of a reused ancestor; `root`: the repository's
     absolute path, which the context is under; `cache_write` False: the registry cache is
-    read only, no cache-to). Delivery.cgroup_parent has no bake attribute: the builder the
-    file runs on places its steps itself."""
+    read only, no cache-to)."""
     inputs, delivery = step.inputs, step.delivery
     contexts = {name: str(path) for name, path in sorted(delivery.context_dirs.items())}
     out: dict[str, Any] = {

@@ -157,7 +157,6 @@ OTHER_DELIVERY: dict[str, Any] = {
     "context_dirs": {"ca-certs": Path("/elsewhere/ca-certs")},
     "secrets": {"pip": Path("/run/pip.conf")},
     "no_cache": True,
-    "cgroup_parent": "/kfimages-background",
 }
 
 

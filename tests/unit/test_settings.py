@@ -20,7 +20,6 @@ def test_defaults() -> None:
     assert settings.debian_mirror == DEFAULT_MIRROR
     assert settings.base_ref == ""
     assert settings.jobs == 1
-    assert settings.cgroup_parent == ""
     assert settings.log_level == "INFO"
 
 
@@ -29,7 +28,6 @@ def test_empty_values_are_defaults() -> None:
         "KFIMAGES_CA_CERT": "",
         "KFIMAGES_DEBIAN_MIRROR": "",
         "KFIMAGES_JOBS": "",
-        "KFIMAGES_CGROUP_PARENT": "",
         "KFIMAGES_LOG_LEVEL": "",
     }
     assert Settings.from_environ(env) == Settings()
@@ -86,14 +84,12 @@ def test_plain_variables() -> None:
         "KFIMAGES_DEBIAN_MIRROR": "http://mirror/debian",
         "KFIMAGES_BASE_REF": "origin/main",
         "KFIMAGES_JOBS": "3",
-        "KFIMAGES_CGROUP_PARENT": "/kfimages-background",
         "KFIMAGES_LOG_LEVEL": "debug",
     }
     settings = Settings.from_environ(env)
     assert settings.debian_mirror == "http://mirror/debian"
     assert settings.base_ref == "origin/main"
     assert settings.jobs == 3
-    assert settings.cgroup_parent == "/kfimages-background"
     assert settings.log_level == "DEBUG"
 
 
@@ -110,15 +106,6 @@ def test_jobs_errors_are_one_line(value: str, problem: str) -> None:
     with pytest.raises(UserError) as err:
         Settings.from_environ({"KFIMAGES_JOBS": value})
     assert str(err.value) == problem
-
-
-def test_a_cgroup_parent_with_white_space_is_one_line_naming_the_fix() -> None:
-    with pytest.raises(UserError) as err:
-        Settings.from_environ({"KFIMAGES_CGROUP_PARENT": "/a b"})
-    assert str(err.value) == (
-        "KFIMAGES_CGROUP_PARENT='/a b' holds white space; give a cgroup path such as "
-        "/kfimages-background (cgroupfs) or a slice such as kfimages.slice (systemd)"
-    )
 
 
 def test_parse_jobs_names_its_source() -> None:
