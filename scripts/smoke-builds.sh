@@ -16,9 +16,10 @@
 # The builds keep the engine's default CPU weight. Tried on a 2-core machine (2026-12-05): the
 # emulated legs' RUN steps in a cgroup of cpu.shares 64 (`buildx build --cgroup-parent`) took
 # the integration phase from 1072 s to 666 s, but the arm64 builds (cold in both runs) from
-# 818 s to 1204 s, and the smoke phase of arm64 then waited for them: the run took as long (the
-# work is the same and the CPU is the limit). The cgroup parent is also part of BuildKit's cache key:
-# a later build of the same step without it (the multi-platform push test) found no cache.
+# 818 s to 1204 s, and the smoke phase of arm64 then waited for them: the run was no shorter
+# (the work is the same and the CPU is the limit). The cgroup parent is also part of
+# BuildKit's cache key: a later build of the same step without it (the multi-platform push
+# test) found no cache.
 set -uo pipefail # no -e: every platform is built and gets its exit file, whatever happened
 cd "$(dirname "$0")/.." || exit 2
 # shellcheck source=scripts/phases.sh
