@@ -36,18 +36,14 @@ def host_images(
 ) -> list[Image]:
     """The images whose build platform (host) step the plan needs besides `platforms`'s: the
     parents (with their ancestors) of the cross-installing images built for another platform,
-    when the host's platform is not asked for itself. Parents first."""
+    when the host's platform is not asked for itself. Parents first. A cross-installing root
+    image (base) needs none: its build stage runs FROM the host's OS image, which the plan
+    ensures with the other platforms' (check_locks adds the host's platform)."""
     if host in platforms or not any(is_foreign(p, host=host) for p in platforms):
         return []
     needed: set[str] = set()
     for image in images:
-        if not image.cross:
-            continue
         parent = graph.parent_of(image.name)
-        if parent is None:
-            raise UserError(
-                f"{image.name}: its stage FROM $BUILD_BASE_IMG (cross-install) needs a parent "
-                f"image of this repository, not {image.parent}; make that stage FROM $BASE_IMG"
-            )
-        needed |= graph.with_ancestors([parent.name])
+        if image.cross and parent is not None:
+            needed |= graph.with_ancestors([parent.name])
     return graph.build_order(needed) if needed else []

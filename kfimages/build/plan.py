@@ -275,11 +275,14 @@ def _platform_steps(
         else:
             parent_ref = image_ref(parent, registry=request.registry, tag=tags[0]) + suffix
             parent_digest = steps[parent.name].inputs.digest
-        build_parent = (
-            (build_steps or {})[parent.name]
-            if parent is not None and image.cross and is_foreign(platform, host=host)
-            else None
-        )
+        crossing = image.cross and is_foreign(platform, host=host)
+        build_parent = (build_steps or {})[parent.name] if crossing and parent is not None else None
+        # A root image's build stage runs FROM the host's OS image (its ID is the input).
+        build_parent_ref = build_parent.ref if build_parent else ""
+        build_parent_digest = build_parent.inputs.digest if build_parent else ""
+        if crossing and parent is None:
+            build_parent_ref = image.parent
+            build_parent_digest = facts.os_images[build_parent_ref]
         inputs = make_inputs(
             image,
             root=graph.root,
@@ -288,7 +291,7 @@ def _platform_steps(
             baked_ca=facts.baked_ca,
             parent=parent_digest,
             platform=platform,
-            build_parent=build_parent.inputs.digest if build_parent else "",
+            build_parent=build_parent_digest,
         )
         contexts = {CA_CONTEXT: facts.work_dir / CA_CONTEXT}
         for index, artifact in enumerate(inputs.artifacts):
@@ -297,7 +300,7 @@ def _platform_steps(
         delivery = Delivery(
             refs=tuple(image_ref(image, registry=request.registry, tag=t) + suffix for t in tags),
             parent_ref=parent_ref,
-            build_parent_ref=build_parent.ref if build_parent else "",
+            build_parent_ref=build_parent_ref,
             labels=_labels(image, facts=facts, version=tags[0]),
             context_dirs=contexts,
             secrets=facts.secrets,

@@ -82,16 +82,19 @@ def parent_problem(step: Step) -> str | None:
     no longer names the image the plan found (a build of another registry prefix refreshed
     it, or `invoke bootstrap --force`), else None. The child is built FROM that ref, so
     building on would label another parent's content as this one."""
-    if step.parent is None:
-        data = engine.inspect_image(step.delivery.parent_ref)
-        found = str(data["Id"]) if data else "(none)"
-        if found == step.inputs.parent:
-            return None
-        return (
-            f"OS image {step.delivery.parent_ref} is another image now ({found[:19]}, this "
-            f"plan's {step.inputs.parent[:19]}): something replaced it during the build; build "
-            "again"
-        )
+    if step.parent is None:  # the OS images: its own, and the host's for a cross-install
+        os_images = [(step.delivery.parent_ref, step.inputs.parent)]
+        if step.delivery.build_parent_ref:
+            os_images.append((step.delivery.build_parent_ref, step.inputs.build_parent))
+        for ref, image_id in os_images:
+            data = engine.inspect_image(ref)
+            found = str(data["Id"]) if data else "(none)"
+            if found != image_id:
+                return (
+                    f"OS image {ref} is another image now ({found[:19]}, this plan's "
+                    f"{image_id[:19]}): something replaced it during the build; build again"
+                )
+        return None
     checks = [(step.delivery.parent_ref, step.inputs.parent)]
     if step.build_parent:
         checks.append((step.delivery.build_parent_ref, step.inputs.build_parent))

@@ -304,10 +304,40 @@ def test_a_cross_installing_image_on_another_platform_gets_the_host_parent(
     assert other["jupyter@arm64"].inputs.digest != jupyter.inputs.digest
 
 
-def test_a_cross_installing_root_image_is_refused(chain: Repo, tmp_path: Path) -> None:
-    chain.write("base/Dockerfile", CROSS.replace("BASE_IMG=base", "BASE_IMG=debian:trixie-slim"))
-    with pytest.raises(UserError, match=r"base: its stage FROM \$BUILD_BASE_IMG .* needs a parent"):
-        steps(chain.graph(), ["base"], tmp_path, platforms=("linux/arm64",))
+def test_a_cross_installing_root_image_builds_from_the_host_os_image(
+    chain: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """base resolves its packages on the build platform: its build stage runs FROM the host's
+    OS image, whose ID is an input of base@arm64 (and checked before it builds), like the host
+    parent's digest of a child."""
+    chain.write("base/Dockerfile", CROSS.replace("BASE_IMG=base", f"BASE_IMG={OS_IMAGE}"))
+    graph = chain.graph()
+    assert graph.images["base"].cross
+    arm_id = "sha256:" + "a" * 64
+    os_images = {OS_IMAGE: OS_ID, f"{OS_IMAGE}-arm64": arm_id}
+    got = steps(graph, ["jupyter"], tmp_path, platforms=("linux/arm64",), os_images=os_images)
+    # No host step joins the plan: jupyter is not cross here, base needs only the OS image.
+    assert list(got) == ["base@arm64", "jupyter@arm64"]
+    base = got["base@arm64"]
+    assert (base.delivery.parent_ref, base.inputs.parent) == (f"{OS_IMAGE}-arm64", arm_id)
+    assert (base.delivery.build_parent_ref, base.inputs.build_parent) == (OS_IMAGE, OS_ID)
+    assert base.build_parent is None, "no step to wait for: the OS image is there"
+    assert f"BUILD_BASE_IMG={OS_IMAGE}" in buildx.command(
+        base.inputs, base.delivery, root=chain.root
+    )
+    other = steps(
+        graph, ["base"], tmp_path, platforms=("linux/arm64",),
+        os_images={**os_images, OS_IMAGE: "sha256:" + "b" * 64},
+    )  # fmt: skip
+    assert other["base@arm64"].inputs.digest != base.inputs.digest, "the host OS is an input"
+    native = steps(graph, ["base"], tmp_path, os_images=os_images)["base"]
+    assert (native.delivery.build_parent_ref, native.inputs.build_parent) == ("", "")
+    # Replaced during the build, the host's OS image stops base@arm64 like its own would.
+    images = {f"{OS_IMAGE}-arm64": {"Id": arm_id}, OS_IMAGE: {"Id": OS_ID}}
+    monkeypatch.setattr(engine, "inspect_image", images.get)
+    assert build.parent_problem(base) is None
+    images[OS_IMAGE] = {"Id": "sha256:" + "e" * 64}
+    assert str(build.parent_problem(base)).startswith(f"OS image {OS_IMAGE} is another image now")
 
 
 def test_default_tags_come_from_git(chain: Repo, tmp_path: Path) -> None:
