@@ -49,7 +49,8 @@ class Delivery:
     """The exact ref passed as BASE_IMG (the parent's primary ref, or the OS image)."""
     build_parent_ref: str = ""
     """The ref passed as BUILD_BASE_IMG (the build platform's image of the parent, for a
-    cross-installing image built for another platform), else ''."""
+    cross-installing image built for another platform; for a root image, the host's OS image),
+    else ''."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Per-build OCI labels (source, revision, created, version)."""
     context_dirs: Mapping[str, Path] = field(default_factory=dict)

@@ -16,9 +16,14 @@ from kfimages.tables import text_table
 
 
 def os_image_lines(steps: Sequence[Step], *, refresh: bool = False) -> list[str]:
-    """A line per OS image of the plan: its age and origin (bootstrap.describe); for a dry run
-    with `refresh`, that it would be re-created first."""
-    refs = sorted({s.delivery.parent_ref for s in steps if s.parent is None})
+    """A line per OS image of the plan (a root's own, and the host's that a cross-installing
+    root's build stage runs FROM): its age and origin (bootstrap.describe); for a dry run with
+    `refresh`, that it would be re-created first."""
+    roots = [s for s in steps if s.parent is None]
+    refs = sorted(
+        {s.delivery.parent_ref for s in roots}
+        | {s.delivery.build_parent_ref for s in roots if s.delivery.build_parent_ref}
+    )
     lines = [describe_local(ref) for ref in refs]
     if refresh:
         lines = [

@@ -42,7 +42,7 @@ from kfimages.build.retag import find_reusable
 from kfimages.build.secrets import build_secrets
 from kfimages.build.stop import STOP, Interrupted, interrupted_reason, on_signals
 from kfimages.errors import UserError
-from kfimages.platforms import check_runnable, host_platform, qualify
+from kfimages.platforms import check_runnable, host_platform, is_foreign, qualify
 from kfimages.repo import artifacts
 from kfimages.repo.graph import Graph, Image
 from kfimages.repo.inputs import CA_CONTEXT, INPUTS_LABEL
@@ -195,14 +195,20 @@ def _os_images(
     mirror: str,
     platforms: Sequence[str],
 ) -> dict[str, str]:
-    """Platform-qualified OS image ref -> image ID for the plan's roots, per platform: ensured
-    (local, pulled or bootstrapped) or, with `refresh_os`, re-created; for a dry run only
-    inspected (a missing or refreshed one is named, not fetched)."""
+    """Platform-qualified OS image ref -> image ID for the plan's roots, per platform, and the
+    host's for a cross-installing root built for another platform (its build stage runs FROM
+    it): ensured (local, pulled or bootstrapped) or, with `refresh_os`, re-created; for a dry
+    run only inspected (a missing or refreshed one is named, not fetched)."""
+    host = host_platform()
     wanted = sorted(
-        (qualify(image.parent, platform), platform)
+        (qualify(image.parent, platform, host=host), platform)
         for image in images
         if graph.parent_of(image.name) is None
-        for platform in platforms
+        for platform in dict.fromkeys(
+            [*platforms, host]
+            if image.cross and any(is_foreign(p, host=host) for p in platforms)
+            else platforms
+        )
     )
     out: dict[str, str] = {}
     for ref, platform in dict(wanted).items():

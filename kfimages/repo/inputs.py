@@ -75,7 +75,7 @@ class BuildInputs:
     build_parent: str = ""
     """For a cross-installing image (Image.cross) built for another platform than the build
     host's: the input digest of the build platform's image of its parent, which its build
-    stage runs FROM (BUILD_BASE_IMG); '' otherwise."""
+    stage runs FROM (BUILD_BASE_IMG), or for a root image the host's OS image ID; '' otherwise."""
 
     @cached_property
     def digest(self) -> str:

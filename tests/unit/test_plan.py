@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from kfimages import engine
-from kfimages.build import buildx, plan
+from kfimages.build import buildx, dryrun, plan
 from kfimages.build import run as build
 from kfimages.build.bootstrap import suite_for
 from kfimages.build.ca import ca_digest, collect_ca_files, fill_ca_dir
@@ -332,12 +332,47 @@ def test_a_cross_installing_root_image_builds_from_the_host_os_image(
     assert other["base@arm64"].inputs.digest != base.inputs.digest, "the host OS is an input"
     native = steps(graph, ["base"], tmp_path, os_images=os_images)["base"]
     assert (native.delivery.build_parent_ref, native.inputs.build_parent) == ("", "")
+    # The dry run and the build summary name both OS images (either may be pulled, bootstrapped
+    # or refreshed first, and either changes base@arm64).
+    monkeypatch.setattr(dryrun, "describe_local", lambda ref: f"OS image {ref} (x)")
+    assert dryrun.os_image_lines([base]) == [
+        f"OS image {OS_IMAGE} (x)",
+        f"OS image {OS_IMAGE}-arm64 (x)",
+    ]
     # Replaced during the build, the host's OS image stops base@arm64 like its own would.
     images = {f"{OS_IMAGE}-arm64": {"Id": arm_id}, OS_IMAGE: {"Id": OS_ID}}
     monkeypatch.setattr(engine, "inspect_image", images.get)
     assert build.parent_problem(base) is None
     images[OS_IMAGE] = {"Id": "sha256:" + "e" * 64}
     assert str(build.parent_problem(base)).startswith(f"OS image {OS_IMAGE} is another image now")
+
+
+def test_the_host_os_image_is_ensured_for_a_cross_installing_root(
+    chain: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """base@arm64's build stage runs FROM the host's OS image: the plan ensures it (a dry run
+    inspects it) although only linux/arm64 is asked for; a root that is not cross needs none."""
+    monkeypatch.setattr(build, "host_platform", lambda: "linux/amd64")
+    inspected: list[str] = []
+
+    def inspect(ref: str) -> dict[str, str]:
+        inspected.append(ref)
+        return {"Id": f"id-of-{ref}"}
+
+    monkeypatch.setattr(engine, "inspect_image", inspect)
+    dry = BuildRequest(dry_run=True)
+    arm = ("linux/arm64",)
+    graph = chain.graph()
+    plain = build._os_images(graph.build_order({"base"}), graph, dry, mirror="m", platforms=arm)
+    assert plain == {f"{OS_IMAGE}-arm64": f"id-of-{OS_IMAGE}-arm64"}
+    chain.write("base/Dockerfile", CROSS.replace("BASE_IMG=base", f"BASE_IMG={OS_IMAGE}"))
+    graph = chain.graph()
+    got = build._os_images(graph.build_order({"base"}), graph, dry, mirror="m", platforms=arm)
+    assert got == {OS_IMAGE: f"id-of-{OS_IMAGE}", f"{OS_IMAGE}-arm64": f"id-of-{OS_IMAGE}-arm64"}
+    native = build._os_images(
+        graph.build_order({"base"}), graph, dry, mirror="m", platforms=("linux/amd64",)
+    )
+    assert native == {OS_IMAGE: f"id-of-{OS_IMAGE}"}
 
 
 def test_default_tags_come_from_git(chain: Repo, tmp_path: Path) -> None:
