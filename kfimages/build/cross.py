@@ -38,7 +38,7 @@ def host_images(
     parents (with their ancestors) of the cross-installing images built for another platform,
     when the host's platform is not asked for itself. Parents first. A cross-installing root
     image (base) needs none: its build stage runs FROM the host's OS image, which the plan
-    ensures with the other platforms' (check_locks adds the host's platform)."""
+    ensures with the roots' own (kfimages.build.run._os_images)."""
     if host in platforms or not any(is_foreign(p, host=host) for p in platforms):
         return []
     needed: set[str] = set()
