@@ -194,12 +194,12 @@ def _os_images(
     *,
     mirror: str,
     platforms: Sequence[str],
+    host: str,
 ) -> dict[str, str]:
     """Platform-qualified OS image ref -> image ID for the plan's roots, per platform, and the
     host's for a cross-installing root built for another platform (its build stage runs FROM
     it): ensured (local, pulled or bootstrapped) or, with `refresh_os`, re-created; for a dry
     run only inspected (a missing or refreshed one is named, not fetched)."""
-    host = host_platform()
     wanted = sorted(
         (qualify(image.parent, platform, host=host), platform)
         for image in images
@@ -244,7 +244,12 @@ def prepare(
     facts = Facts(
         git=info,
         os_images=_os_images(
-            images, graph, request, mirror=settings.debian_mirror, platforms=platforms
+            images,
+            graph,
+            request,
+            mirror=settings.debian_mirror,
+            platforms=platforms,
+            host=host,
         ),
         repository_files=git.repository_files(graph.root)
         if any(i.config.extra_paths for i in images)

@@ -347,30 +347,31 @@ def test_a_cross_installing_root_image_builds_from_the_host_os_image(
     assert str(build.parent_problem(base)).startswith(f"OS image {OS_IMAGE} is another image now")
 
 
+HOST = "linux/amd64"
+"""The build host's platform the plans of these tests are made for."""
+
+
 def test_the_host_os_image_is_ensured_for_a_cross_installing_root(
     chain: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """base@arm64's build stage runs FROM the host's OS image: the plan ensures it (a dry run
     inspects it) although only linux/arm64 is asked for; a root that is not cross needs none."""
-    monkeypatch.setattr(build, "host_platform", lambda: "linux/amd64")
-    inspected: list[str] = []
-
-    def inspect(ref: str) -> dict[str, str]:
-        inspected.append(ref)
-        return {"Id": f"id-of-{ref}"}
-
-    monkeypatch.setattr(engine, "inspect_image", inspect)
+    monkeypatch.setattr(engine, "inspect_image", lambda ref: {"Id": f"id-of-{ref}"})
     dry = BuildRequest(dry_run=True)
     arm = ("linux/arm64",)
     graph = chain.graph()
-    plain = build._os_images(graph.build_order({"base"}), graph, dry, mirror="m", platforms=arm)
+    plain = build._os_images(
+        graph.build_order({"base"}), graph, dry, mirror="m", platforms=arm, host=HOST
+    )
     assert plain == {f"{OS_IMAGE}-arm64": f"id-of-{OS_IMAGE}-arm64"}
     chain.write("base/Dockerfile", CROSS.replace("BASE_IMG=base", f"BASE_IMG={OS_IMAGE}"))
     graph = chain.graph()
-    got = build._os_images(graph.build_order({"base"}), graph, dry, mirror="m", platforms=arm)
+    got = build._os_images(
+        graph.build_order({"base"}), graph, dry, mirror="m", platforms=arm, host=HOST
+    )
     assert got == {OS_IMAGE: f"id-of-{OS_IMAGE}", f"{OS_IMAGE}-arm64": f"id-of-{OS_IMAGE}-arm64"}
     native = build._os_images(
-        graph.build_order({"base"}), graph, dry, mirror="m", platforms=("linux/amd64",)
+        graph.build_order({"base"}), graph, dry, mirror="m", platforms=("linux/amd64",), host=HOST
     )
     assert native == {OS_IMAGE: f"id-of-{OS_IMAGE}"}
 
