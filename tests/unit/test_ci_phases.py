@@ -119,7 +119,11 @@ def test_ci_run_and_test_sh_time_every_phase() -> None:
     """The phases, in the order they run; the arm64 leg is its own phase (smoke per platform)."""
     ci = (PROJECT / ".ci" / "run").read_text(encoding="utf-8")
     began = [line.split(maxsplit=1)[1] for line in ci.splitlines() if line.startswith("phases_beg")]
-    assert began == ["setup", "qemu", "packages", "disk", '"base ref"']
+    # the disk phase after the base ref: how much room a run wants depends on what it rebuilds
+    assert began == ["setup", "qemu", "packages", '"base ref"', "disk"]
+    assert ci.index('min_free="${KFIMAGES_CI_MIN_FREE_ALL:-50GB}"') < ci.index(
+        'KFIMAGES_CI_MIN_FREE="$min_free" bash scripts/free-disk.sh --reset-when-low'
+    )
     assert "phases_trap on_exit" in ci
     test = (PROJECT / "scripts" / "test.sh").read_text(encoding="utf-8")
     began = [line.split(maxsplit=1)[1] for line in test.splitlines() if "phases_begin" in line]
