@@ -13,9 +13,10 @@
 #     names (what the next build reuses and what the upgrade tests start from); every other tag
 #     of those repositories is removed.
 # Then, if less than $KFIMAGES_CI_MIN_FREE (default 30GB: an arm64 PyTorch build with its
-# wheels; .ci/run asks for 50GB when a root image is affected and it rebuilds every image) is free in Docker's data root, the cache is trimmed further, to
-# $KFIMAGES_CI_BUILD_CACHE_LOW (default 0: all of it; the next builds download again, which
-# costs minutes, where a full disk costs the run and can stop dockerd).
+# wheels; .ci/run asks for 50GB when a root image is affected and it rebuilds every image) is
+# free in Docker's data root, the cache is trimmed further, to $KFIMAGES_CI_BUILD_CACHE_LOW
+# (default 0: all of it; the next builds download again, which costs minutes, where a full disk
+# costs the run and can stop dockerd).
 # --between-legs (scripts/test.sh, when .ci/run sets KFIMAGES_FREE_DISK=1): the replaced images
 # of the first platform go and the low-room trim applies, but not the routine trim to
 # $KFIMAGES_CI_BUILD_CACHE: mid-run, its least recently used records are what the next
