@@ -201,9 +201,15 @@ def affected(
     """Images whose build inputs changed since BASE, plus their descendants, parents first."""
     if not base:
         raise UserError("--base REF is required (e.g. --base origin/main)")
-    selection = changes.explain(_graph(), base_ref=base)
-    fmt = render.affected_json if json else render.affected_text
-    print(fmt(selection.images, registry=registry, tag=tag, reasons=selection.reasons))
+    graph = _graph()
+    selection = changes.explain(graph, base_ref=base)
+    images, reasons = selection.images, selection.reasons
+    if json:
+        print(
+            render.affected_json(images, graph=graph, registry=registry, tag=tag, reasons=reasons)
+        )
+    else:
+        print(render.affected_text(images, registry=registry, tag=tag, reasons=reasons))
 
 
 _NAMES_HELP = (

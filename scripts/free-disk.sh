@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# free-disk.sh [--between-legs | --reset-when-low]: makes room in the Docker store before CI
-# builds (called by .ci/run before the tests, and by scripts/test.sh between two platforms'
-# smoke phases).
+# free-disk.sh [--between-legs | --reset-when-low [--every-image]]: makes room in the Docker
+# store before CI builds (called by .ci/run before the tests, and by scripts/test.sh between two
+# platforms' smoke phases).
 #
 # CI runs on a long-lived machine whose image store and BuildKit cache carry over from run to
 # run (that is what makes a run incremental). Two things grow without bound there:
@@ -13,10 +13,13 @@
 #     names (what the next build reuses and what the upgrade tests start from); every other tag
 #     of those repositories is removed.
 # Then, if less than $KFIMAGES_CI_MIN_FREE (default 30GB: an arm64 PyTorch build with its
-# wheels; .ci/run asks for 50GB when a root image is affected and it rebuilds every image) is
-# free in Docker's data root, the cache is trimmed further, to $KFIMAGES_CI_BUILD_CACHE_LOW
-# (default 0: all of it; the next builds download again, which costs minutes, where a full disk
-# costs the run and can stop dockerd).
+# wheels) is free in Docker's data root, the cache is trimmed further, to
+# $KFIMAGES_CI_BUILD_CACHE_LOW (default 0: all of it; the next builds download again, which costs
+# minutes, where a full disk costs the run and can stop dockerd).
+# --every-image (.ci/run, when a root image is affected): the run rebuilds every image, for both
+# platforms, beside the images and the cache it replaces; it wants the larger of
+# $KFIMAGES_CI_MIN_FREE and $KFIMAGES_CI_MIN_FREE_ALL (default 50GB). With 32 GB free, such a run
+# stopped at its arm64 builds with "no space left on device" (2026-12-05).
 # --between-legs (scripts/test.sh, when .ci/run sets KFIMAGES_FREE_DISK=1): the replaced images
 # of the first platform go and the low-room trim applies, but not the routine trim to
 # $KFIMAGES_CI_BUILD_CACHE: mid-run, its least recently used records are what the next
@@ -38,17 +41,25 @@ set -euo pipefail
 
 log() { printf 'free-disk: %s\n' "$*" >&2; }
 
+usage="usage: free-disk.sh [--between-legs | --reset-when-low [--every-image]]"
 between_legs=""
 reset_when_low=""
-case "${1:-}" in
-  "") ;;
-  --between-legs) between_legs=1 ;;
-  --reset-when-low) reset_when_low=1 ;;
-  *)
-    log "unknown argument ${1}; usage: free-disk.sh [--between-legs | --reset-when-low]"
-    exit 2
-    ;;
-esac
+every_image=""
+for arg in "$@"; do
+  case "${arg}" in
+    --between-legs) between_legs=1 ;;
+    --reset-when-low) reset_when_low=1 ;;
+    --every-image) every_image=1 ;;
+    *)
+      log "unknown argument ${arg}; ${usage}"
+      exit 2
+      ;;
+  esac
+done
+if [ -n "${between_legs}" ] && [ -n "${reset_when_low}${every_image}" ]; then
+  log "--between-legs runs mid-run, without --reset-when-low or --every-image; ${usage}"
+  exit 2
+fi
 
 # bytes NAME VALUE: VALUE in bytes, or one line naming the setting and exit 2.
 bytes() {
@@ -65,6 +76,13 @@ keep_cache_low="${KFIMAGES_CI_BUILD_CACHE_LOW:-0}"
 bytes KFIMAGES_CI_BUILD_CACHE "${keep_cache}" >/dev/null
 bytes KFIMAGES_CI_BUILD_CACHE_LOW "${keep_cache_low}" >/dev/null
 min_bytes="$(bytes KFIMAGES_CI_MIN_FREE "${min_free}")"
+if [ -n "${every_image}" ]; then
+  min_free_all="${KFIMAGES_CI_MIN_FREE_ALL:-50GB}"
+  all_bytes="$(bytes KFIMAGES_CI_MIN_FREE_ALL "${min_free_all}")"
+  if [ "${all_bytes}" -gt "${min_bytes}" ]; then
+    min_free="${min_free_all}" min_bytes="${all_bytes}"
+  fi
+fi
 
 repos="${KFIMAGES_CI_REPOS:-^kfnb}"
 refs="$(docker images --format '{{.Repository}}:{{.Tag}} {{.ID}}' | awk -v re="${repos}" '$1 ~ re')"

@@ -12,7 +12,8 @@
       ],
       "names": ["base", "jupyter", ...],  # the same images, parents first
       "stages": [["base"], ["jupyter", "codeserver"], ...],
-      "count": 3
+      "count": 3,
+      "roots": ["base"]                  # the affected images built FROM an external image
     }
 
 `depth` is the level within the selection: 0 when the parent is not selected
@@ -21,6 +22,9 @@ runs `stages` one after the other (each stage's images in parallel), or uses
 `include` as the `include` list of a matrix (GitHub Actions:
 `matrix: {include: ${{ fromJSON(...).include }}}`), or gives `names` to a
 single build step.
+`roots` names the affected images whose parent is no image of the repository (the OS
+image): when it is not empty, every image below them is affected too, a rebuild of the whole
+tree (`.ci/run` wants more room on the disk for it).
 `reason` is present when reasons are passed.
 """
 
@@ -177,11 +181,13 @@ def _depths(images: Sequence[Image]) -> dict[str, int]:
 def affected_json(
     images: Sequence[Image],
     *,
+    graph: Graph,
     registry: str,
     tag: str,
     reasons: Mapping[str, str] | None = None,
 ) -> str:
-    """`invoke affected --json`: a CI matrix (shape in the module docstring)."""
+    """`invoke affected --json`: a CI matrix (shape in the module docstring) of `images`, a
+    selection of `graph`'s."""
     depths = _depths(images)
     names = {i.name for i in images}
     include: list[dict[str, Any]] = []
@@ -208,6 +214,7 @@ def affected_json(
         "names": [i.name for i in images],
         "stages": stages,
         "count": len(images),
+        "roots": [i.name for i in images if graph.parent_of(i.name) is None],
     }
     return json.dumps(doc, indent=2)
 

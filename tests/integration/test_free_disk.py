@@ -21,11 +21,12 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 
 def _free_disk(
-    store: str, *args: str, min_free: str, low: str = "100TB"
+    store: str, *args: str, min_free: str, low: str = "100TB", min_free_all: str = "1K"
 ) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ, "KFIMAGES_CI_REPOS": f"^{store}/", "KFIMAGES_CI_BUILD_CACHE": "100TB",
         "KFIMAGES_CI_MIN_FREE": min_free, "KFIMAGES_CI_BUILD_CACHE_LOW": low,
+        "KFIMAGES_CI_MIN_FREE_ALL": min_free_all,
     }  # fmt: skip
     return subprocess.run(["bash", "scripts/free-disk.sh", *args], cwd=PROJECT, env=env,
                           capture_output=True, text=True, check=False)  # fmt: skip
@@ -97,9 +98,29 @@ def test_between_legs_only_the_low_room_trim_applies(store: str, tmp_path: Path)
     assert tight.stderr.count("BuildKit cache trimmed to 100TB: ") == 1, tight.stderr
 
 
+def test_a_run_that_rebuilds_every_image_wants_the_larger_room(store: str) -> None:
+    """--every-image (.ci/run, a root image affected): KFIMAGES_CI_MIN_FREE_ALL where it is the
+    larger; a caller's larger KFIMAGES_CI_MIN_FREE is kept."""
+    done = _free_disk(store, "--every-image", min_free="1K", min_free_all="100TiB")
+    assert done.returncode == 0, done.stderr
+    assert "free-disk: less than 100TiB free" in done.stderr, done.stderr
+    assert "(wanted: 100TiB)" in done.stderr, done.stderr
+    kept = _free_disk(store, "--every-image", min_free="100TiB", min_free_all="1K")
+    assert kept.returncode == 0, kept.stderr
+    assert "(wanted: 100TiB)" in kept.stderr, kept.stderr
+    plain = _free_disk(store, min_free="1K", min_free_all="100TiB")
+    assert plain.returncode == 0, plain.stderr
+    assert "less than" not in plain.stderr, plain.stderr
+    assert "(wanted: 1K)" in plain.stderr, plain.stderr
+
+
 @pytest.mark.parametrize(
     ("setting", "value"),
-    [("KFIMAGES_CI_MIN_FREE", "thirty"), ("KFIMAGES_CI_BUILD_CACHE_LOW", "all")],
+    [
+        ("KFIMAGES_CI_MIN_FREE", "thirty"),
+        ("KFIMAGES_CI_BUILD_CACHE_LOW", "all"),
+        ("KFIMAGES_CI_MIN_FREE_ALL", "fifty"),
+    ],
 )
 def test_a_malformed_size_is_named_in_one_line_before_anything_goes(
     store: str, tmp_path: Path, setting: str, value: str
@@ -107,7 +128,7 @@ def test_a_malformed_size_is_named_in_one_line_before_anything_goes(
     repo = f"{store}/img"
     _image(f"{repo}:2026-12-03", "older", tmp_path)
     sizes = {"min_free": "30GB", "low": "0", **{_ARG[setting]: value}}
-    done = _free_disk(store, **sizes)
+    done = _free_disk(store, "--every-image", **sizes)
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines() == [
         f"free-disk: {setting}={value} is not a size; give one such as 30GB"
@@ -115,12 +136,24 @@ def test_a_malformed_size_is_named_in_one_line_before_anything_goes(
     assert engine.local_refs(f"reference={repo}") == [f"{repo}:2026-12-03"]
 
 
-_ARG = {"KFIMAGES_CI_MIN_FREE": "min_free", "KFIMAGES_CI_BUILD_CACHE_LOW": "low"}
+_ARG = {
+    "KFIMAGES_CI_MIN_FREE": "min_free",
+    "KFIMAGES_CI_BUILD_CACHE_LOW": "low",
+    "KFIMAGES_CI_MIN_FREE_ALL": "min_free_all",
+}
+
+
+USAGE = "usage: free-disk.sh [--between-legs | --reset-when-low [--every-image]]"
 
 
 def test_an_unknown_argument_is_named(store: str) -> None:
     done = _free_disk(store, "--all", min_free="1K")
     assert done.returncode == 2, done.stderr
-    assert done.stderr.splitlines() == [
-        "free-disk: unknown argument --all; usage: free-disk.sh [--between-legs | --reset-when-low]"
-    ]
+    assert done.stderr.splitlines() == [f"free-disk: unknown argument --all; {USAGE}"]
+
+
+def test_between_legs_takes_no_other_option(store: str) -> None:
+    done = _free_disk(store, "--between-legs", "--every-image", min_free="1K")
+    assert done.returncode == 2, done.stderr
+    why = "--between-legs runs mid-run, without --reset-when-low or --every-image"
+    assert done.stderr.splitlines() == [f"free-disk: {why}; {USAGE}"]

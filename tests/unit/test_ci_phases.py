@@ -121,9 +121,8 @@ def test_ci_run_and_test_sh_time_every_phase() -> None:
     began = [line.split(maxsplit=1)[1] for line in ci.splitlines() if line.startswith("phases_beg")]
     # the disk phase after the base ref: how much room a run wants depends on what it rebuilds
     assert began == ["setup", "qemu", "packages", '"base ref"', "disk"]
-    assert ci.index('min_free="${KFIMAGES_CI_MIN_FREE_ALL:-50GB}"') < ci.index(
-        'KFIMAGES_CI_MIN_FREE="$min_free" bash scripts/free-disk.sh --reset-when-low'
-    )
+    assert '(.venv/bin/invoke affected --base "$KFIMAGES_BASE_REF" --json)' in ci
+    assert 'bash scripts/free-disk.sh --reset-when-low "${every_image[@]}"' in ci
     assert "phases_trap on_exit" in ci
     test = (PROJECT / "scripts" / "test.sh").read_text(encoding="utf-8")
     began = [line.split(maxsplit=1)[1] for line in test.splitlines() if "phases_begin" in line]

@@ -154,10 +154,15 @@ def test_affected_json_is_a_ci_matrix(chain: Repo) -> None:
     chain.append("jupyter/Dockerfile")
     chain.write("codeserver/x")
     sel = explain(chain.graph(), base_ref="main")
-    data = json.loads(affected_json(sel.images, registry="kfnb", tag="t", reasons=sel.reasons))
+    matrix = affected_json(
+        sel.images, graph=chain.graph(), registry="kfnb", tag="t", reasons=sel.reasons
+    )
+    data = json.loads(matrix)
     assert data["names"] == ["codeserver", "jupyter", "pytorch.cpu", "pytorch.cuda"]
     assert data["count"] == 4
     assert data["stages"] == [["codeserver", "jupyter"], ["pytorch.cpu", "pytorch.cuda"]]
+    # depth 0 is the top of the selection; a root is built FROM the OS image: none here
+    assert data["roots"] == []
     entry = data["include"][2]
     assert entry == {
         "name": "pytorch.cpu",
@@ -177,12 +182,27 @@ def test_affected_json_is_a_ci_matrix(chain: Repo) -> None:
     assert data["include"][0]["reason"] == "changed: codeserver/x"
 
 
-def test_affected_json_empty_and_without_reasons(chain: Repo) -> None:
-    data = json.loads(affected_json([], registry="kfnb", tag="t"))
-    assert data == {"include": [], "names": [], "stages": [], "count": 0}
+def test_affected_json_names_the_root_a_change_under_it_reaches(chain: Repo) -> None:
+    """A change in the root image's folder affects the whole tree: `roots` says so (`.ci/run`
+    wants more room then), where a change below it leaves `roots` empty although its top has
+    depth 0."""
+    chain.write("base/s6/cont-init.d/10-home", "#!/bin/sh\necho home\n")
     graph = chain.graph()
-    data = json.loads(affected_json(graph.build_order(["base"]), registry="kfnb", tag="t"))
+    sel = explain(graph, base_ref="main")
+    data = json.loads(affected_json(sel.images, graph=graph, registry="kfnb", tag="t"))
+    assert data["count"] == len(graph.images)
+    assert data["roots"] == ["base"]
+
+
+def test_affected_json_empty_and_without_reasons(chain: Repo) -> None:
+    graph = chain.graph()
+    data = json.loads(affected_json([], graph=graph, registry="kfnb", tag="t"))
+    assert data == {"include": [], "names": [], "stages": [], "count": 0, "roots": []}
+    data = json.loads(
+        affected_json(graph.build_order(["base"]), graph=graph, registry="kfnb", tag="t")
+    )
     assert "reason" not in data["include"][0]
+    assert data["roots"] == ["base"]
 
 
 def test_affected_text(chain: Repo) -> None:
