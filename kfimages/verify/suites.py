@@ -32,7 +32,10 @@ wait (a server starting in its container, a browser, a kernel): on the 2-core ma
 jupyter's suite alone took 390 s with one process, 217 s with 4, 182 s with 3; codeserver's
 and jupyter's at once (`--jobs 2`) 351 s with 2 each against 470 s with one each. 8 processes
 on one suite gave no gain and a kernel that timed out starting. `--dist worksteal`: an idle
-process takes tests from a busy one's queue (a suite's tests take from 0.1 s to 75 s)."""
+process takes tests from a busy one's queue (a suite's tests take from 0.1 s to 75 s).
+Alone, on 2026-12-05: codeserver's suite 173 s with 2, 134 s with 3, 125 s with 4; jupyter's
+156 s with 2, 131 s with 3. Starting the 75 s test first (it waits for code-server's heartbeat)
+gave nothing (138 s with 3): the tests' sum, about 350 s, sets the time, not the longest test."""
 
 
 def workers_args(workers: int) -> list[str]:
