@@ -1,10 +1,11 @@
-"""Where and when the bench ran (CPU, memory, kernel, Docker, load, commit), and whether the
-Docker disk may hold what it builds."""
+"""Where and when the bench ran (CPU, memory, kernel, Docker, load, commit), whether the
+Docker disk may hold what it builds, and how quiet the CPUs were before the start-ups."""
 
 from __future__ import annotations
 
 import os
 import platform
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +32,53 @@ class Machine:
     commit: str
     build_args: tuple[tuple[str, str], ...] = ()
     """The environment's KFIMAGES_BUILD_ARG_* overrides (build inputs)."""
+
+
+QUIET_IDLE = 0.9
+"""The CPUs' idle share (of /proc/stat's time, iowait counted as busy) that `settle` waits for."""
+QUIET_WINDOW_S = 1.5
+"""The window over which `settle` reads that share."""
+QUIET_TIMEOUT_S = 120.0
+"""How long `settle` waits at most."""
+
+
+@dataclass(frozen=True)
+class Quiet:
+    """How quiet the CPUs were before the start-ups were measured (`settle`)."""
+
+    idle: float
+    """The idle share of the CPUs' time over the last window (0 to 1)."""
+    waited: float
+    """Seconds from the `sync` to that window's end."""
+    reached: bool
+    """Whether the share reached the one asked for before the timeout."""
+
+
+def _cpu_times() -> tuple[int, int]:
+    """(idle, total) clock ticks of all CPUs since boot: /proc/stat's `cpu` line, whose 4th
+    field is the idle time (iowait, the 5th, is a disk the CPUs wait for: not quiet)."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = [int(x) for x in stat.readline().split()[1:]]
+    return fields[3], sum(fields)
+
+
+def settle(
+    *, idle: float = QUIET_IDLE, window: float = QUIET_WINDOW_S, timeout: float = QUIET_TIMEOUT_S
+) -> Quiet:
+    """Flush the page cache's writes (`sync`: the cold builds leave GBs to write back), then
+    wait until the CPUs are `idle` idle over `window` seconds, or `timeout` seconds passed.
+    Start-ups measured on a machine still busy with the builds before them vary more."""
+    started = time.monotonic()
+    os.sync()
+    share = 0.0
+    while True:
+        idle_before, total_before = _cpu_times()
+        time.sleep(window)  # on purpose: the window the share is read over
+        idle_after, total_after = _cpu_times()
+        share = (idle_after - idle_before) / max(total_after - total_before, 1)
+        waited = time.monotonic() - started
+        if share >= idle or waited >= timeout:
+            return Quiet(idle=share, waited=waited, reached=share >= idle)
 
 
 def _proc_field(path: str, key: str) -> str:

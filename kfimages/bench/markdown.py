@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from kfimages.bench.builds import BENCH_REGISTRY, BENCH_TAG
+from kfimages.bench.machine import QUIET_IDLE, QUIET_WINDOW_S, Quiet
 from kfimages.bench.probes import INTERVAL_S, PREFIX
 from kfimages.bench.results import MB, MIB, Part, Rebuild, Results, Timing, jobs_speedup
 from kfimages.tables import markdown_table
@@ -165,6 +166,22 @@ def _size_section(results: Results) -> list[str]:
     ]
 
 
+def _quiet(quiet: Quiet | None) -> str:
+    """The sentence on how quiet the CPUs were before the start-ups (machine.settle)."""
+    if quiet is None:
+        return ""
+    how = (
+        f"{quiet.idle:.0%} idle over {QUIET_WINDOW_S:g} s, {quiet.waited:.1f} s after the sync"
+        if quiet.reached
+        else f"not quiet within {quiet.waited:.0f} s ({quiet.idle:.0%} idle in the last "
+        f"{QUIET_WINDOW_S:g} s): these figures vary more than on a quiet machine"
+    )
+    return (
+        "Before the first start-up, the bench flushed the page cache's writes (`sync`) and "
+        f"waited for the CPUs to be {QUIET_IDLE:.0%} idle: {how}. "
+    )
+
+
 def _startup_section(results: Results) -> list[str]:
     lines = ["", "## Start-up and idle memory", ""]
     if Part.STARTUP not in results.parts:
@@ -172,8 +189,11 @@ def _startup_section(results: Results) -> list[str]:
     lines += [
         "Seconds from `docker run -d` to the first HTTP 200 on the image's probe URL (port "
         f"8888), `NB_PREFIX={PREFIX}`: median (min-max) of {results.startup_runs} run(s) per "
-        "mode, the modes interleaved (/init, bare, /init, bare, ...), so that both see the "
-        "same load. The probe runs on the host, in the bench's own process: one GET every "
+        "mode, after one start of each that is not counted (the first after a build reads the "
+        "image's files from disk), the modes interleaved and counterbalanced (/init, bare, "
+        "bare, /init, ...), so that both see the same load and each follows the other as "
+        f"often. {_quiet(results.quiet)}The probe runs on the host, in the bench's own "
+        "process: one GET every "
         f"{INTERVAL_S * 1000:.0f} ms on the port Docker published on 127.0.0.1 (no program "
         "started, no `docker exec` into the container while it starts, and the port read with "
         "one request to the engine's API, not a `docker port`: the platform too "

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kfimages.bench.ci import CiRun
-from kfimages.bench.machine import Machine
+from kfimages.bench.machine import Machine, Quiet
 from kfimages.bench.suites import SuiteRun
 from kfimages.build.report import Result, Status
 
@@ -132,6 +132,8 @@ class Results:
     runs: tuple[ImageRun, ...] = ()
     startup_runs: int = 0
     """Runs per image and mode; 0: no start-ups."""
+    quiet: Quiet | None = None
+    """How quiet the CPUs were before the start-ups (None: not measured)."""
     idle_seconds: float = 0
     jobs: tuple[Rebuild, ...] = ()
     """The --jobs 1 and --jobs 2 builds."""

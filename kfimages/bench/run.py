@@ -30,7 +30,7 @@ from kfimages.bench.builds import (
 from kfimages.bench.chain import measure_chain, shape
 from kfimages.bench.chart import check_matplotlib, write_chart
 from kfimages.bench.ci import latest, phases_dir, read_runs
-from kfimages.bench.machine import disk_warning, known_size, read_machine
+from kfimages.bench.machine import Quiet, disk_warning, known_size, read_machine, settle
 from kfimages.bench.markdown import format_results
 from kfimages.bench.planning import measure_planning
 from kfimages.bench.results import ImageBuild, Part, PlanStep, PlatformBuild, Rebuild, Results
@@ -163,6 +163,7 @@ def run(options: Options, *, settings: Settings, root: Path) -> Results:
             cold, noop, subjects = cold_phase(ctx, names)
         elif {Part.STARTUP, Part.SUITES} & parts:  # the images already built
             subjects = existing_subjects(graph, planned, registry=options.registry, tag=options.tag)
+        quiet = _settle(options, subjects) if Part.STARTUP in parts else None
         runs = tuple(
             measure_image(
                 graph, name, ref=ref,
@@ -200,6 +201,7 @@ def run(options: Options, *, settings: Settings, root: Path) -> Results:
         noop=noop,
         runs=runs,
         startup_runs=options.runs if Part.STARTUP in parts else 0,
+        quiet=quiet,
         idle_seconds=options.idle_seconds,
         jobs=jobs,
         missing=subjects.missing,
@@ -211,6 +213,18 @@ def run(options: Options, *, settings: Settings, root: Path) -> Results:
         ci_runs=ci_runs,
         duration=time.monotonic() - started,
     )
+
+
+def _settle(options: Options, subjects: Subjects) -> Quiet | None:
+    """Before the start-ups (if any): the machine settled (machine.settle), and how quiet."""
+    if options.runs < 1 or not subjects.refs:
+        return None
+    quiet = settle()
+    log.info(
+        "before the start-ups: the CPUs %.0f%% idle after %.1f s%s", quiet.idle * 100,
+        quiet.waited, "" if quiet.reached else " (not quiet: the figures vary more)",
+    )  # fmt: skip
+    return quiet
 
 
 def _suites(

@@ -1,6 +1,8 @@
 """Start-ups of a local image: `docker run` to the first HTTP 200 through /init and bare
-(the service's run script as the entrypoint), interleaved (/init, bare, /init, bare, ...: both
-modes see the same load), the idle memory after the first of each, and the size."""
+(the service's run script as the entrypoint), interleaved and counterbalanced (/init, bare,
+bare, /init, ...: both modes see the same load, and each follows the other as often) after one
+start of each that is not counted, the idle memory after the first counted one of each, and
+the size."""
 
 from __future__ import annotations
 
@@ -52,6 +54,23 @@ def _every(seconds: float, check: Callable[[], None]) -> Callable[[], None]:
     return throttled
 
 
+def start_order(runs: int) -> list[tuple[int, bool]]:
+    """The start-ups of one image, as (run index, bare?): first one of each mode that is not
+    counted (index -1: the first start after a build reads the image's files from disk), then
+    `runs` of each, interleaved and counterbalanced: /init, bare, bare, /init, /init, bare, ...
+    Both modes see the same load, and each follows the other (whose container is still being
+    removed) as often."""
+    order = [(-1, False), (-1, True)]
+    for index in range(runs):
+        pair = [(index, False), (index, True)]
+        order += pair if index % 2 == 0 else pair[::-1]
+    return order
+
+
+def _mode(bare: bool) -> str:
+    return "bare" if bare else "/init"
+
+
 def start_once(
     *, ref: str, probe: Probe, bare: bool, timeout: float, idle_seconds: float | None
 ) -> tuple[float, int | None]:
@@ -101,22 +120,24 @@ def measure_image(
     times: dict[bool, list[float]] = {False: [], True: []}
     memory: dict[bool, int | None] = {False: None, True: None}
     problems: dict[bool, str] = {}
-    for index in range(runs):  # interleaved: /init, bare, /init, bare, ... (same load for both)
-        for bare in (False, True):
-            if bare in problems:
-                continue  # a mode that failed once has no figure
-            try:
-                seconds, used = start_once(
-                    ref=ref, probe=probe, bare=bare, timeout=timeout,
-                    idle_seconds=idle_seconds if index == 0 else None,
-                )  # fmt: skip
-            except UserError as exc:
-                log.error("%s", exc)
-                problems[bare] = str(exc)
-                continue
-            times[bare].append(seconds)
-            memory[bare] = used if index == 0 else memory[bare]
-            log.info("%s %s run %d: %.2f s", ref, "bare" if bare else "/init", index + 1, seconds)
+    for index, bare in start_order(runs):
+        if bare in problems:
+            continue  # a mode that failed once has no figure
+        try:
+            seconds, used = start_once(
+                ref=ref, probe=probe, bare=bare, timeout=timeout,
+                idle_seconds=idle_seconds if index == 0 else None,
+            )  # fmt: skip
+        except UserError as exc:
+            log.error("%s", exc)
+            problems[bare] = str(exc)
+            continue
+        if index < 0:
+            log.info("%s %s warm-up: %.2f s (not counted)", ref, _mode(bare), seconds)
+            continue
+        times[bare].append(seconds)
+        memory[bare] = used if index == 0 else memory[bare]
+        log.info("%s %s run %d: %.2f s", ref, _mode(bare), index + 1, seconds)
     timings = {
         bare: None if bare in problems else summarize(times[bare], memory=memory[bare])
         for bare in (False, True)

@@ -8,6 +8,7 @@ are made up, the chain is a real git repository that is only loaded.
 from __future__ import annotations
 
 import http.server
+import itertools
 import re
 import socket
 import threading
@@ -21,7 +22,7 @@ from kfimages.bench import chain as bench_chain
 from kfimages.bench import markdown, probes
 from kfimages.bench import results as figures
 from kfimages.bench import run as bench_run
-from kfimages.bench.machine import Machine, disk_warning
+from kfimages.bench.machine import Machine, Quiet, disk_warning, settle
 from kfimages.bench.probes import Probe
 from kfimages.bench.results import (
     ImageBuild,
@@ -32,6 +33,7 @@ from kfimages.bench.results import (
     Results,
     Timing,
 )
+from kfimages.bench.startup import start_order
 from kfimages.build.report import Result, Status
 from kfimages.errors import UserError
 from kfimages.repo.graph import load_graph
@@ -483,3 +485,47 @@ def test_the_chain_is_a_graph_of_a_root_and_independent_children(
     assert bench_chain.shape(children=3, work_mb=7, os_image="os:1").startswith(
         "1 root image FROM os:1 + 3 independent children, each hashing 7 MB"
     )
+
+
+# --- start-ups: order and a quiet machine -------------------------------------------------
+
+
+def test_start_ups_warm_up_each_mode_then_alternate_which_goes_first() -> None:
+    order = start_order(4)
+    assert order[:2] == [(-1, False), (-1, True)]  # not counted
+    counted = order[2:]
+    assert counted == [
+        (0, False), (0, True), (1, True), (1, False),
+        (2, False), (2, True), (3, True), (3, False),
+    ]  # fmt: skip
+    follows = [(a[1], b[1]) for a, b in itertools.pairwise(counted) if a[1] != b[1]]
+    assert follows.count((False, True)) == follows.count((True, False))
+    assert [bare for _, bare in start_order(5)[2:]].count(True) == 5
+
+
+def test_settle_reads_the_cpus_and_says_whether_they_were_quiet() -> None:
+    """/proc/stat of this machine: any share reaches 0 %; none reaches more than 100 %, so
+    the wait ends at the timeout and says so."""
+    quiet = settle(idle=0.0, window=0.05, timeout=5)
+    assert quiet.reached
+    assert 0.0 <= quiet.idle <= 1.0
+    assert quiet.waited < 5
+    busy = settle(idle=1.01, window=0.05, timeout=0.2)
+    assert not busy.reached
+    assert 0.2 <= busy.waited < 5
+    assert busy.idle <= 1.0
+
+
+def test_results_markdown_says_how_quiet_the_cpus_were() -> None:
+    quiet = figures.Results(
+        machine=MACHINE, images=("base",), parts=(Part.STARTUP,), startup_runs=5,
+        quiet=Quiet(idle=0.97, waited=3.2, reached=True),
+    )  # fmt: skip
+    text = markdown.format_results(quiet)
+    assert "waited for the CPUs to be 90% idle: 97% idle over 1.5 s, 3.2 s after the sync." in text
+    assert "interleaved and counterbalanced (/init, bare, bare, /init, ...)" in text
+    busy = figures.Results(
+        machine=MACHINE, images=("base",), parts=(Part.STARTUP,), startup_runs=5,
+        quiet=Quiet(idle=0.41, waited=121.0, reached=False),
+    )  # fmt: skip
+    assert "not quiet within 121 s (41% idle in the last 1.5 s)" in markdown.format_results(busy)
