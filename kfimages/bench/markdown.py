@@ -202,7 +202,8 @@ def _startup_section(results: Results) -> list[str]:
         "the s6-supervised service). **bare server**: the service's own run script as the "
         "entrypoint (`--entrypoint /etc/services.d/<service>/run`, the command /init's "
         "supervisor would run): no cont-init.d, no supervision; the difference is what /init "
-        "costs, and **/init / bare** is the ratio of the medians. Idle memory: `docker stats` "
+        "costs: **/init / bare** is the ratio of the medians, **/init - bare** their "
+        "difference. Idle memory: `docker stats` "
         f"MemUsage {results.idle_seconds:.0f} s after the first run's 200, in MiB.",
         "",
     ]
@@ -213,6 +214,7 @@ def _startup_section(results: Results) -> list[str]:
             _timing(r.init),
             _timing(r.bare),
             _ratio(r.ratio),
+            "n/a" if r.extra_ms is None else f"{r.extra_ms:+.1f}",
             _mib(r.init.memory if r.init else None),
             _mib(r.bare.memory if r.bare else None),
             r.reason,
@@ -220,7 +222,8 @@ def _startup_section(results: Results) -> list[str]:
         for r in results.runs
     ]
     rows += [
-        (name, "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", reason) for name, reason in results.missing
+        (name, "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", reason)
+        for name, reason in results.missing
     ]
     rows = _in_plan_order(rows, results.images)
     headers = (
@@ -229,6 +232,7 @@ def _startup_section(results: Results) -> list[str]:
         "/init to 200 (s)",
         "bare server to 200 (s)",
         "/init / bare",
+        "/init - bare (ms)",
         "idle memory, /init (MiB)",
         "idle memory, bare (MiB)",
         "note",

@@ -86,6 +86,13 @@ class ImageRun:
             return None
         return self.init.median / self.bare.median
 
+    @property
+    def extra_ms(self) -> float | None:
+        """What /init adds: its median minus the bare server's, in ms (None without both)."""
+        if self.init is None or self.bare is None:
+            return None
+        return (self.init.median - self.bare.median) * 1000
+
 
 @dataclass(frozen=True)
 class PlatformBuild:
