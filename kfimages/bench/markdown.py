@@ -170,12 +170,10 @@ def _quiet(quiet: Quiet | None) -> str:
     """The sentence on how quiet the CPUs were before the start-ups (machine.settle)."""
     if quiet is None:
         return ""
-    how = (
-        f"{quiet.idle:.0%} idle over {QUIET_WINDOW_S:g} s, {quiet.waited:.1f} s after the sync"
-        if quiet.reached
-        else f"not quiet within {quiet.waited:.0f} s ({quiet.idle:.0%} idle in the last "
-        f"{QUIET_WINDOW_S:g} s): these figures vary more than on a quiet machine"
-    )
+    window = f"{quiet.idle:.0%} idle over {QUIET_WINDOW_S:g} s"
+    how = f"{window}, {quiet.waited:.1f} s after the sync" if quiet.reached else (
+        f"not quiet within {quiet.waited:.0f} s ({window}): the figures vary more"
+    )  # fmt: skip
     return (
         "Before the first start-up, the bench flushed the page cache's writes (`sync`) and "
         f"waited for the CPUs to be {QUIET_IDLE:.0%} idle: {how}. "
@@ -221,10 +219,7 @@ def _startup_section(results: Results) -> list[str]:
         )
         for r in results.runs
     ]
-    rows += [
-        (name, "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", reason)
-        for name, reason in results.missing
-    ]
+    rows += [(name, *("n/a",) * 7, reason) for name, reason in results.missing]
     rows = _in_plan_order(rows, results.images)
     headers = (
         "image",
