@@ -46,39 +46,59 @@ QUIET_TIMEOUT_S = 120.0
 class Quiet:
     """How quiet the CPUs were before the start-ups were measured (`settle`)."""
 
+    target: float
+    """The idle share waited for (0 to 1)."""
+    window: float
+    """Seconds over which a share is read."""
     idle: float
     """The idle share of the CPUs' time over the last window (0 to 1)."""
+    sync: float
+    """Seconds the `sync` took."""
     waited: float
-    """Seconds from the `sync` to that window's end."""
-    reached: bool
-    """Whether the share reached the one asked for before the timeout."""
+    """Seconds from the sync's end to the last window's end."""
+
+    @property
+    def reached(self) -> bool:
+        """Whether the last window's share reached the target (else the wait timed out)."""
+        return self.idle >= self.target
 
 
-def _cpu_times() -> tuple[int, int]:
-    """(idle, total) clock ticks of all CPUs since boot: /proc/stat's `cpu` line, whose 4th
-    field is the idle time (iowait, the 5th, is a disk the CPUs wait for: not quiet)."""
-    with open("/proc/stat", encoding="ascii") as stat:
-        fields = [int(x) for x in stat.readline().split()[1:]]
+def parse_cpu_line(line: str) -> tuple[int, int]:
+    """(idle, total) clock ticks from /proc/stat's `cpu` line: user, nice, system, idle,
+    iowait, irq, softirq, steal (guest time, after them, is counted in user and nice already).
+    Idle is the 4th field; iowait, the 5th, is a disk the CPUs wait for: busy here."""
+    fields = [int(x) for x in line.split()[1:9]]
     return fields[3], sum(fields)
 
 
+def _cpu_times() -> tuple[int, int]:
+    """(idle, total) clock ticks of all CPUs since boot."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        return parse_cpu_line(stat.readline())
+
+
 def settle(
-    *, idle: float = QUIET_IDLE, window: float = QUIET_WINDOW_S, timeout: float = QUIET_TIMEOUT_S
+    *,
+    target: float = QUIET_IDLE,
+    window: float = QUIET_WINDOW_S,
+    timeout: float = QUIET_TIMEOUT_S,
 ) -> Quiet:
     """Flush the page cache's writes (`sync`: the cold builds leave GBs to write back), then
-    wait until the CPUs are `idle` idle over `window` seconds, or `timeout` seconds passed.
+    wait until the CPUs are `target` idle over `window` seconds, or `timeout` seconds passed.
     Start-ups measured on a machine still busy with the builds before them vary more."""
-    started = time.monotonic()
+    began = time.monotonic()
     os.sync()
-    share = 0.0
+    synced = time.monotonic()
     while True:
         idle_before, total_before = _cpu_times()
         time.sleep(window)  # on purpose: the window the share is read over
         idle_after, total_after = _cpu_times()
         share = (idle_after - idle_before) / max(total_after - total_before, 1)
-        waited = time.monotonic() - started
-        if share >= idle or waited >= timeout:
-            return Quiet(idle=share, waited=waited, reached=share >= idle)
+        waited = time.monotonic() - synced
+        if share >= target or waited >= timeout:
+            return Quiet(
+                target=target, window=window, idle=share, sync=synced - began, waited=waited
+            )
 
 
 def _proc_field(path: str, key: str) -> str:

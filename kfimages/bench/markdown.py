@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from kfimages.bench.builds import BENCH_REGISTRY, BENCH_TAG
-from kfimages.bench.machine import QUIET_IDLE, QUIET_WINDOW_S, Quiet
+from kfimages.bench.machine import Quiet
 from kfimages.bench.probes import INTERVAL_S, PREFIX
 from kfimages.bench.results import MB, MIB, Part, Rebuild, Results, Timing, jobs_speedup
 from kfimages.tables import markdown_table
@@ -170,13 +170,13 @@ def _quiet(quiet: Quiet | None) -> str:
     """The sentence on how quiet the CPUs were before the start-ups (machine.settle)."""
     if quiet is None:
         return ""
-    window = f"{quiet.idle:.0%} idle over {QUIET_WINDOW_S:g} s"
-    how = f"{window}, {quiet.waited:.1f} s after the sync" if quiet.reached else (
-        f"not quiet within {quiet.waited:.0f} s ({window}): the figures vary more"
+    share = f"{quiet.idle:.0%} idle over {quiet.window:g} s"
+    how = f"{share} {quiet.waited:.1f} s later" if quiet.reached else (
+        f"not within {quiet.waited:.0f} s ({share}): the figures vary more"
     )  # fmt: skip
     return (
-        "Before the first start-up, the bench flushed the page cache's writes (`sync`) and "
-        f"waited for the CPUs to be {QUIET_IDLE:.0%} idle: {how}. "
+        f"Before the first start-up, the bench flushed the page cache's writes (`sync`, "
+        f"{quiet.sync:.1f} s) and waited for the CPUs to be {quiet.target:.0%} idle: {how}. "
     )
 
 
@@ -190,8 +190,8 @@ def _startup_section(results: Results) -> list[str]:
         "mode, after one start of each that is not counted (the first after a build reads the "
         "image's files from disk), the modes interleaved and counterbalanced (/init, bare, "
         "bare, /init, ...), so that both see the same load and each follows the other as "
-        f"often. {_quiet(results.quiet)}The probe runs on the host, in the bench's own "
-        "process: one GET every "
+        f"often (within one for an odd count). {_quiet(results.quiet)}The probe runs on the "
+        "host, in the bench's own process: one GET every "
         f"{INTERVAL_S * 1000:.0f} ms on the port Docker published on 127.0.0.1 (no program "
         "started, no `docker exec` into the container while it starts, and the port read with "
         "one request to the engine's API, not a `docker port`: the platform too "
@@ -202,7 +202,7 @@ def _startup_section(results: Results) -> list[str]:
         "supervisor would run): no cont-init.d, no supervision; the difference is what /init "
         "costs: **/init / bare** is the ratio of the medians, **/init - bare** their "
         "difference. Idle memory: `docker stats` "
-        f"MemUsage {results.idle_seconds:.0f} s after the first run's 200, in MiB.",
+        f"MemUsage {results.idle_seconds:.0f} s after the first counted run's 200, in MiB.",
         "",
     ]
     rows = [

@@ -2,7 +2,7 @@
 (the service's run script as the entrypoint), interleaved and counterbalanced (/init, bare,
 bare, /init, ...: both modes see the same load, and each follows the other as often) after one
 start of each that is not counted, the idle memory after the first counted one of each, and
-the size."""
+the size. With an odd number of runs, /init goes first once more than bare."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def start_order(runs: int) -> list[tuple[int, bool]]:
     counted (index -1: the first start after a build reads the image's files from disk), then
     `runs` of each, interleaved and counterbalanced: /init, bare, bare, /init, /init, bare, ...
     Both modes see the same load, and each follows the other (whose container is still being
-    removed) as often."""
+    removed) as often, within one for an odd `runs`."""
     order = [(-1, False), (-1, True)]
     for index in range(runs):
         pair = [(index, False), (index, True)]
@@ -68,6 +68,7 @@ def start_order(runs: int) -> list[tuple[int, bool]]:
 
 
 def _mode(bare: bool) -> str:
+    """The mode's name in the log."""
     return "bare" if bare else "/init"
 
 
@@ -130,7 +131,7 @@ def measure_image(
             )  # fmt: skip
         except UserError as exc:
             log.error("%s", exc)
-            problems[bare] = str(exc)
+            problems[bare] = f"warm-up: {exc}" if index < 0 else str(exc)
             continue
         if index < 0:
             log.info("%s %s warm-up: %.2f s (not counted)", ref, _mode(bare), seconds)

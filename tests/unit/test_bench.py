@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import http.server
 import itertools
+import os
 import re
 import socket
 import threading
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from kfimages import engine
 from kfimages.bench import chain as bench_chain
-from kfimages.bench import markdown, probes
+from kfimages.bench import machine, markdown, probes, startup
 from kfimages.bench import results as figures
 from kfimages.bench import run as bench_run
-from kfimages.bench.machine import Machine, Quiet, disk_warning, settle
+from kfimages.bench.machine import Machine, Quiet, disk_warning, parse_cpu_line, settle
 from kfimages.bench.probes import Probe
 from kfimages.bench.results import (
     ImageBuild,
@@ -498,35 +501,107 @@ def test_start_ups_warm_up_each_mode_then_alternate_which_goes_first() -> None:
     ]  # fmt: skip
     follows = [(a[1], b[1]) for a, b in itertools.pairwise(counted) if a[1] != b[1]]
     assert follows.count((False, True)) == follows.count((True, False))
-    assert [bare for _, bare in start_order(5)[2:]].count(True) == 5
+    odd = [bare for _, bare in start_order(5)[2:]]
+    assert odd.count(True) == odd.count(False) == 5
+    firsts = odd[::2]
+    assert firsts.count(False) == firsts.count(True) + 1  # within one: /init first once more
 
 
-def test_settle_reads_the_cpus_and_says_whether_they_were_quiet() -> None:
-    """/proc/stat of this machine: any share reaches 0 %; none reaches more than 100 %, so
-    the wait ends at the timeout and says so."""
-    quiet = settle(idle=0.0, window=0.05, timeout=5)
+def test_measure_image_leaves_the_warm_ups_out_and_reads_memory_on_the_first_counted_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[tuple[bool, float | None]] = []
+
+    def start_once(*, bare: bool, idle_seconds: float | None, **_: object) -> tuple[float, int]:
+        calls.append((bare, idle_seconds))
+        warm_up = sum(1 for b, _ in calls if b == bare) == 1
+        seconds = 9.0 if warm_up else (0.5 if bare else 0.6) + 0.01 * len(calls)
+        return seconds, (222 if bare else 111) if idle_seconds is not None else 0
+
+    monkeypatch.setattr(startup, "start_once", start_once)
+    monkeypatch.setattr(engine, "image_size", lambda ref: 123)
+    monkeypatch.setattr(startup, "chain_folders", lambda graph, name: ("mine",))
+    monkeypatch.setattr(startup, "select_probe", lambda *, folders: Probe("mine", "/ok"))
+    graph = load_graph(PROJECT)
+    run = startup.measure_image(graph, "mine", ref="r", runs=3, timeout=9, idle_seconds=10)
+    assert run.init is not None
+    assert run.bare is not None
+    assert (run.init.runs, run.bare.runs) == (3, 3)
+    assert run.init.high < 1
+    assert run.bare.high < 1  # the 9 s warm-ups are not counted
+    assert (run.init.memory, run.bare.memory) == (111, 222)
+    assert calls[:2] == [(False, None), (True, None)]  # no memory read on the warm-ups
+    assert calls[2:4] == [(False, 10), (True, 10)]  # but on the first counted run of each
+    assert all(idle is None for _, idle in calls[4:])
+
+
+def test_a_failed_warm_up_leaves_its_mode_without_figures_and_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def start_once(*, bare: bool, **_: object) -> tuple[float, None]:
+        if bare:
+            raise UserError("no 200 within 9 s")
+        return 0.6, None
+
+    monkeypatch.setattr(startup, "start_once", start_once)
+    monkeypatch.setattr(engine, "image_size", lambda ref: 123)
+    monkeypatch.setattr(startup, "chain_folders", lambda graph, name: ("mine",))
+    monkeypatch.setattr(startup, "select_probe", lambda *, folders: Probe("mine", "/ok"))
+    run = startup.measure_image(
+        load_graph(PROJECT), "mine", ref="r", runs=2, timeout=9, idle_seconds=0
+    )
+    assert run.bare is None
+    assert run.init is not None
+    assert run.init.runs == 2
+    assert run.reason == "warm-up: no 200 within 9 s"
+
+
+def test_the_cpu_line_gives_idle_and_total_without_counting_guest_time_twice() -> None:
+    line = "cpu  100 5 50 800 40 0 5 0 30 0"  # user nice system idle iowait ... guest guest_nice
+    assert parse_cpu_line(line) == (800, 1000)
+    idle, total = machine._cpu_times()  # this machine's
+    assert 0 < idle < total
+
+
+def test_settle_waits_for_the_idle_share_or_gives_up_at_the_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [0.0]
+    fake_time = types.SimpleNamespace(
+        monotonic=lambda: clock[0],
+        sleep=lambda seconds: clock.__setitem__(0, clock[0] + seconds),
+    )
+    monkeypatch.setattr(machine, "time", fake_time)
+    monkeypatch.setattr(os, "sync", lambda: clock.__setitem__(0, clock[0] + 7))
+    # Two windows: 50 % idle, then 95 %.
+    times = iter([(0, 0), (50, 100), (50, 100), (145, 200)])
+    monkeypatch.setattr(machine, "_cpu_times", lambda: next(times))
+    quiet = settle(target=0.9, window=1.5, timeout=60)
+    assert quiet == Quiet(target=0.9, window=1.5, idle=0.95, sync=7, waited=3.0)
     assert quiet.reached
-    assert 0.0 <= quiet.idle <= 1.0
-    assert quiet.waited < 5
-    busy = settle(idle=1.01, window=0.05, timeout=0.2)
+    # Never quiet: 50 % idle in every window, until the timeout.
+    monkeypatch.setattr(machine, "_cpu_times", lambda: (clock[0] * 50, clock[0] * 100))
+    busy = settle(target=0.9, window=1.5, timeout=4)
     assert not busy.reached
-    assert 0.2 <= busy.waited < 5
-    assert busy.idle <= 1.0
+    assert busy.idle == pytest.approx(0.5)
+    assert busy.waited == pytest.approx(4.5)  # three windows: the first past 4 s
 
 
 def test_results_markdown_says_how_quiet_the_cpus_were() -> None:
     quiet = figures.Results(
         machine=MACHINE, images=("base",), parts=(Part.STARTUP,), startup_runs=5,
-        quiet=Quiet(idle=0.97, waited=3.2, reached=True),
+        quiet=Quiet(target=0.9, window=1.5, idle=0.97, sync=12.3, waited=3.2),
     )  # fmt: skip
     text = markdown.format_results(quiet)
-    assert "waited for the CPUs to be 90% idle: 97% idle over 1.5 s, 3.2 s after the sync." in text
+    assert (
+        "flushed the page cache's writes (`sync`, 12.3 s) and waited for the CPUs to be 90% "
+        "idle: 97% idle over 1.5 s 3.2 s later."
+    ) in text
     assert "interleaved and counterbalanced (/init, bare, bare, /init, ...)" in text
     busy = figures.Results(
         machine=MACHINE, images=("base",), parts=(Part.STARTUP,), startup_runs=5,
-        quiet=Quiet(idle=0.41, waited=121.0, reached=False),
+        quiet=Quiet(target=0.9, window=1.5, idle=0.41, sync=0.1, waited=121.0),
     )  # fmt: skip
-    assert (
-        "not quiet within 121 s (41% idle over 1.5 s): the figures vary more"
-        in markdown.format_results(busy)
+    assert "not within 121 s (41% idle over 1.5 s): the figures vary more" in (
+        markdown.format_results(busy)
     )
