@@ -214,9 +214,15 @@ def write_chain(repo: Repo, os_image: str, *, child_work: str = "true") -> Repo:
         os_image,
         """
         ARG BASE_IMG
+        COPY payload.txt /a.payload
         RUN echo "a from $BASE_IMG" > /a.txt
         """,
     )
+    # This test's own content in every image: the tests run on two pytest processes, and a
+    # chain with the same inputs as another test's has that test's input digests (a dry run
+    # then finds "its" digest on an image the other test just built; seen for the root, a, in
+    # CI run 40, after the children alone had their own content).
+    repo.write("a/payload.txt", f"a {repo.registry}\n")
     for child in ("b", "c"):
         repo.image(
             child,
@@ -227,9 +233,6 @@ def write_chain(repo: Repo, os_image: str, *, child_work: str = "true") -> Repo:
             RUN echo "$BASE_IMG" > /{child}.base && {child_work}
             """,
         )
-        # This test's own content: the tests run on two pytest processes, and a chain with
-        # the same inputs as another test's has that test's input digests (a dry run then
-        # finds "its" digest on an image the other test just built).
         repo.write(f"{child}/payload.txt", f"{child} {repo.registry}\n")
     repo.commit("chain")
     return repo
