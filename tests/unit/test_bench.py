@@ -507,6 +507,16 @@ def test_start_ups_warm_up_each_mode_then_alternate_which_goes_first() -> None:
     assert firsts.count(False) == firsts.count(True) + 1  # within one: /init first once more
 
 
+@pytest.fixture
+def probed_image(monkeypatch: pytest.MonkeyPatch) -> None:
+    """measure_image's image without Docker: 123 bytes, served at /ok by service `mine` (each
+    test replaces `start_once`, the start-up itself)."""
+    monkeypatch.setattr(engine, "image_size", lambda ref: 123)
+    monkeypatch.setattr(startup, "chain_folders", lambda graph, name: ("mine",))
+    monkeypatch.setattr(startup, "select_probe", lambda *, folders: Probe("mine", "/ok"))
+
+
+@pytest.mark.usefixtures("probed_image")
 def test_measure_image_leaves_the_warm_ups_out_and_reads_memory_on_the_first_counted_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -519,9 +529,6 @@ def test_measure_image_leaves_the_warm_ups_out_and_reads_memory_on_the_first_cou
         return seconds, (222 if bare else 111) if idle_seconds is not None else 0
 
     monkeypatch.setattr(startup, "start_once", start_once)
-    monkeypatch.setattr(engine, "image_size", lambda ref: 123)
-    monkeypatch.setattr(startup, "chain_folders", lambda graph, name: ("mine",))
-    monkeypatch.setattr(startup, "select_probe", lambda *, folders: Probe("mine", "/ok"))
     graph = load_graph(PROJECT)
     run = startup.measure_image(graph, "mine", ref="r", runs=3, timeout=9, idle_seconds=10)
     assert run.init is not None
@@ -535,6 +542,7 @@ def test_measure_image_leaves_the_warm_ups_out_and_reads_memory_on_the_first_cou
     assert all(idle is None for _, idle in calls[4:])
 
 
+@pytest.mark.usefixtures("probed_image")
 def test_a_failed_warm_up_leaves_its_mode_without_figures_and_says_so(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -544,9 +552,6 @@ def test_a_failed_warm_up_leaves_its_mode_without_figures_and_says_so(
         return 0.6, None
 
     monkeypatch.setattr(startup, "start_once", start_once)
-    monkeypatch.setattr(engine, "image_size", lambda ref: 123)
-    monkeypatch.setattr(startup, "chain_folders", lambda graph, name: ("mine",))
-    monkeypatch.setattr(startup, "select_probe", lambda *, folders: Probe("mine", "/ok"))
     run = startup.measure_image(
         load_graph(PROJECT), "mine", ref="r", runs=2, timeout=9, idle_seconds=0
     )
